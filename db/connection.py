@@ -1,0 +1,40 @@
+"""Opening the database: WAL, busy timeout, migrations applied."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import sqlite_utils
+
+DEFAULT_DB_NAME = "hzwatch.db"
+BUSY_TIMEOUT_MS = 30_000
+
+
+class DatabaseError(Exception):
+    """A database that cannot be opened or migrated."""
+
+
+def default_db_path() -> Path:
+    """`$HZWATCH_DB`, else `hzwatch.db` in the working directory."""
+    return Path(os.environ.get("HZWATCH_DB") or DEFAULT_DB_NAME)
+
+
+def connect(path: str | os.PathLike | None = None, *, migrate: bool = True) -> sqlite_utils.Database:
+    """Open the database at `path` in WAL mode with a busy timeout; apply pending migrations."""
+    path = Path(path) if path is not None else default_db_path()
+    if path.parent and not path.parent.exists():
+        raise DatabaseError(f"directory does not exist: {path.parent}")
+    try:
+        db = sqlite_utils.Database(path)
+        # Datasette reads while a crawl writes: WAL plus a generous busy timeout.
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.enable_wal()
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("PRAGMA synchronous = NORMAL")
+    except Exception as exc:  # sqlite3.DatabaseError: not a database, permissions …
+        raise DatabaseError(f"cannot open database {path}: {exc}") from exc
+    if migrate:
+        from db.migrations import migrate as _migrate
+
+        _migrate(db)
+    return db

@@ -1,0 +1,54 @@
+"""Commands for the database and the plan catalog: `init`, `plans`."""
+from __future__ import annotations
+
+import click
+
+from monitor.cli import db_option
+
+
+def open_db(db_path: str):
+    """Open and migrate the database, turning failures into one-line CLI errors."""
+    from db import DatabaseError, connect
+
+    try:
+        return connect(db_path)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def load_catalog_or_fail(plan_paths=()):
+    from monitor.catalog import CatalogError, load_catalog
+
+    try:
+        return load_catalog(list(plan_paths) or None)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@db_option
+@click.option("--plan", "plan_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Plan YAML file(s); default: every file in monitor/plans/.")
+def init(db_path: str, plan_paths) -> None:
+    """Create or upgrade the database and sync the plan catalog into it."""
+    from db.catalog import sync_catalog
+
+    db = open_db(db_path)
+    catalog = load_catalog_or_fail(plan_paths)
+    counts = sync_catalog(db, catalog)
+    click.echo(f"database {db_path} ready; catalog synced: "
+               + ", ".join(f"{n} {k}" for k, n in counts.items()))
+
+
+@click.group()
+def plans() -> None:
+    """Inspect and validate the plan catalog."""
+
+
+@plans.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+def plans_check(paths) -> None:
+    """Validate plan YAML files (default: all bundled plans)."""
+    catalog = load_catalog_or_fail(paths)
+    for plan in catalog.plans:
+        click.echo(f"ok  {plan.id}: {len(plan.items)} items, {len(plan.targets)} targets")
