@@ -168,7 +168,25 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial]
+def m002_alerts(db: sqlite_utils.Database) -> None:
+    # Lease for crash recovery, per-URL delivery progress, and when a subscription was first seen
+    # (so a new subscription does not alert the whole backlog).
+    db.executescript(
+        """
+        ALTER TABLE outbox ADD COLUMN claimed_at TEXT;
+        ALTER TABLE outbox ADD COLUMN delivered TEXT;   -- JSON list of env var names that accepted
+        CREATE TABLE subscriptions (
+            name TEXT PRIMARY KEY,
+            mode TEXT,
+            first_seen TEXT NOT NULL,
+            article_watermark INTEGER NOT NULL,       -- articles with id <= this are backlog
+            last_seen TEXT
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_alerts]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
