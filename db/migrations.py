@@ -186,7 +186,22 @@ def m002_alerts(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_alerts]
+def m003_search(db: sqlite_utils.Database) -> None:
+    # Chinese full-text search (db/search.py): one CJK character per token, filled by
+    # db.search.index_article / sync_index; the state table records what was indexed when.
+    db.executescript(
+        """
+        CREATE VIRTUAL TABLE articles_search USING fts5(title, body, tokenize = 'unicode61');
+        CREATE TABLE articles_search_state (
+            article_id INTEGER PRIMARY KEY,
+            stamp TEXT,                                -- coalesce(updated_at, fetched_at) indexed
+            indexed_at TEXT
+        );
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_alerts, m003_search]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:

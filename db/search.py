@@ -1,0 +1,215 @@
+"""Chinese full-text search: FTS5 with one CJK character per token, queries as phrases.
+
+Why this design (see ../shared/NOTES.md): `trigram` misses 1–2 character terms and jieba
+needs a dictionary that the user's query never passes through. Indexing every CJK character
+as its own token (Latin words and numbers kept whole) and turning the query into a phrase
+("数 谷") finds exactly the articles that contain the term, at any length.
+
+A boundary token (a private-use character) stands for every run of punctuation or space, so
+that "人，才" in a text is not found by the query 人才.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Iterable
+
+import sqlite_utils
+
+FTS_TABLE = "articles_search"
+STATE_TABLE = "articles_search_state"
+BOUNDARY = "\ue000"  # unicode61 keeps private-use characters as token characters
+TITLE_WEIGHT = 10.0
+BODY_WEIGHT = 1.0
+BATCH = 500
+
+# Latin/Greek/Cyrillic letters and digits form words; other letters (CJK, kana, Hangul) stand alone.
+_WORD_CHAR_MAX = 0x2000
+
+
+@lru_cache(maxsize=1)
+def _converter():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def normalise(text: str | None) -> str:
+    """Traditional → Simplified, the same conversion that produces `articles.body_norm`."""
+    if not text:
+        return ""
+    return _converter().convert(text)
+
+
+def _is_word_char(ch: str) -> bool:
+    return ch.isalnum() and ord(ch) < _WORD_CHAR_MAX
+
+
+def _tokens(text: str) -> list[str]:
+    """Split text into tokens: whole Latin words/numbers, single CJK characters, boundaries."""
+    out: list[str] = []
+    word: list[str] = []
+    for ch in unicodedata.normalize("NFKC", text):
+        if _is_word_char(ch):
+            word.append(ch)
+            continue
+        if word:
+            out.append("".join(word))
+            word = []
+        if ch.isalnum():
+            out.append(ch)
+        elif not out or out[-1] != BOUNDARY:
+            out.append(BOUNDARY)
+    if word:
+        out.append("".join(word))
+    return out
+
+
+def to_tokens(text: str | None) -> str:
+    """The text as the index stores it: tokens separated by spaces."""
+    return " ".join(_tokens(text or ""))
+
+
+def match_expression(q: str | None, column: str | None = None) -> str:
+    """An FTS5 MATCH expression for a user query: each space-separated term becomes a phrase.
+
+    Returns '""' (matches nothing, never an error) when the query has no searchable text.
+    """
+    phrases = []
+    for term in re.split(r"\s+", normalise(q or "").strip()):
+        tokens = _tokens(term)
+        while tokens and tokens[0] == BOUNDARY:
+            tokens.pop(0)
+        while tokens and tokens[-1] == BOUNDARY:
+            tokens.pop()
+        if tokens:
+            # Tokens hold only letters, digits or BOUNDARY: no quote can reach the expression.
+            phrases.append('"' + " ".join(tokens) + '"')
+    if not phrases:
+        return '""'
+    expr = " AND ".join(phrases)
+    if column:
+        return f"{column} : ({expr})"
+    return expr
+
+
+def _stamp(row: dict) -> str:
+    return row.get("updated_at") or row.get("fetched_at") or ""
+
+
+def _index_rows(db: sqlite_utils.Database, rows: Iterable[dict]) -> int:
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    fts, state = [], []
+    for row in rows:
+        body = row["body_norm"] if row.get("body_norm") is not None else normalise(row.get("body"))
+        fts.append((row["id"], to_tokens(normalise(row.get("title"))), to_tokens(body)))
+        state.append((row["id"], _stamp(row), now))
+    if not fts:
+        return 0
+    conn = db.conn
+    conn.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", [(r[0],) for r in fts])
+    conn.executemany(f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)", fts)
+    conn.executemany(
+        f"INSERT OR REPLACE INTO {STATE_TABLE} (article_id, stamp, indexed_at) VALUES (?, ?, ?)",
+        state,
+    )
+    return len(fts)
+
+
+_ARTICLE_COLUMNS = "id, title, body, body_norm, updated_at, fetched_at"
+
+
+def index_article(db: sqlite_utils.Database, article_id: int) -> bool:
+    """(Re)index one article after it was stored or updated; idempotent. False if it is gone."""
+    rows = list(db.query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", [article_id]))
+    with db.atomic():
+        if not rows:
+            db.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", [article_id])
+            db.execute(f"DELETE FROM {STATE_TABLE} WHERE article_id = ?", [article_id])
+            return False
+        _index_rows(db, rows)
+    return True
+
+
+def _index_ids(db: sqlite_utils.Database, ids: list[int]) -> int:
+    done = 0
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        marks = ",".join("?" * len(chunk))
+        rows = db.query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk)
+        with db.atomic():
+            done += _index_rows(db, rows)
+    return done
+
+
+def reindex(db: sqlite_utils.Database) -> int:
+    """Rebuild the whole search index from `articles`; return the number of articles indexed."""
+    with db.atomic():
+        db.execute(f"DELETE FROM {FTS_TABLE}")
+        db.execute(f"DELETE FROM {STATE_TABLE}")
+    ids = [r["id"] for r in db.query("SELECT id FROM articles ORDER BY id")]
+    done = _index_ids(db, ids)
+    db.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
+    return done
+
+
+def sync_index(db: sqlite_utils.Database) -> dict[str, int]:
+    """Index articles that are missing or changed since indexing; drop deleted ones."""
+    stale = [
+        r["id"]
+        for r in db.query(
+            f"""SELECT a.id FROM articles a LEFT JOIN {STATE_TABLE} s ON s.article_id = a.id
+                WHERE s.article_id IS NULL
+                   OR s.stamp IS NOT coalesce(a.updated_at, a.fetched_at, '')"""
+        )
+    ]
+    gone = [
+        r["article_id"]
+        for r in db.query(
+            f"SELECT article_id FROM {STATE_TABLE} WHERE article_id NOT IN (SELECT id FROM articles)"
+        )
+    ]
+    with db.atomic():
+        for article_id in gone:
+            db.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", [article_id])
+            db.execute(f"DELETE FROM {STATE_TABLE} WHERE article_id = ?", [article_id])
+    return {"indexed": _index_ids(db, stale), "removed": len(gone)}
+
+
+# Title hits first, then bm25 with the title weighted above the body.
+SEARCH_SQL = f"""
+WITH hits AS (
+  SELECT rowid AS id, bm25({FTS_TABLE}, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank
+  FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr
+),
+title_hits AS (
+  SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :title_expr
+)
+SELECT a.id, a.title, a.published, a.source_name, a.site, a.url, a.relevant,
+       hits.id IN (SELECT id FROM title_hits) AS title_hit, hits.rank
+FROM hits JOIN articles a ON a.id = hits.id
+ORDER BY title_hit DESC, hits.rank, a.published DESC
+LIMIT :limit OFFSET :offset
+"""
+
+
+def search(db: sqlite_utils.Database, q: str, limit: int = 50, offset: int = 0) -> list[dict]:
+    """Articles whose title or body contains every term of `q`, best first."""
+    expr = match_expression(q)
+    if expr == '""':
+        return []
+    params = {"expr": expr, "title_expr": match_expression(q, "title"),
+              "limit": int(limit), "offset": int(offset)}
+    return list(db.query(SEARCH_SQL, params))
+
+
+def count(db: sqlite_utils.Database, q: str) -> int:
+    """How many articles match `q` (the same set `search` pages through)."""
+    expr = match_expression(q)
+    if expr == '""':
+        return 0
+    sql = (f"SELECT count(*) AS n FROM {FTS_TABLE} JOIN articles a ON a.id = {FTS_TABLE}.rowid "
+           f"WHERE {FTS_TABLE} MATCH ?")
+    return next(db.query(sql, [expr]))["n"]
