@@ -15,6 +15,9 @@ COMMANDS = [
     ("monitor.cli_core", "plans"),
     ("monitor.cli_match", "match"),
     ("monitor.cli_match", "eval_cmd"),
+    ("monitor.cli_run", "run"),
+    ("monitor.cli_run", "status"),
+    ("monitor.cli_run", "alerts"),
 ]
 
 db_option = click.option(

@@ -1,0 +1,94 @@
+"""Status of the service: last runs per source, runs left 'running', outbox counts.
+
+Runs rows are written by the crawl itself (db/runs.py). The only writes here are the supervisor's:
+a crawl process that was killed, timed out or crashed cannot record its own end.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlite_utils
+
+from db.alerts import now_iso, status_counts
+
+
+def parse_time(value: str | None) -> dt.datetime | None:
+    """An ISO timestamp as an aware datetime (naive values are taken as UTC)."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def last_runs(db: sqlite_utils.Database) -> dict[str, dict]:
+    """The latest run row of every source."""
+    return {r["source_id"]: r for r in db.query(
+        """SELECT r.* FROM runs r
+           JOIN (SELECT source_id, MAX(id) AS id FROM runs GROUP BY source_id) l ON l.id = r.id""")}
+
+
+def last_started(db: sqlite_utils.Database) -> dict[str, dt.datetime]:
+    """When each source's latest run started (for catching up missed runs at start)."""
+    return {sid: t for sid, row in last_runs(db).items() if (t := parse_time(row["started"]))}
+
+
+def source_rows(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Rows of the sources table (name, layout warnings) by id."""
+    if "sources" not in db.table_names():
+        return {}
+    return {r["id"]: r for r in db.query("SELECT * FROM sources ORDER BY id")}
+
+
+def running_runs(db: sqlite_utils.Database) -> list[dict]:
+    return list(db.query("SELECT * FROM runs WHERE status = 'running' ORDER BY id"))
+
+
+def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:
+    return status_counts(db)
+
+
+def latest_run_of_pid(db: sqlite_utils.Database, pid: int, since: str) -> dict | None:
+    """The run a crawl process with this pid recorded since `since` (None if it recorded none)."""
+    rows = list(db.query("SELECT * FROM runs WHERE pid = ? AND started >= ? ORDER BY id DESC LIMIT 1",
+                         [pid, since]))
+    if rows:
+        return rows[0]
+    # `started` may be written in another ISO form; fall back to the newest run of this pid.
+    rows = list(db.query("SELECT * FROM runs WHERE pid = ? ORDER BY id DESC LIMIT 1", [pid]))
+    if rows and (parse_time(rows[0]["started"]) or dt.datetime.min.replace(tzinfo=dt.timezone.utc)) \
+            >= (parse_time(since) or dt.datetime.max.replace(tzinfo=dt.timezone.utc)) - dt.timedelta(seconds=5):
+        return rows[0]
+    return None
+
+
+# -- supervisor writes -------------------------------------------------------------------
+
+def close_run(db: sqlite_utils.Database, run_id: int, status: str, error: str, force: bool) -> None:
+    """End a run the crawl could not end itself (force: also overwrite a status it wrote while dying)."""
+    with db.conn:
+        db.conn.execute(
+            "UPDATE runs SET status = ?, ended = CASE WHEN ended IS NULL OR ? THEN ? ELSE ended END,"
+            " error = COALESCE(error || ' | ', '') || ?"
+            " WHERE id = ? AND (? OR status = 'running')",
+            [status, force, now_iso(), error, run_id, force])
+
+
+def record_run(db: sqlite_utils.Database, source_id: str, started: str, status: str, error: str,
+               pid: int | None) -> int:
+    """Record a crawl that died before it could record a run itself."""
+    with db.conn:
+        cur = db.conn.execute(
+            "INSERT INTO runs (source_id, started, ended, status, error, pid) VALUES (?, ?, ?, ?, ?, ?)",
+            [source_id, started, now_iso(), status, error, pid])
+    return cur.lastrowid
+
+
+def mark_stale_runs(db: sqlite_utils.Database, is_alive) -> list[int]:
+    """Mark 'running' runs whose process is gone as 'killed'; returns their ids."""
+    stale = [r for r in running_runs(db) if not (r["pid"] and is_alive(r["pid"]))]
+    for r in stale:
+        close_run(db, r["id"], "killed", "crawl process was gone when the service started", force=False)
+    return [r["id"] for r in stale]

@@ -1,0 +1,176 @@
+"""Commands for the long-running service: `run`, `status`, `alerts test|list|retry`."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+import click
+
+from monitor.cli import db_option
+
+subscriptions_option = click.option(
+    "--subscriptions", "subscriptions_path", type=click.Path(dir_okay=False), default=None,
+    help="Subscriptions YAML (or set HZWATCH_SUBSCRIPTIONS); see subscriptions.example.yaml.")
+
+
+def load_subscriptions_or_fail(path):
+    from monitor.subscriptions import SubscriptionError, load_subscriptions, resolve_path
+
+    try:
+        return load_subscriptions(resolve_path(path))
+    except SubscriptionError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@db_option
+@subscriptions_option
+@click.option("--no-serve", is_flag=True, help="Do not start Datasette alongside.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Datasette host.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Datasette port.")
+@click.option("--remap", multiple=True, metavar="HOST=URL", help="Passed to every crawl (replica sites).")
+@click.option("--fast", is_flag=True, help="Passed to every crawl (no politeness delays; replicas only).")
+@click.option("--sources", "only_sources", default="", help="Comma-separated source ids (default: all).")
+@click.option("--interval-scale", type=float, default=1.0, show_default=True,
+              help="Multiply every source interval (e.g. 0.001 for tests).")
+@click.option("--every", type=float, default=None, help="Crawl every source every N seconds (tests, demos).")
+@click.option("--crawl-timeout", type=float, default=1800, show_default=True,
+              help="Seconds before a crawl is killed and recorded as timeout.")
+@click.option("--max-crawls", type=int, default=2, show_default=True, help="Crawls running at once.")
+@click.option("--dispatch-every", type=float, default=None,
+              help="Seconds between alert dispatch cycles (default from monitor/alerts.yaml).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def run(db_path, subscriptions_path, no_serve, host, port, remap, fast, only_sources, interval_scale,
+        every, crawl_timeout, max_crawls, dispatch_every, verbose) -> None:
+    """Run the service: crawl on schedule, match, alert, serve Datasette (Ctrl-C to stop)."""
+    from monitor.cli_core import open_db
+    from monitor.scheduler import RunOptions, ScheduleError, Service
+
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+    subset = load_subscriptions_or_fail(subscriptions_path)
+    open_db(db_path).close()  # fail early, in one line, on a bad path
+    opts = RunOptions(db_path=db_path, subscriptions=subset, serve=not no_serve, host=host, port=port,
+                      remap=tuple(remap), fast=fast,
+                      only_sources=tuple(s.strip() for s in only_sources.split(",") if s.strip()),
+                      interval_scale=interval_scale, every=every, crawl_timeout=crawl_timeout,
+                      max_crawls=max_crawls, dispatch_every=dispatch_every)
+    service = Service(opts)
+    try:
+        service.start()
+    except ScheduleError as exc:
+        service.shutdown()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"hzwatch running: {len(service.sources)} source(s), "
+               f"{len(subset.subscriptions)} subscription(s)"
+               + ("" if no_serve else f", Datasette http://{host}:{port}") + "; Ctrl-C to stop", err=True)
+    try:
+        service.wait()
+    finally:
+        service.shutdown()
+
+
+def _local(value, tz) -> str:
+    from db.status import parse_time
+
+    t = parse_time(value) if isinstance(value, str) else value
+    return t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
+
+
+@click.command()
+@db_option
+@click.option("--interval-scale", type=float, default=1.0, hidden=True)
+def status(db_path, interval_scale) -> None:
+    """Each source's last run, result, next run and layout warnings; pending and failed alerts."""
+    from db import status as st
+    from monitor.cli_core import open_db
+    from monitor.scheduler import TIMEZONE, RunOptions, ScheduleError, load_source_schedules, next_due
+    from monitor.subscriptions import SubscriptionSet
+
+    tz = ZoneInfo(TIMEZONE)
+    db = open_db(db_path)
+    last = st.last_runs(db)
+    rows = st.source_rows(db)
+    try:
+        scheds = {s.id: s for s in load_source_schedules(
+            RunOptions(db_path=db_path, subscriptions=SubscriptionSet((), {}, {}), interval_scale=interval_scale))}
+    except (ImportError, ScheduleError) as exc:
+        click.echo(f"(sources.yaml not readable: {exc})", err=True)
+        scheds = {}
+    now = dt.datetime.now(tz)
+    ids = sorted(set(scheds) | set(last) | set(rows))
+    click.echo(f"{'source':<22} {'last run (Asia/Shanghai)':<20} {'result':<8} {'new':>4} {'next due':<19}  notes")
+    for sid in ids:
+        run = last.get(sid)
+        started = st.parse_time(run["started"]) if run else None
+        due = next_due(scheds[sid], started, now) if sid in scheds else None
+        notes = []
+        src = rows.get(sid) or {}
+        if src.get("layout_warning"):
+            notes.append(f"layout: {src['layout_warning']}")
+        if run and run.get("error") and run["status"] not in ("ok",):
+            notes.append(str(run["error"])[:80])
+        if sid not in scheds:
+            notes.append("not in sources.yaml")
+        click.echo(f"{sid:<22} {_local(started, tz) if run else 'never':<20} {run['status'] if run else '-':<8} "
+                   f"{(run.get('new_articles') or 0) if run else 0:>4} {_local(due, tz) if due else '-':<19}  "
+                   + "; ".join(notes))
+    counts = st.outbox_counts(db)
+    click.echo("alerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sending", "failed", "sent")))
+
+
+@click.group()
+def alerts() -> None:
+    """Alert subscriptions and the outbox."""
+
+
+@alerts.command("test")
+@subscriptions_option
+@click.argument("name")
+def alerts_test(subscriptions_path, name) -> None:
+    """Send a test message to every endpoint of subscription NAME."""
+    from monitor.alerts import send_test
+    from monitor.subscriptions import SubscriptionError
+
+    subset = load_subscriptions_or_fail(subscriptions_path)
+    try:
+        results = send_test(subset, name)
+    except SubscriptionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for env_name, error in results.items():
+        click.echo(f"{'ok    ' if error is None else 'FAILED'} {env_name}" + (f": {error}" if error else ""))
+    if any(results.values()):
+        raise click.ClickException(f"{sum(1 for e in results.values() if e)} endpoint(s) failed")
+
+
+@alerts.command("list")
+@db_option
+@click.option("--status", "status_", type=click.Choice(["pending", "sending", "sent", "failed"]), default=None)
+@click.option("--limit", type=int, default=50, show_default=True)
+def alerts_list(db_path, status_, limit) -> None:
+    """Show the outbox, newest first."""
+    from db.alerts import list_outbox
+    from monitor.cli_core import open_db
+
+    rows = list_outbox(open_db(db_path), status_, limit)
+    if not rows:
+        click.echo("outbox empty" + (f" (status {status_})" if status_ else ""))
+        return
+    for r in rows:
+        when = r["sent_at"] or r["next_attempt"] or r["created_at"]
+        click.echo(f"{r['id']:>5} {r['status']:<8} {r['attempts']:>2}x {r['subscription']:<18} "
+                   f"story {r['story_id']:<6} article {r['article_id']:<6} {when or '':<29} "
+                   f"{(r['title'] or '')[:40]}" + (f"  [{r['last_error'][:80]}]" if r["last_error"] else ""))
+
+
+@alerts.command("retry")
+@db_option
+@click.option("--subscription", default=None, help="Only this subscription.")
+def alerts_retry(db_path, subscription) -> None:
+    """Put alerts marked failed back in the queue (e.g. after fixing an endpoint)."""
+    from db.alerts import retry_failed
+    from monitor.cli_core import open_db
+
+    click.echo(f"{retry_failed(open_db(db_path), subscription)} alert(s) queued again")

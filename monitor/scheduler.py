@@ -1,0 +1,470 @@
+"""The long-running service behind `hzwatch run`: crawl every source on its schedule, alert, serve.
+
+Each crawl is a subprocess (`python -m monitor.cli crawl SOURCE`), because Scrapy's reactor cannot
+restart in one process; a crawl that hangs past its timeout or outlives a shutdown is killed and its
+run recorded. Alerts are dispatched from the outbox by one job; digests by one cron job each.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+import db as database
+from db import status as run_status
+from db.alerts import now_iso
+from monitor import alerts
+from monitor.subscriptions import SubscriptionSet
+
+log = logging.getLogger("hzwatch.scheduler")
+TIMEZONE = "Asia/Shanghai"
+KILL_GRACE_SECONDS = 5
+
+
+class ScheduleError(Exception):
+    """A source whose schedule cannot be understood."""
+
+
+@dataclass(frozen=True)
+class SourceSchedule:
+    id: str
+    name: str
+    interval_seconds: float | None = None
+    cron: str | None = None
+
+
+@dataclass
+class RunOptions:
+    db_path: str
+    subscriptions: SubscriptionSet
+    serve: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8001
+    remap: tuple[str, ...] = ()
+    fast: bool = False
+    only_sources: tuple[str, ...] = ()
+    interval_scale: float = 1.0
+    every: float | None = None
+    crawl_timeout: float = 1800.0
+    max_crawls: int = 2
+    dispatch_every: float | None = None
+    crawl_argv_extra: tuple[str, ...] = field(default_factory=tuple)
+
+
+# -- sources -----------------------------------------------------------------------------
+
+def _get(obj, *names):
+    for name in names:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _seconds(value) -> float:
+    """An interval from sources.yaml: minutes as a number, or '90s', '30m', '2h', '1d'."""
+    if isinstance(value, (int, float)):
+        return float(value) * 60
+    text = str(value).strip().lower()
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text) * 60
+
+
+def schedules(sources, opts: RunOptions) -> list[SourceSchedule]:
+    """Each source's schedule, after --sources, --every and --interval-scale."""
+    out = []
+    for src in sources:
+        sid = str(_get(src, "id"))
+        if opts.only_sources and sid not in opts.only_sources:
+            continue
+        name = str(_get(src, "name") or sid)
+        cron = _get(src, "cron")
+        interval = _get(src, "interval_seconds")
+        if interval is None and (minutes := _get(src, "interval_minutes")) is not None:
+            interval = float(minutes) * 60
+        if interval is None and (raw := _get(src, "interval")) is not None:
+            if isinstance(raw, dt.timedelta):
+                interval = raw.total_seconds()
+            else:
+                try:
+                    interval = _seconds(raw)
+                except ValueError as exc:
+                    raise ScheduleError(f"source {sid}: bad interval {raw!r}") from exc
+        if opts.every:
+            out.append(SourceSchedule(sid, name, interval_seconds=float(opts.every)))
+        elif cron and interval is None:
+            out.append(SourceSchedule(sid, name, cron=str(cron)))
+        elif interval:
+            out.append(SourceSchedule(sid, name, interval_seconds=float(interval) * opts.interval_scale))
+        else:
+            raise ScheduleError(f"source {sid}: needs an interval or a cron")
+    missing = set(opts.only_sources) - {s.id for s in out}
+    if missing:
+        raise ScheduleError(f"unknown source(s): {', '.join(sorted(missing))}")
+    return out
+
+
+def load_source_schedules(opts: RunOptions) -> list[SourceSchedule]:
+    from scrapers.sources import load_sources
+
+    return schedules(load_sources(), opts)
+
+
+def trigger_for(s: SourceSchedule):
+    """APScheduler trigger: interval with jitter (about a tenth, at most 5 min), or a cron."""
+    if s.cron:
+        return CronTrigger.from_crontab(s.cron, timezone=TIMEZONE)
+    jitter = min(s.interval_seconds * 0.1, 300)
+    return IntervalTrigger(seconds=s.interval_seconds, timezone=TIMEZONE, jitter=jitter or None)
+
+
+def misfire_grace(s: SourceSchedule) -> int:
+    """A late run still runs if it is less than half an interval late (cron: 10 minutes)."""
+    if s.cron:
+        return 600
+    return max(1, int(s.interval_seconds / 2))
+
+
+def first_run_time(s: SourceSchedule, last: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """Overdue (or never run): now, once. Otherwise when the next run falls due after the last one."""
+    if last is None:
+        return now
+    if s.cron:
+        due = CronTrigger.from_crontab(s.cron, timezone=TIMEZONE).get_next_fire_time(None, last)
+        return now if due is None or due <= now else due
+    due = last + dt.timedelta(seconds=s.interval_seconds)
+    return now if due <= now else due
+
+
+def next_due(s: SourceSchedule, last: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """When the service will next crawl this source (for `hzwatch status`)."""
+    return first_run_time(s, last, now)
+
+
+# -- processes ---------------------------------------------------------------------------
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _is_crawl_process(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = fh.read().split(b"\0")
+    except OSError:
+        return False
+    return b"monitor.cli" in argv and b"crawl" in argv
+
+
+# Launches a command that gets SIGKILL when the service dies (Linux PR_SET_PDEATHSIG survives exec),
+# so no orphan crawl or Datasette outlives a killed service. Done in a tiny launcher rather than
+# preexec_fn, which is unsafe in a threaded process.
+_LAUNCHER = ("import ctypes, os, sys\n"
+             "try:\n    ctypes.CDLL(None).prctl(1, 9)\nexcept Exception:\n    pass\n"
+             "if os.getppid() != int(sys.argv[1]):\n    os._exit(70)\n"
+             "os.execv(sys.argv[2], sys.argv[2:])\n")
+
+
+def tied_to_parent(argv: list[str]) -> list[str]:
+    """argv wrapped so the process dies with this one (same pid after exec)."""
+    return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *argv]
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """SIGTERM the crawl's process group, then SIGKILL after a grace period."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return " / ".join(ln.strip() for ln in text.strip().splitlines()[-lines:])[:600]
+
+
+# -- the service -------------------------------------------------------------------------
+
+class Service:
+    """Scheduler, crawl subprocesses, alert dispatch and Datasette, with a clean stop."""
+
+    def __init__(self, opts: RunOptions):
+        self.opts = opts
+        self.stop_event = threading.Event()
+        self.crawl_slots = threading.BoundedSemaphore(max(1, opts.max_crawls))
+        self.scheduler: BackgroundScheduler | None = None
+        self.sources: list[SourceSchedule] = []
+        self._crawl_threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+        self._datasette: subprocess.Popen | None = None
+        self._datasette_restarts = 0
+        self._dispatching = threading.Lock()
+        self._log_dir = Path(tempfile.mkdtemp(prefix="hzwatch-run-"))
+
+    # -- start ---------------------------------------------------------------------------
+    def prepare(self) -> None:
+        """Initialise the DB, sync the catalog, close runs left behind by a previous process."""
+        db = database.connect(self.opts.db_path)
+        try:
+            from db.catalog import sync_catalog
+            from monitor.catalog import load_catalog
+
+            sync_catalog(db, load_catalog())
+        except ImportError as exc:
+            log.warning("catalog not synced (%s)", exc)
+        for run in run_status.running_runs(db):
+            pid = run["pid"]
+            if pid and pid_alive(pid) and _is_crawl_process(pid):
+                # An orphan crawl of a service that died: stop it so two never overlap.
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                for _ in range(50):
+                    if not pid_alive(pid):
+                        break
+                    time.sleep(0.1)
+        killed = run_status.mark_stale_runs(db, pid_alive)
+        if killed:
+            log.warning("marked %d run(s) left 'running' by a dead process as killed: %s", len(killed), killed)
+        self.sources = load_source_schedules(self.opts)
+        db.close()
+
+    def start(self) -> None:
+        self.prepare()
+        tz = ZoneInfo(TIMEZONE)
+        sched = BackgroundScheduler(
+            timezone=tz,
+            executors={"default": ThreadPoolExecutor(len(self.sources) + 6)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+        )
+        db = database.connect(self.opts.db_path)
+        last = run_status.last_started(db)
+        db.close()
+        now = dt.datetime.now(tz)
+        for n, s in enumerate(self.sources):
+            first = first_run_time(s, last.get(s.id), now)
+            if first <= now:  # overdue: run once now, staggered so they do not all start together
+                first = now + dt.timedelta(seconds=min(n * 0.5, 30))
+            sched.add_job(self.run_crawl, trigger_for(s), args=[s.id], id=f"crawl:{s.id}",
+                          name=f"crawl {s.id}", next_run_time=first, misfire_grace_time=misfire_grace(s))
+            log.info("source %s (%s): %s, next run %s", s.id, s.name,
+                     f"cron {s.cron}" if s.cron else f"every {s.interval_seconds:g} s", first.isoformat())
+        every = self.opts.dispatch_every or float(self.opts.subscriptions.delivery["dispatch_every_seconds"])
+        sched.add_job(self.dispatch, IntervalTrigger(seconds=every, timezone=tz), id="dispatch",
+                      name="alert dispatch", next_run_time=now, misfire_grace_time=max(1, int(every)))
+        for sub in self.opts.subscriptions.subscriptions:
+            if sub.mode == "digest":
+                sched.add_job(self.digest, CronTrigger.from_crontab(sub.cron, timezone=tz), args=[sub.name],
+                              id=f"digest:{sub.name}", name=f"digest {sub.name}", misfire_grace_time=3600)
+        if self.opts.serve:
+            self._start_datasette()
+            sched.add_job(self._watch_datasette, IntervalTrigger(seconds=5, timezone=tz), id="datasette",
+                          misfire_grace_time=5)
+        self.scheduler = sched
+        sched.start()
+
+    # -- jobs ----------------------------------------------------------------------------
+    def crawl_argv(self, source_id: str) -> list[str]:
+        argv = [sys.executable, "-m", "monitor.cli", "crawl", source_id, "--db", str(self.opts.db_path)]
+        for remap in self.opts.remap:
+            argv += ["--remap", remap]
+        if self.opts.fast:
+            argv.append("--fast")
+        return argv + list(self.opts.crawl_argv_extra)
+
+    def run_crawl(self, source_id: str) -> str:
+        """Run one crawl subprocess to its end, timeout or shutdown; record how it ended."""
+        if self.stop_event.is_set():
+            return "skipped"
+        with self._lock:
+            self._crawl_threads.add(threading.current_thread())
+        try:
+            while not self.crawl_slots.acquire(timeout=0.5):
+                if self.stop_event.is_set():
+                    return "skipped"
+            try:
+                return self._crawl(source_id)
+            finally:
+                self.crawl_slots.release()
+        finally:
+            with self._lock:
+                self._crawl_threads.discard(threading.current_thread())
+
+    def _crawl(self, source_id: str) -> str:
+        started = now_iso()
+        err_path = self._log_dir / f"{source_id}.stderr"
+        t0 = time.monotonic()
+        with open(err_path, "wb") as err:
+            proc = subprocess.Popen(tied_to_parent(self.crawl_argv(source_id)), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        log.info("crawl %s started (pid %d)", source_id, proc.pid)
+        ended_by = None
+        while proc.poll() is None:
+            if self.stop_event.wait(0.2):
+                ended_by = ("killed", "stopped by service shutdown")
+            elif time.monotonic() - t0 > self.opts.crawl_timeout:
+                ended_by = ("timeout", f"no end after {self.opts.crawl_timeout:g} s")
+            if ended_by:
+                _kill(proc)
+                break
+        rc = proc.returncode
+        elapsed = time.monotonic() - t0
+        db = database.connect(self.opts.db_path)
+        try:
+            run = run_status.latest_run_of_pid(db, proc.pid, started)
+            if ended_by:
+                status, error = ended_by
+            elif rc != 0:
+                status, error = "failed", f"crawl exited with code {rc}: {_tail(err_path)}"
+            else:
+                status, error = None, ""
+            if status and run:
+                run_status.close_run(db, run["id"], status, error, force=bool(ended_by))
+            elif status:
+                run_status.record_run(db, source_id, started, status, error, proc.pid)
+            elif run and run["status"] == "running":
+                run_status.close_run(db, run["id"], "failed", "crawl exited without ending its run", False)
+            elif run is None:
+                run_status.record_run(db, source_id, started, "failed", "crawl recorded no run", proc.pid)
+        finally:
+            db.close()
+        outcome = status or (run["status"] if run else "?")
+        (log.warning if status else log.info)("crawl %s ended: %s in %.1f s%s", source_id, outcome, elapsed,
+                                              f" ({error})" if error else "")
+        if not self.stop_event.is_set() and self.scheduler is not None:
+            try:  # alert soon after new articles, without waiting for the next dispatch tick
+                self.scheduler.modify_job("dispatch", next_run_time=dt.datetime.now(ZoneInfo(TIMEZONE)))
+            except Exception:
+                pass
+        return outcome
+
+    def dispatch(self) -> None:
+        if self.stop_event.is_set():
+            return
+        with self._dispatching:
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        db = database.connect(self.opts.db_path)
+        try:
+            result = alerts.dispatch_all(db, self.opts.subscriptions, self.stop_event)
+            if result.sent or result.retrying or result.failed:
+                log.info("alerts: %d sent, %d to retry, %d failed", result.sent, result.retrying, result.failed)
+        except Exception:
+            log.exception("alert dispatch failed; will retry next cycle")
+        finally:
+            db.close()
+
+    def digest(self, name: str) -> None:
+        db = database.connect(self.opts.db_path)
+        try:
+            alerts.enqueue_new(db, self.opts.subscriptions)
+            result = alerts.dispatch_digest(db, self.opts.subscriptions, name)
+            log.info("digest %s: %d alert(s) sent, %d to retry", name, result.sent, result.retrying)
+        except Exception:
+            log.exception("digest %s failed; its rows stay queued", name)
+        finally:
+            db.close()
+
+    # -- datasette -----------------------------------------------------------------------
+    def datasette_argv(self) -> list[str]:
+        try:
+            from monitor.serve import datasette_argv
+
+            return datasette_argv(str(self.opts.db_path), self.opts.host, self.opts.port)
+        except ImportError:
+            return [sys.executable, "-m", "datasette", "serve", str(self.opts.db_path),
+                    "-h", self.opts.host, "-p", str(self.opts.port)]
+
+    def _start_datasette(self) -> None:
+        err = open(self._log_dir / "datasette.stderr", "ab")
+        self._datasette = subprocess.Popen(tied_to_parent(self.datasette_argv()), stdin=subprocess.DEVNULL,
+                                           stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        err.close()
+        log.info("datasette on http://%s:%d (pid %d)", self.opts.host, self.opts.port, self._datasette.pid)
+
+    def _watch_datasette(self) -> None:
+        proc = self._datasette
+        if self.stop_event.is_set() or proc is None or proc.poll() is None:
+            return
+        self._datasette_restarts += 1
+        log.warning("datasette exited (code %s): restarting (%d)", proc.returncode, self._datasette_restarts)
+        self._start_datasette()
+
+    # -- stop ----------------------------------------------------------------------------
+    def wait(self) -> None:
+        """Block until SIGINT/SIGTERM (installed here, so call from the main thread)."""
+        def handler(signum, frame):
+            log.info("signal %d: stopping", signum)
+            self.stop_event.set()
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
+        while not self.stop_event.wait(0.5):
+            pass
+
+    def shutdown(self) -> None:
+        """Stop scheduling, end running crawls (recorded as killed), stop Datasette."""
+        self.stop_event.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + KILL_GRACE_SECONDS + 10
+        while time.monotonic() < deadline:
+            with self._lock:
+                busy = [t for t in self._crawl_threads if t.is_alive()]
+            if not busy:
+                break
+            time.sleep(0.1)
+        # Let an in-flight send finish, so its row is marked sent instead of waiting for its lease.
+        if self._dispatching.acquire(timeout=15):
+            self._dispatching.release()
+        if self._datasette is not None and self._datasette.poll() is None:
+            _kill(self._datasette)
+        log.info("stopped")
+
+
+def run_service(opts: RunOptions) -> None:
+    """Start the service and block until a signal stops it."""
+    service = Service(opts)
+    service.start()
+    try:
+        service.wait()
+    finally:
+        service.shutdown()
