@@ -201,7 +201,13 @@ def m003_search(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_alerts, m003_search]
+def m004_crawl(db: sqlite_utils.Database) -> None:
+    # Whether a run read every list page it meant to: only then may the next run trust 304s and
+    # stop at the first page without news (a killed first run must be resumed, not skipped).
+    db.execute("ALTER TABLE runs ADD COLUMN listing_complete INTEGER")
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_alerts, m003_search, m004_crawl]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
