@@ -1,0 +1,348 @@
+"""Numbers and progress figures: parse Chinese/Arabic quantities, bind them to plan targets.
+
+`parse_numbers(text)` finds quantities with their units (六千套, 1.2万套, 百分之九十, 35万名以上,
+超3000套, 3000-4000套). `extract_progress(...)` keeps only figures that report on a target: the
+target's indicator wording, the plan city's scope and the target's period in the same sentence,
+and none of another indicator, a district, an earlier year, a multi-year total or a goal.
+All wording (scopes, period patterns, goal words) comes from the plan's `figures:` block.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
+_MULTIPLIER = {"千": 1_000, "万": 10_000, "亿": 100_000_000}
+
+_AR = r"\d+(?:,\d{3})*(?:\.\d+)?"
+_CN = r"[零〇一二两三四五六七八九十百千万亿点]+"
+# Units, longest first, including ones no target uses (人次, 岁) so they are not misread as 人.
+_UNITS = ["万平方米", "平方米", "个百分点", "百分点", "万人次", "人次", "套(间)", "周岁", "万套",
+          "万名", "万人", "万户", "万个", "万元", "亿元", "元", "套", "间", "名", "人", "位", "户",
+          "个", "岁", "所", "家", "项", "%"]
+_NUMBER = re.compile(
+    r"(?P<pre>超过|超|逾|近|约|不少于|不低于)?"
+    rf"(?:百分之(?P<pct>{_AR}|{_CN})|(?P<a>{_AR})(?P<amul>[千万亿](?![元平]))?|(?P<c>{_CN}))"
+    rf"(?:(?:-|—|–|~|～|至|到)(?P<b>{_AR}|{_CN})(?P<bmul>[千万亿](?![元平]))?)?"
+    r"(?P<suf>多|余)?"
+    r"(?P<unit>" + "|".join(re.escape(u) for u in _UNITS) + r")?"
+    r"(?P<suf2>以上|多)?"
+)
+_HAS_CN_DIGIT = re.compile(r"[零〇一二两三四五六七八九]")
+
+
+@dataclass
+class Number:
+    value: float          # lower bound, in the unit's base (万/亿 applied): 1.2万套 -> 12000 套
+    unit: str             # '%', '套', '名', … ('' when none)
+    start: int
+    end: int
+    qualifier: str = ""   # '>=' (超/以上/多), '~' (约/近), 'range'
+    upper: float | None = None
+
+
+def cn_to_number(s: str) -> float | None:
+    """Chinese numeral to a number: 六千 -> 6000, 三十五万 -> 350000, 九十二点三 -> 92.3."""
+    if not s:
+        return None
+    if "点" in s:
+        whole, _, frac = s.partition("点")
+        if not frac or any(c not in _CN_DIGITS for c in frac):
+            return None
+        head = cn_to_number(whole) if whole else 0
+        if head is None:
+            return None
+        return float(f"{int(head)}.{''.join(str(_CN_DIGITS[c]) for c in frac)}")
+    if all(c in _CN_DIGITS for c in s):           # 二〇二四 style
+        return float("".join(str(_CN_DIGITS[c]) for c in s)) if len(s) > 1 else float(_CN_DIGITS[s])
+    total, section, digit = 0, 0, None
+    for c in s:
+        if c in _CN_DIGITS:
+            digit = _CN_DIGITS[c]
+        elif c in _CN_UNITS:
+            section += (1 if digit is None else digit) * _CN_UNITS[c]
+            digit = None
+        elif c in _CN_BIG:
+            section += digit or 0
+            if section == 0:
+                return None
+            total = (total + section) * _CN_BIG[c] if c == "亿" else total + section * _CN_BIG[c]
+            section, digit = 0, None
+        else:
+            return None
+    return float(total + section + (digit or 0))
+
+
+def _value(text: str | None, mul: str | None) -> float | None:
+    if not text:
+        return None
+    if text[0].isdigit():
+        v = float(text.replace(",", ""))
+    else:
+        v = cn_to_number(text)
+        if v is None:
+            return None
+    return v * _MULTIPLIER[mul] if mul else v
+
+
+def parse_numbers(text: str) -> list[Number]:
+    """Every quantity in `text` with its unit; bare Chinese numerals without a unit are words (一网通办)."""
+    out = []
+    for m in _NUMBER.finditer(text):
+        g = m.groupdict()
+        unit = g["unit"] or ""
+        if g["pct"] is not None:
+            value, unit = _value(g["pct"], None), "%"
+        elif g["a"] is not None:
+            value = _value(g["a"], g["amul"])
+        else:
+            if not unit or not _HAS_CN_DIGIT.search(g["c"]):
+                continue
+            value = _value(g["c"], None)
+        if value is None:
+            continue
+        upper = _value(g["b"], g["bmul"] or g["amul"]) if g["b"] else None
+        if upper is not None and g["b"] and g["a"] and not g["amul"] and g["bmul"]:
+            value *= _MULTIPLIER[g["bmul"]]            # 30-35万名: both ends in 万
+        if unit.startswith("万") and len(unit) > 1:
+            value *= 10_000
+            upper = upper * 10_000 if upper is not None else None
+            unit = unit[1:]
+        elif unit == "亿元":
+            value *= 100_000_000
+            unit = "元"
+        qualifier = ""
+        if upper is not None:
+            qualifier = "range"
+        elif g["pre"] in ("超过", "超", "逾", "不少于", "不低于") or g["suf"] or g["suf2"]:
+            qualifier = ">="
+        elif g["pre"] in ("近", "约"):
+            qualifier = "~"
+        start = m.start("pct") - 3 if g["pct"] is not None else m.start()
+        out.append(Number(value=round(value, 6), unit=unit, start=max(start, m.start()),
+                          end=m.end(), qualifier=qualifier, upper=upper))
+    return out
+
+
+def unit_scale(unit: str) -> tuple[float, str]:
+    """A target unit as (multiplier, base): '万名' -> (10000, '名'), '%' -> (1, '%')."""
+    if len(unit) > 1 and unit[0] in _MULTIPLIER:
+        return float(_MULTIPLIER[unit[0]]), unit[1:]
+    return 1.0, unit
+
+
+# ------------------------------------------------------------------ progress
+
+@dataclass
+class Hit:
+    start: int
+    end: int
+    target: str | None     # None: a decoy (another indicator)
+    term: str
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _small_int(s: str | None) -> int | None:
+    if not s:
+        return None
+    v = int(s) if s.isdigit() else cn_to_number(s)
+    return int(v) if v is not None else None
+
+
+def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.date):
+    """(as_of, kind) from the last period marker in `context`, or None when there is none/unknown."""
+    best = None
+    for period in fig["_re"]["periods"]:
+        for m in period["re"].finditer(context):
+            if best is None or m.end() > best[0].end() or (
+                    m.end() == best[0].end() and m.start() < best[0].start()):
+                best = (m, period)
+    if best is None:
+        return None
+    m, period = best
+    g = m.groupdict()
+    year = int(g["year"]) if g.get("year") else (published.year if published else None)
+    if year is None:
+        return "unknown", period["as_of"]
+    if period["same_year_only"] and year != due.year:
+        return "other-year", period["as_of"]
+    kind = period["as_of"]
+    try:
+        if kind == "day":
+            as_of = dt.date(year, _small_int(g["month"]), _small_int(g["day"]))
+        elif kind == "month_end":
+            as_of = _month_end(year, _small_int(g["month"]))
+        elif kind == "published":
+            if published is None:
+                return "unknown", kind
+            as_of = published
+        elif kind == "year_end":
+            as_of = dt.date(year, 12, 31)
+        else:
+            as_of = dt.date(year, int(kind[:2]), int(kind[3:]))
+    except (TypeError, ValueError):
+        return "unknown", kind
+    return as_of, kind
+
+
+def _scope_ok(text: str, fig: dict) -> bool | None:
+    """True: the plan city is the last scope named; False: a district/sub-city is; None: neither."""
+    city = max((text.rfind(t) for t in fig["city_scope"]), default=-1)
+    sub = max((text.rfind(t) for t in fig["subcity_scope"]), default=-1)
+    if city < 0 and sub < 0:
+        return None
+    return city > sub
+
+
+def _any(patterns, text: str) -> bool:
+    return any(p.search(text) for p in patterns)
+
+
+def _cumulative(fig: dict, text: str, due: dt.date) -> bool:
+    for p in fig["_re"]["cumulative"]:
+        for m in p.finditer(text):
+            year = re.match(r"(?:19|20)\d\d", m.group())
+            if year and int(year.group()) >= due.year:
+                continue                          # 2024年以来: this year, not multi-year
+            return True
+    return False
+
+
+def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None,
+                     mask_terms: list[str]) -> list[dict]:
+    """Progress figures in `norm` for the plan's targets; each with the sentence span it came from.
+
+    `hits` are indicator and decoy occurrences (from the matcher's single pass); `mask_terms`
+    are item aliases (春雨计划 …) blanked before looking for goal words such as 计划.
+    """
+    fig = plan.figures
+    targets = {t.id: t for t in plan.targets}
+    breaks = set(fig["sentence_breaks"])
+    hits = sorted(hits, key=lambda h: (h.start, -(h.end - h.start)))
+    kept: list[Hit] = []
+    for h in hits:                                # 保障性住房 inside 配售型保障性住房 is not a decoy
+        if kept and h.end <= kept[-1].end and h.start >= kept[-1].start:
+            continue
+        kept.append(h)
+    out, seen = [], set()
+    for n, hit in enumerate(kept):
+        if hit.target is None:
+            continue
+        target = targets[hit.target]
+        s0, s1 = _sentence(norm, hit.start, breaks)
+        limit = min(s1, hit.end + fig["max_gap"])
+        later = [h for h in kept[n + 1:] if h.start < limit]
+        window_end = later[0].start if later else limit
+        number = _first_number(norm, hit.end, window_end, target)
+        if number is None and later and "分别" in norm[hit.start:s1]:
+            number = _respectively(norm, kept, n, s1, target)
+        if number is None:
+            continue
+        between = norm[hit.end:number.start]
+        if _any(fig["_re"]["delta"], between):
+            continue
+        clause = norm[s0:number.start]
+        scope = _scope_ok(clause, fig)
+        context = clause
+        if scope is None:                          # subject in the previous sentence of the paragraph
+            p0, _ = _sentence(norm, s0 - 2, breaks) if s0 >= 2 and norm[s0 - 1] != "\n" else (s0, s0)
+            context = norm[p0:number.start]
+            scope = _scope_ok(norm[p0:s0], fig) if p0 < s0 else None
+        if not scope:
+            continue
+        masked = context
+        for term in mask_terms:
+            if term in masked:
+                masked = masked.replace(term, "\u3000" * len(term))
+        if _any(fig["_re"]["goal"], masked) or _any(fig["_re"]["earlier"], masked):
+            continue
+        if _cumulative(fig, context, target.due):
+            continue
+        years = {int(y) for y in re.findall(r"((?:19|20)\d\d)年", context)}
+        if years - {target.due.year}:
+            continue
+        period = resolve_period(context, fig, published, target.due)
+        if "累计" in context and (period is None or period[1] != "published"):
+            continue                               # a running total needs "今年以来"-style start
+        if period is None:
+            if target.period_required or published is None:
+                continue
+            as_of = published
+        else:
+            as_of, kind = period
+            if not isinstance(as_of, dt.date):
+                continue
+            if kind in ("year_end",) and published and published < as_of:
+                if "已" not in context:            # 今年…6000套 before year-end is the plan, not a result
+                    continue
+                as_of = published
+        if as_of.year != target.due.year or (published and (as_of - published).days > 31):
+            continue
+        mult, _base = unit_scale(target.unit)
+        value = number.value / mult
+        value = int(value) if float(value).is_integer() else round(value, 4)
+        key = (target.id, value, as_of)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append({"target": target.id, "value": value, "unit": target.unit,
+                    "as_of": as_of.isoformat(), "_span": (s0, s1)})
+    return out
+
+
+def _sentence(norm: str, pos: int, breaks: set[str]) -> tuple[int, int]:
+    s0 = pos
+    while s0 > 0 and norm[s0 - 1] not in breaks:
+        s0 -= 1
+    s1 = pos
+    while s1 < len(norm) and norm[s1] not in breaks:
+        s1 += 1
+    return s0, s1
+
+
+def _accepts(number: Number, target) -> bool:
+    _mult, base = unit_scale(target.unit)
+    return number.unit in target.units or (number.unit == base)
+
+
+def _first_number(norm: str, start: int, end: int, target) -> Number | None:
+    if end <= start:
+        return None
+    for number in parse_numbers(norm[start:end]):
+        if _accepts(number, target):
+            number.start += start
+            number.end += start
+            return number
+    return None
+
+
+def _respectively(norm: str, kept: list[Hit], n: int, s1: int, target) -> Number | None:
+    """'A、B分别达92%、95%': the i-th indicator of the run takes the i-th number after 分别."""
+    run = [kept[n]]
+    i = n - 1
+    while i >= 0 and kept[i].end >= kept[n].start - 25 and kept[i].target:
+        run.insert(0, kept[i])
+        i -= 1
+    j = n + 1
+    while j < len(kept) and kept[j].start < s1 and "分别" not in norm[run[-1].end:kept[j].start]:
+        run.append(kept[j])
+        j += 1
+    pos = norm.find("分别", run[-1].end, s1)
+    if pos < 0:
+        return None
+    numbers = [x for x in parse_numbers(norm[pos:s1]) if x.unit]
+    idx = run.index(kept[n])
+    if len(numbers) < len(run) or not _accepts(numbers[idx], target):
+        return None
+    number = numbers[idx]
+    number.start += pos
+    number.end += pos
+    return number

@@ -1,0 +1,327 @@
+"""The matcher: a pure function of an article and the plan catalog.
+
+One Aho-Corasick pass over the normalised title and body finds every alias, context word,
+place name and indicator; relevance then needs (per plan) a report about the plan's city,
+dated on or after the plan's watch date, with enough item evidence. Progress figures come
+from monitor.figures. Evidence offsets index the original `title + "\\n" + text`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from urllib.parse import urlsplit
+
+import ahocorasick
+
+from monitor.catalog import Catalog, catalog_hash, load_catalog
+from monitor.figures import Hit, extract_progress
+from monitor.normalize import normalize, normalize_map
+
+# Bump LOGIC_VERSION when matching logic changes; the catalog hash covers the YAML files.
+LOGIC_VERSION = "1.0"
+MATCHER_VERSION = f"{LOGIC_VERSION}+{catalog_hash()}"
+
+# URL date shapes: /2024-01/31/, /2024/01/31/, /art/2025/4/23/, /2024/05-16/, /2023/0119/,
+# /202206/t20220628_, 20241230A06; a bare /202206/ gives the month.
+_URL_DATES = [
+    re.compile(r"(?<!\d)(20\d\d)[-/_](\d{1,2})[-/_](\d{1,2})(?!\d)"),
+    re.compile(r"(?<!\d)(20\d\d)/(\d\d)(\d\d)(?!\d)"),
+    re.compile(r"(?<!\d)(20\d\d)(\d\d)(\d\d)(?!\d)"),
+]
+_URL_MONTH = re.compile(r"(?<!\d)(20\d\d)[-/]?(\d\d)(?=/)")
+_TEXT_DATE = re.compile(r"(?<!\d)(20\d\d)\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})(?!\d)")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)年")
+
+
+def _valid(y: str, m: str, d: str = "1") -> dt.date | None:
+    try:
+        return dt.date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+
+
+def parse_published(value) -> dt.date | None:
+    """An ISO date/datetime (or date object) to a date; None when absent or unreadable."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    m = _TEXT_DATE.match(str(value).strip())
+    return _valid(*m.groups()) if m else None
+
+
+def infer_date(url: str | None) -> dt.date | None:
+    """The publication date a URL encodes, if any."""
+    if not url:
+        return None
+    path = urlsplit(url).path + "?" + (urlsplit(url).query or "")
+    for pattern in _URL_DATES:
+        for m in pattern.finditer(path):
+            date = _valid(*m.groups())
+            if date and 2000 < date.year < 2100:
+                return date
+    m = _URL_MONTH.search(path)
+    if m:
+        return _valid(m.group(1), m.group(2))
+    return None
+
+
+def _host_match(host: str, fragment: str) -> bool:
+    if "." in fragment:
+        return host == fragment or host.endswith("." + fragment)
+    return fragment in host
+
+
+class Matcher:
+    """Links articles to plan items and targets; build once, call `match` per article."""
+
+    def __init__(self, catalog: Catalog | None = None):
+        self.catalog = catalog or load_catalog()
+        self.version = f"{LOGIC_VERSION}+{self.catalog.hash}"
+        self._auto = ahocorasick.Automaton()
+        payloads: dict[str, list[tuple]] = defaultdict(list)
+        places = self.catalog.places
+        plan_cities = {p.city for p in self.catalog.plans}
+        self._place_hosts = {}
+        for city, entry in places["cities"].items():
+            for name in entry["names"]:
+                payloads[name].append(("place", city))
+            for src in entry["sources"]:
+                payloads[src].append(("place", city))
+            self._place_hosts[city] = entry
+        for term in places["province_terms"]:
+            payloads[term].append(("province",))
+        for term in places["national_terms"]:
+            payloads[term].append(("national",))
+        self._mask_terms = {}
+        for plan in self.catalog.plans:
+            pid = plan.id
+            for term in plan.theme:
+                payloads[term].append(("theme", pid))
+            for term, weight in plan.locality["names"].items():
+                payloads[term].append(("loc", pid, weight))
+            for term in plan.locality["not_city"]:
+                payloads[term].append(("notcity", pid))
+            for term in plan.locality["deixis"]:
+                payloads[term].append(("deixis", pid))
+            for item in plan.items:
+                for term in item.aliases:
+                    payloads[term].append(("alias", pid, item.id, 1.0))
+                for term in item.weak:
+                    payloads[term].append(("weak", pid, item.id, 0.0))
+                for term in item.context:
+                    payloads[term].append(("context", pid, item.id))
+                for term in item.exclude:
+                    payloads[term].append(("exclude", pid, item.id))
+            for target in plan.targets:
+                for term in target.indicator:
+                    payloads[term].append(("indicator", pid, target.id))
+                for term in target.decoys:
+                    payloads[term].append(("decoy", pid, target.id))
+            self._mask_terms[pid] = sorted({t for i in plan.items for t in i.aliases + i.weak},
+                                           key=len, reverse=True)
+        self._plan_cities = plan_cities
+        for term, plist in payloads.items():
+            self._auto.add_word(term, (len(term), term, tuple(plist)))
+        self._auto.make_automaton()
+
+    # ------------------------------------------------------------ entry point
+    def match(self, article: dict) -> dict:
+        """Match one article (url, site, title, published, text, source) against every plan."""
+        title = article.get("title") or ""
+        text = article.get("text") or ""
+        ntitle, tmap = normalize_map(title)
+        ntext, xmap = normalize_map(text)
+        norm = ntitle + "\n" + ntext
+        offset = len(title) + 1
+        index = tmap[:-1] + [len(title)] + [i + offset for i in xmap]
+        doc = title + "\n" + text
+        title_end = len(ntitle)
+
+        hits: dict[str, list] = defaultdict(list)   # kind -> [(start, end, term, payload)]
+        for end, (length, term, plist) in self._auto.iter(norm):
+            start = end - length + 1
+            for p in plist:
+                hits[p[0]].append((start, end + 1, term, p))
+
+        url = article.get("url") or ""
+        host = (urlsplit(url).hostname or "").lower()
+        source = normalize(article.get("source") or "")
+        published = parse_published(article.get("published")) or infer_date(url)
+        date_text = None
+        if published is None:
+            m = _TEXT_DATE.search(ntext[:300])
+            date_text = _valid(*m.groups()) if m else None
+
+        result = {"relevant": False, "score": 0.0, "projects": [], "targets": [],
+                  "progress": [], "evidence": []}
+        best_score = 0.0
+        for plan in self.catalog.plans:
+            r = self._match_plan(plan, hits, norm, index, doc, title_end, host, source,
+                                 published or date_text, published is None and date_text is None)
+            best_score = max(best_score, r["score"])
+            if r["relevant"]:
+                result["relevant"] = True
+                result["projects"] += r["projects"]
+                result["progress"] += r["progress"]
+                result["evidence"] += r["evidence"]
+        result["score"] = best_score
+        result["targets"] = sorted({p["target"] for p in result["progress"]})
+        return result
+
+    # ------------------------------------------------------------ per plan
+    def _match_plan(self, plan, hits, norm, index, doc, title_end, host, source,
+                    published, date_unknown) -> dict:
+        m = plan.matching
+        pid = plan.id
+        title_w = float(m.get("title_weight", 2.0))
+        out = {"relevant": False, "score": 0.0, "projects": [], "progress": [], "evidence": []}
+
+        # --- topical evidence
+        excludes = defaultdict(list)
+        for s, e, _t, p in hits["exclude"]:
+            if p[1] == pid:
+                excludes[p[2]].append((s, e))
+        contexts = defaultdict(list)
+        for s, e, _t, p in hits["context"]:
+            if p[1] == pid:
+                contexts[p[2]].append((s, e))
+        per_item = defaultdict(list)
+        for kind in ("alias", "weak"):
+            for s, e, t, p in hits[kind]:
+                if p[1] == pid:
+                    per_item[p[2]].append((s, e, t, kind))
+        window = int(m.get("context_window", 80))
+        weak_w = float(m.get("weak_weight", 0.5))
+        item_scores: dict[str, float] = {}
+        item_evidence: dict[str, list] = {}
+        for item_id, ihits in per_item.items():
+            ihits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+            score, kept, last_end = 0.0, [], -1
+            for s, e, t, kind in ihits:
+                if e <= last_end:                     # nested alias of the same item (数谷 in 中国数谷)
+                    continue
+                if any(s < xe and xs < e for xs, xe in excludes[item_id]):
+                    continue
+                w = 1.0
+                if kind == "weak":
+                    if not any(abs(cs - s) <= window and not (cs < e and s < ce)
+                               for cs, ce in contexts[item_id]):
+                        continue
+                    w = weak_w
+                score += w * (title_w if s < title_end else 1.0)
+                kept.append((s, e, t))
+                last_end = e
+            if kept:
+                item_scores[item_id] = score
+                item_evidence[item_id] = kept
+        theme_hits = [(s, e, t) for s, e, t, p in hits["theme"] if p[1] == pid]
+        theme_score = sum(plan.theme_weight * (title_w if s < title_end else 1.0)
+                          for s, _e, _t in theme_hits)
+        items = self.catalog.items
+        item_min = float(m.get("item_min", 1.0))
+        listed = [i for i, sc in item_scores.items() if sc >= item_min and items[i].reported]
+        topical = sum(item_scores[i] for i in listed) + theme_score
+
+        # --- locality
+        loc_ok, share = self._locality(plan, hits, title_end, host, source)
+        # --- date
+        date_ok = True
+        if published is not None:
+            date_ok = published >= plan.watch_from
+        elif date_unknown:
+            years = [int(y) for y in _YEAR.findall(norm)]
+            date_ok = not years or max(years) >= plan.watch_from.year
+
+        relevance_min = float(m.get("relevance_min", 2.0))
+        strength = min(1.0, topical / (2 * relevance_min))
+        out["score"] = round(strength * share * (1.0 if date_ok else 0.0), 3)
+        if not (loc_ok and date_ok and topical >= relevance_min and (listed or theme_hits)):
+            return out
+        out["relevant"] = True
+        order = {i.id: i.position for i in plan.items}
+        listed.sort(key=lambda i: order[i])
+        out["projects"] = listed
+
+        # --- evidence
+        snip = int(m.get("snippet_chars", 30))
+        cap = int(m.get("max_evidence_per_item", 5))
+        for item_id, spans in [(pid, theme_hits)] + [(i, item_evidence[i]) for i in listed]:
+            for s, e, t in spans[:cap]:
+                a, b = index[s], index[e - 1] + 1
+                out["evidence"].append({
+                    "item": item_id, "term": t, "start": a, "end": b,
+                    "snippet": doc[max(0, a - snip):b + snip].replace("\n", " ").strip(),
+                })
+
+        # --- progress
+        fhits = [Hit(s, e, p[2] if p[0] == "indicator" else None, t)
+                 for kind in ("indicator", "decoy") for s, e, t, p in hits[kind] if p[1] == pid]
+        if any(h.target for h in fhits) and published is not None:
+            for fig in extract_progress(norm, fhits, plan, published, self._mask_terms[pid]):
+                s0, s1 = fig.pop("_span")
+                a, b = index[s0], index[max(s0, s1 - 1)] + 1
+                fig["quote"] = doc[a:b].strip()
+                out["progress"].append(fig)
+        return out
+
+    def _locality(self, plan, hits, title_end, host, source) -> tuple[bool, float]:
+        """Is this the plan city's news? Returns (ok, plan city's share of place mentions)."""
+        lm = plan.matching.get("locality", {})
+        title_bonus = float(lm.get("title_bonus", 2.0))
+        pid = plan.id
+        not_city = [(s, e) for s, e, _t, p in hits["notcity"] if p[1] == pid]
+        spans = []
+        for s, e, _t, p in hits["loc"]:
+            if p[1] == pid and not any(s < ne and ns < e for ns, ne in not_city):
+                spans.append((s, e, plan.city, p[2]))
+        for s, e, _t, p in hits["place"]:
+            if p[1] not in self._plan_cities or p[1] != plan.city:
+                if p[1] != plan.city:
+                    spans.append((s, e, p[1], 1.0))
+        spans.sort(key=lambda x: (x[0], -(x[1] - x[0])))
+        scores: dict[str, float] = defaultdict(float)
+        title_places = set()
+        last_end = -1
+        for s, e, city, w in spans:
+            if e <= last_end:                          # 杭州 inside 杭州市, 宁波 inside 宁波日报
+                continue
+            last_end = e
+            if s < title_end:
+                title_places.add(city)
+                w *= title_bonus
+            scores[city] += w
+        host_city = None
+        if host and any(_host_match(host, h) for h in plan.locality["hosts"]):
+            host_city = plan.city
+        else:
+            for city, entry in self._place_hosts.items():
+                if city != plan.city and any(_host_match(host, h) for h in entry["hosts"]):
+                    host_city = city
+                    break
+        if host_city:
+            scores[host_city] += float(lm.get("host_bonus", 3.0))
+            deixis = sum(1 for _s, _e, _t, p in hits["deixis"] if p[1] == pid)
+            scores[host_city] += deixis * float(lm.get("deixis_weight", 0.25))
+        if source:
+            if any(s in source for s in plan.locality["sources"]) or plan.city in source:
+                scores[plan.city] += float(lm.get("source_bonus", 2.0))
+            else:
+                for city, entry in self._place_hosts.items():
+                    if city != plan.city and any(s in source for s in entry["sources"]):
+                        scores[city] += float(lm.get("source_bonus", 2.0))
+                        break
+        own = scores.pop(plan.city, 0.0)
+        others = sum(scores.values())
+        top_other = max(scores.values(), default=0.0)
+        share = own / (own + others) if own + others else 0.0
+        wide = len(hits["province"]) + len(hits["national"])
+        ok = (own >= float(lm.get("min_city", 1.0)) and own >= top_other
+              and share >= float(lm.get("min_share", 0.4))
+              and wide < float(lm.get("province_ratio", 2.0)) * own)
+        if title_places and plan.city not in title_places:
+            ok = False                                 # the headline is about another city
+        return ok, share
