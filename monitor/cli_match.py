@@ -1,0 +1,134 @@
+"""Commands for the matcher: `match` (one article, a JSONL stream, or the database) and `eval`."""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from monitor.cli import db_option
+
+plan_option = click.option(
+    "--plan", "plan_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+    help="Plan YAML file(s); default: every file in monitor/plans/.")
+
+
+def _matcher(plan_paths):
+    from monitor.cli_core import load_catalog_or_fail
+    from monitor.matcher import Matcher
+
+    return Matcher(load_catalog_or_fail(plan_paths))
+
+
+def _article(data, where: str) -> dict:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a JSON object with url, title, published, text")
+    if not isinstance(data.get("text") or "", str) or not isinstance(data.get("title") or "", str):
+        raise ValueError(f"{where}: 'title' and 'text' must be strings")
+    return data
+
+
+def _dump(obj, pretty: bool = False) -> str:
+    return json.dumps(obj, ensure_ascii=False, indent=2 if pretty else None)
+
+
+@click.command()
+@click.argument("source", required=False, type=click.File("r", encoding="utf-8"))
+@click.option("--jsonl", is_flag=True, help="SOURCE holds one article per line; one result per line.")
+@click.option("--all", "all_", is_flag=True, help="Re-match stored articles whose matcher version differs.")
+@click.option("--force", is_flag=True, help="With --all: re-match every stored article.")
+@db_option
+@plan_option
+def match(source, jsonl, all_, force, db_path, plan_paths) -> None:
+    """Match an article (JSON FILE or - for stdin) against the plan; print the result as JSON.
+
+    \b
+    hzwatch match article.json
+    hzwatch match --jsonl - < articles.jsonl > results.jsonl
+    hzwatch match --all [--force] [--db hzwatch.db]
+    """
+    if all_:
+        if source is not None:
+            raise click.ClickException("--all reads the database; give no FILE")
+        _match_all(db_path, force, plan_paths)
+        return
+    if force:
+        raise click.ClickException("--force only goes with --all")
+    if source is None:
+        raise click.ClickException("give a JSON FILE, - for stdin, or --all")
+    matcher = _matcher(plan_paths)
+    if jsonl:
+        out = sys.stdout
+        errors = 0
+        for n, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                result = matcher.match(_article(json.loads(line), f"line {n}"))
+            except (json.JSONDecodeError, ValueError) as exc:
+                # Keep one output line per input line so results stay aligned.
+                errors += 1
+                msg = str(exc) if isinstance(exc, ValueError) and not isinstance(
+                    exc, json.JSONDecodeError) else f"line {n}: not JSON: {exc}"
+                click.echo(f"hzwatch match: {msg}", err=True)
+                result = {"error": msg}
+            out.write(_dump(result) + "\n")
+        out.flush()
+        if errors:
+            raise SystemExit(1)
+        return
+    try:
+        article = _article(json.load(source), getattr(source, "name", "input"))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{getattr(source, 'name', 'input')}: not JSON: {exc}") from exc
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(_dump(matcher.match(article), pretty=True))
+
+
+def _match_all(db_path: str, force: bool, plan_paths) -> None:
+    from tqdm import tqdm
+
+    from db.matches import count_articles_needing_match, iter_articles_needing_match, save_match
+    from monitor.cli_core import open_db
+
+    db = open_db(db_path)
+    matcher = _matcher(plan_paths)
+    total = count_articles_needing_match(db, matcher.version, force)
+    relevant = done = failed = 0
+    with tqdm(total=total, desc="matching", unit="article", file=sys.stderr,
+              disable=None) as bar:
+        for article in iter_articles_needing_match(db, matcher.version, force):
+            try:
+                result = matcher.match(article)
+            except Exception as exc:  # one bad article must not stop the re-match
+                failed += 1
+                click.echo(f"hzwatch match: article {article['id']} ({article['url']}): {exc}", err=True)
+                bar.update(1)
+                continue
+            save_match(db, article["id"], result, matcher.version)
+            done += 1
+            relevant += bool(result["relevant"])
+            bar.update(1)
+    click.echo(f"matched {done} articles with matcher {matcher.version}: {relevant} relevant"
+               + (f", {failed} failed" if failed else ""))
+
+
+@click.command("eval")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--min-f1", type=float, default=None, help="Exit 1 when relevance F1 is below this.")
+@plan_option
+def eval_cmd(directory, as_json, min_f1, plan_paths) -> None:
+    """Score the matcher on a directory of labelled articles (*.json with a 'label')."""
+    from monitor.evaluate import EvalError, evaluate, format_report, load_cases
+
+    try:
+        cases = load_cases(directory)
+    except EvalError as exc:
+        raise click.ClickException(str(exc)) from exc
+    report = evaluate(_matcher(plan_paths), cases)
+    click.echo(_dump(report, pretty=True) if as_json else format_report(report))
+    if min_f1 is not None and report["relevance"]["f1"] < min_f1:
+        click.echo(f"relevance F1 {report['relevance']['f1']:.3f} is below --min-f1 {min_f1}", err=True)
+        raise SystemExit(1)

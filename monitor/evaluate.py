@@ -1,0 +1,135 @@
+"""Scoring the matcher on labelled articles (the shape of ../shared/eval/dev/*.json).
+
+Relevance: article-level P/R/F1. Items: micro P/R/F1 over (article, item) pairs. Progress:
+a labelled figure is right when a figure for the same target has the same value; a figure
+with no label is a false figure. accuracy = right / (labelled + false figures).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class EvalError(ValueError):
+    """A labelled-case directory or file that cannot be read."""
+
+
+@dataclass
+class Case:
+    name: str
+    article: dict
+    label: dict
+
+
+def load_cases(directory: str | Path) -> list[Case]:
+    """Every *.json labelled article in `directory`, sorted by name."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise EvalError(f"not a directory: {directory}")
+    cases = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise EvalError(f"{path}: cannot read labelled case: {exc}") from exc
+        if not isinstance(data, dict) or not isinstance(data.get("label"), dict):
+            raise EvalError(f"{path}: no 'label' object")
+        label = data["label"]
+        for key in ("relevant", "projects"):
+            if key not in label:
+                raise EvalError(f"{path}: label has no '{key}'")
+        cases.append(Case(path.stem, {k: v for k, v in data.items() if k != "label"}, label))
+    if not cases:
+        raise EvalError(f"no *.json cases in {directory}")
+    return cases
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"tp": tp, "fp": fp, "fn": fn, "precision": round(p, 4), "recall": round(r, 4),
+            "f1": round(f, 4)}
+
+
+def _same_value(a, b) -> bool:
+    try:
+        a, b = float(a), float(b)
+    except (TypeError, ValueError):
+        return False
+    return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
+
+
+def evaluate(matcher, cases: list[Case]) -> dict:
+    """Score `matcher` on `cases`; returns figures and every disagreement."""
+    rel = {"tp": 0, "fp": 0, "fn": 0}
+    items = {"tp": 0, "fp": 0, "fn": 0}
+    prog = {"labelled": 0, "right": 0, "false": 0, "as_of_right": 0}
+    disagreements = []
+    for case in cases:
+        got = matcher.match(case.article)
+        want = case.label
+        if got["relevant"] and want["relevant"]:
+            rel["tp"] += 1
+        elif got["relevant"]:
+            rel["fp"] += 1
+            disagreements.append({"case": case.name, "kind": "relevance", "expected": False,
+                                  "got": True, "detail": f"score {got['score']}"})
+        elif want["relevant"]:
+            rel["fn"] += 1
+            disagreements.append({"case": case.name, "kind": "relevance", "expected": True,
+                                  "got": False, "detail": f"score {got['score']}"})
+        gi, wi = set(got["projects"]), set(want.get("projects") or [])
+        items["tp"] += len(gi & wi)
+        items["fp"] += len(gi - wi)
+        items["fn"] += len(wi - gi)
+        if gi != wi:
+            disagreements.append({"case": case.name, "kind": "items",
+                                  "expected": sorted(wi), "got": sorted(gi),
+                                  "detail": f"missing {sorted(wi - gi)} extra {sorted(gi - wi)}"})
+        unmatched = list(got["progress"])
+        for fig in want.get("progress") or []:
+            prog["labelled"] += 1
+            hit = next((g for g in unmatched if g["target"] == fig["target"]
+                        and _same_value(g["value"], fig["value"])), None)
+            if hit:
+                unmatched.remove(hit)
+                prog["right"] += 1
+                prog["as_of_right"] += hit.get("as_of") == fig.get("as_of")
+            else:
+                disagreements.append({"case": case.name, "kind": "progress-missed",
+                                      "expected": f"{fig['target']}={fig['value']}", "got": None,
+                                      "detail": fig.get("quote", "")[:60]})
+        for g in unmatched:
+            prog["false"] += 1
+            disagreements.append({"case": case.name, "kind": "progress-false", "expected": None,
+                                  "got": f"{g['target']}={g['value']} @{g['as_of']}",
+                                  "detail": g["quote"][:60]})
+    denominator = prog["labelled"] + prog["false"]
+    prog["accuracy"] = round(prog["right"] / denominator, 4) if denominator else 1.0
+    return {"cases": len(cases), "relevance": _prf(**rel), "items": _prf(**items),
+            "progress": prog, "disagreements": disagreements}
+
+
+def format_report(report: dict) -> str:
+    """A plain-text summary and a table of every disagreement."""
+    r, i, p = report["relevance"], report["items"], report["progress"]
+    lines = [
+        f"cases: {report['cases']}",
+        f"relevance  P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  "
+        f"(tp {r['tp']} fp {r['fp']} fn {r['fn']})",
+        f"items      P {i['precision']:.3f}  R {i['recall']:.3f}  F1 {i['f1']:.3f}  "
+        f"(tp {i['tp']} fp {i['fp']} fn {i['fn']})",
+        f"progress   accuracy {p['accuracy']:.3f}  (right {p['right']}/{p['labelled']}, "
+        f"false figures {p['false']}, as_of right {p['as_of_right']})",
+    ]
+    if report["disagreements"]:
+        lines.append("")
+        lines.append(f"{'case':<28} {'kind':<16} {'expected':<28} got")
+        for d in report["disagreements"]:
+            lines.append(f"{d['case']:<28} {d['kind']:<16} {str(d['expected']):<28} {d['got']}"
+                         + (f"  ({d['detail']})" if d.get("detail") else ""))
+    else:
+        lines.append("no disagreements")
+    return "\n".join(lines)
