@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from functools import lru_cache
 from typing import Iterable
 
 import sqlite_utils
@@ -29,18 +28,11 @@ BATCH = 500
 _WORD_CHAR_MAX = 0x2000
 
 
-@lru_cache(maxsize=1)
-def _converter():
-    import opencc
-
-    return opencc.OpenCC("t2s")
-
-
 def normalise(text: str | None) -> str:
-    """Traditional → Simplified, the same conversion that produces `articles.body_norm`."""
-    if not text:
-        return ""
-    return _converter().convert(text)
+    """Traditional → Simplified etc.: the same normalisation that produces `articles.body_norm`."""
+    from db.articles import normalise_text
+
+    return normalise_text(text)
 
 
 def _is_word_char(ch: str) -> bool:

@@ -1,0 +1,20 @@
+"""Link article, item and target cells to the custom pages (/article/{id}, /item/{id}, /target/{id})."""
+from datasette import hookimpl
+from markupsafe import Markup, escape
+
+# column name -> custom page prefix, for any table or canned query that returns it
+LINKED_COLUMNS = {"article_id": "article", "item_id": "item", "target_id": "target"}
+TABLE_ID_PAGES = {"articles": "article", "items": "item", "targets": "target"}
+
+
+@hookimpl
+def render_cell(value, column, table, datasette):
+    if value is None or value == "":
+        return None
+    page = LINKED_COLUMNS.get(column)
+    if page is None and column == "id" and table in TABLE_ID_PAGES:
+        page = TABLE_ID_PAGES[table]
+    if page is None:
+        return None
+    href = datasette.urls.path(f"/{page}/{value}")
+    return Markup('<a href="{}">{}</a>').format(href, escape(str(value)))

@@ -1,0 +1,33 @@
+"""SQL functions the canned queries use: Chinese search expressions and feed timestamps."""
+import datetime as dt
+import sys
+from pathlib import Path
+
+from datasette import hookimpl
+
+# The project may not be pip-installed; append (never prepend) so datasette/ cannot shadow the library.
+sys.path.append(str(Path(__file__).resolve().parents[2]))
+from db.search import match_expression  # noqa: E402
+
+CHINA = dt.timezone(dt.timedelta(hours=8))
+
+
+def iso_tz(value):
+    """An ISO 8601 timestamp with a time zone (naive values are taken as Beijing time)."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=CHINA)
+    return parsed.isoformat()
+
+
+@hookimpl
+def prepare_connection(conn):
+    # cjk_match('数谷') -> '"数 谷"'; cjk_match('数谷', 'title') -> 'title : ("数 谷")'
+    conn.create_function("cjk_match", 1, lambda q: match_expression(q), deterministic=True)
+    conn.create_function("cjk_match", 2, lambda q, col: match_expression(q, col), deterministic=True)
+    conn.create_function("iso_tz", 1, iso_tz, deterministic=True)

@@ -1,0 +1,54 @@
+"""Template functions for the custom pages: run a canned query, run SQL, search articles."""
+import sys
+from pathlib import Path
+
+from datasette import hookimpl
+
+sys.path.append(str(Path(__file__).resolve().parents[2]))
+import sqlite_utils  # noqa: E402
+from db import search as search_db  # noqa: E402
+
+PAGE_SIZE = 20
+
+
+def monitored_database(datasette):
+    """The one database the site publishes (the first that is not Datasette's own)."""
+    names = [name for name in datasette.databases if not name.startswith("_")]
+    return names[0] if names else None
+
+
+@hookimpl
+def extra_template_vars(datasette, request):
+    db_name = monitored_database(datasette)
+
+    async def sql(query, params=None):
+        result = await datasette.get_database(db_name).execute(query, params or {})
+        return [dict(row) for row in result.rows]
+
+    async def canned(name, params=None):
+        query = await datasette.get_canned_query(db_name, name, request.actor if request else None)
+        if query is None:
+            raise KeyError(f"no canned query {name!r} in metadata.yml")
+        return await sql(query["sql"], params)
+
+    async def search_articles(q, page=1):
+        """One page of search results plus the total count."""
+        offset = (max(int(page or 1), 1) - 1) * PAGE_SIZE
+
+        def run(conn):
+            db = sqlite_utils.Database(conn)
+            rows = search_db.search(db, q, PAGE_SIZE, offset)
+            # Snippets come from the normalised body: that is the text the terms were found in.
+            bodies = {r["id"]: r["body_norm"] for r in db.query(
+                "select id, body_norm from articles where id in (%s)" % ",".join("?" * len(rows)),
+                [r["id"] for r in rows])} if rows else {}
+            for row in rows:
+                row["snippet_text"] = bodies.get(row["id"]) or ""
+            return search_db.count(db, q), rows
+
+        total, rows = await datasette.get_database(db_name).execute_fn(run)
+        terms = sorted(set((q or "").split()) | set(search_db.normalise(q).split()))
+        return {"total": total, "rows": rows, "page_size": PAGE_SIZE, "offset": offset,
+                "terms": terms}
+
+    return {"hz_db": db_name, "sql": sql, "canned": canned, "search_articles": search_articles}
