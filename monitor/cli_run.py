@@ -27,6 +27,7 @@ def load_subscriptions_or_fail(path):
 @db_option
 @subscriptions_option
 @click.option("--no-serve", is_flag=True, help="Do not start Datasette alongside.")
+@click.option("--no-crawl", is_flag=True, help="Do not crawl: only dispatch alerts (and serve).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Datasette host.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Datasette port.")
 @click.option("--remap", multiple=True, metavar="HOST=URL", help="Passed to every crawl (replica sites).")
@@ -41,7 +42,7 @@ def load_subscriptions_or_fail(path):
 @click.option("--dispatch-every", type=float, default=None,
               help="Seconds between alert dispatch cycles (default from monitor/alerts.yaml).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def run(db_path, subscriptions_path, no_serve, host, port, remap, fast, only_sources, interval_scale,
+def run(db_path, subscriptions_path, no_serve, no_crawl, host, port, remap, fast, only_sources, interval_scale,
         every, crawl_timeout, max_crawls, dispatch_every, verbose) -> None:
     """Run the service: crawl on schedule, match, alert, serve Datasette (Ctrl-C to stop)."""
     from monitor.cli_core import open_db
@@ -56,7 +57,7 @@ def run(db_path, subscriptions_path, no_serve, host, port, remap, fast, only_sou
                       remap=tuple(remap), fast=fast,
                       only_sources=tuple(s.strip() for s in only_sources.split(",") if s.strip()),
                       interval_scale=interval_scale, every=every, crawl_timeout=crawl_timeout,
-                      max_crawls=max_crawls, dispatch_every=dispatch_every)
+                      max_crawls=max_crawls, dispatch_every=dispatch_every, crawl=not no_crawl)
     service = Service(opts)
     try:
         service.start()

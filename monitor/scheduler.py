@@ -63,6 +63,7 @@ class RunOptions:
     crawl_timeout: float = 1800.0
     max_crawls: int = 2
     dispatch_every: float | None = None
+    crawl: bool = True
     crawl_argv_extra: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -95,7 +96,7 @@ def schedules(sources, opts: RunOptions) -> list[SourceSchedule]:
         if opts.only_sources and sid not in opts.only_sources:
             continue
         name = str(_get(src, "name") or sid)
-        cron = _get(src, "cron")
+        cron = _get(src, "cron", "interval_cron")
         interval = _get(src, "interval_seconds")
         if interval is None and (minutes := _get(src, "interval_minutes")) is not None:
             interval = float(minutes) * 60
@@ -122,9 +123,12 @@ def schedules(sources, opts: RunOptions) -> list[SourceSchedule]:
 
 
 def load_source_schedules(opts: RunOptions) -> list[SourceSchedule]:
-    from scrapers.sources import load_sources
+    from scrapers.sources import SourceConfigError, load_sources
 
-    return schedules(load_sources(), opts)
+    try:
+        return schedules(load_sources(), opts)
+    except SourceConfigError as exc:
+        raise ScheduleError(str(exc)) from exc
 
 
 def trigger_for(s: SourceSchedule):
@@ -263,7 +267,7 @@ class Service:
         killed = run_status.mark_stale_runs(db, pid_alive)
         if killed:
             log.warning("marked %d run(s) left 'running' by a dead process as killed: %s", len(killed), killed)
-        self.sources = load_source_schedules(self.opts)
+        self.sources = load_source_schedules(self.opts) if self.opts.crawl else []
         db.close()
 
     def start(self) -> None:
