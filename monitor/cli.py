@@ -15,6 +15,8 @@ COMMANDS = [
     ("monitor.cli_core", "plans"),
     ("monitor.cli_match", "match"),
     ("monitor.cli_match", "eval_cmd"),
+    ("monitor.cli_crawl", "crawl"),
+    ("monitor.cli_crawl", "sources"),
     ("monitor.cli_run", "run"),
     ("monitor.cli_run", "status"),
     ("monitor.cli_run", "alerts"),
