@@ -167,14 +167,21 @@ def _deliver_rows(db, sub: Subscription, rows: list[dict], message: messages.Mes
 
 
 def dispatch_immediate(db, subset: SubscriptionSet, stop: threading.Event | None = None) -> DispatchResult:
-    """Claim due rows of immediate subscriptions and send each; one endpoint's failure blocks nothing else."""
+    """Claim due rows of immediate subscriptions one at a time and send each.
+
+    One row per claim keeps the lease short (one send), and a row whose endpoint fails is pushed
+    back with its own next_attempt, so it never blocks the rows behind it.
+    """
     result = DispatchResult()
     names = [s.name for s in subset.subscriptions if s.mode == "immediate"]
-    rows = store.claim_due(db, names, float(subset.delivery["lease_seconds"]), int(subset.delivery["batch"]))
-    for n, row in enumerate(rows):
+    lease = float(subset.delivery["lease_seconds"])
+    for _ in range(int(subset.delivery["batch"])):
         if stop is not None and stop.is_set():
-            store.release(db, [r["id"] for r in rows[n:]])
             break
+        rows = store.claim_due(db, names, lease, limit=1)
+        if not rows:
+            break
+        row = rows[0]
         sub = subset.get(row["subscription"])
         try:
             message = _render(db, row, subset)

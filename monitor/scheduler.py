@@ -27,7 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 import db as database
 from db import status as run_status
-from db.alerts import now_iso
+from db.alerts import now_iso, touch_subscription
 from monitor import alerts
 from monitor.subscriptions import SubscriptionSet
 
@@ -264,6 +264,9 @@ class Service:
                     if not pid_alive(pid):
                         break
                     time.sleep(0.1)
+        # Subscriptions count as seen from the moment the service starts (their backlog is not alerted).
+        for sub in self.opts.subscriptions.subscriptions:
+            touch_subscription(db, sub.name, sub.mode, sub.backfill)
         killed = run_status.mark_stale_runs(db, pid_alive)
         if killed:
             log.warning("marked %d run(s) left 'running' by a dead process as killed: %s", len(killed), killed)
