@@ -20,6 +20,9 @@ COMMANDS = [
     ("monitor.cli_run", "run"),
     ("monitor.cli_run", "status"),
     ("monitor.cli_run", "alerts"),
+    ("monitor.cli_serve", "serve"),
+    ("monitor.cli_serve", "publish"),
+    ("monitor.cli_serve", "demo"),
 ]
 
 db_option = click.option(

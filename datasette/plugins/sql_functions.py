@@ -6,7 +6,8 @@ from pathlib import Path
 from datasette import hookimpl
 
 # The project may not be pip-installed; append (never prepend) so datasette/ cannot shadow the library.
-sys.path.append(str(Path(__file__).resolve().parents[2]))
+# Repository checkout, or the copy of `db` that `hzwatch publish` puts beside the plugins.
+sys.path += [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent / "vendor")]
 from db.search import match_expression  # noqa: E402
 
 CHINA = dt.timezone(dt.timedelta(hours=8))

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from datasette import hookimpl
 
-sys.path.append(str(Path(__file__).resolve().parents[2]))
+# Repository checkout, or the copy of `db` that `hzwatch publish` puts beside the plugins.
+sys.path += [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent / "vendor")]
 import sqlite_utils  # noqa: E402
 from db import search as search_db  # noqa: E402
 

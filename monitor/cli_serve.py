@@ -1,0 +1,202 @@
+"""Commands that publish the database: `serve` (live, read-only), `publish` (a snapshot), `demo`."""
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import click
+
+from monitor.cli import db_option
+from monitor.cli_core import open_db
+
+# Datasette's own publish targets plus `package` (a Docker image); see `datasette publish --help`.
+PUBLISH_TARGETS = ["package", "cloudrun", "heroku", "vercel", "fly"]
+# Plugins the site needs wherever it is published; opencc/sqlite-utils for the vendored search code.
+PUBLISH_INSTALL = ["datasette-dashboards", "datasette-atom", "sqlite-utils", "opencc"]
+URL_LINE = re.compile(r"Uvicorn running on (http://\S+)")
+
+
+def _prepare_search(db_path: str) -> dict:
+    """Migrate the database and bring the search index up to date before serving it."""
+    from db.search import sync_index
+
+    db = open_db(db_path)
+    try:
+        return sync_index(db)
+    finally:
+        db.close()
+
+
+def _run_datasette(argv: list[str]) -> None:
+    """Run Datasette in the foreground, echoing its URL; Ctrl-C stops it cleanly."""
+    from monitor.serve import datasette_env
+
+    proc = subprocess.Popen(argv, env=datasette_env(), stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:
+            m = URL_LINE.search(line)
+            if m:
+                click.echo(f"Datasette: {m.group(1)}/  (Ctrl-C to stop)", err=True)
+            elif "ERROR" in line or "Error" in line or "Traceback" in line:
+                click.echo(line.rstrip(), err=True)
+        code = proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait(timeout=10)
+        return
+    if code:
+        raise click.ClickException(f"Datasette exited with status {code}")
+
+
+@click.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8001, show_default=True, type=int, help="Port (0 picks a free one).")
+@click.option("--allow-sql/--no-allow-sql", default=False, show_default=True,
+              help="Let visitors run arbitrary read-only SQL.")
+@click.option("--print-argv", is_flag=True, help="Print the Datasette command line and exit.")
+def serve(db_path: str, host: str, port: int, allow_sql: bool, print_argv: bool) -> None:
+    """Serve the live database with Datasette: read-only, Chinese site, search, dashboards, feeds."""
+    from monitor.serve import ServeError, datasette_argv
+
+    if not Path(db_path).exists():
+        raise click.ClickException(f"database {db_path} does not exist; run `hzwatch init --db {db_path}` first")
+    counts = _prepare_search(db_path)
+    try:
+        argv = datasette_argv(db_path, host=host, port=port, allow_sql=allow_sql)
+    except ServeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if print_argv:
+        click.echo(" ".join(argv))
+        return
+    if counts["indexed"] or counts["removed"]:
+        click.echo(f"search index: {counts['indexed']} articles indexed, {counts['removed']} removed", err=True)
+    _run_datasette(argv)
+
+
+def snapshot(db_path: str, out_dir: Path) -> Path:
+    """A consistent copy of the live database (SQLite backup API, safe while crawls write)."""
+    out = out_dir / Path(db_path).name
+    src = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+    dst = sqlite3.connect(out)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode = DELETE")  # a snapshot travels as one file
+    finally:
+        src.close()
+        dst.close()
+    return out
+
+
+def publish_plugins_dir(out_dir: Path) -> Path:
+    """The plugins folder plus a vendored copy of the `db` package the search plugin imports."""
+    from monitor.serve import PLUGINS, REPO
+
+    plugins = out_dir / "plugins"
+    shutil.copytree(PLUGINS, plugins, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO / "db", plugins / "vendor" / "db", ignore=shutil.ignore_patterns("__pycache__"))
+    return plugins
+
+
+def publish_argv(target: str, snapshot_path: Path, plugins_dir: Path, name: str | None,
+                 extra: tuple[str, ...]) -> list[str]:
+    """`datasette package|publish TARGET` for the snapshot with hzwatch's presentation."""
+    from monitor.serve import SETTINGS, TEMPLATES, metadata_path
+
+    argv = [sys.executable, "-m", "datasette"]
+    argv += ["package"] if target == "package" else ["publish", target]
+    argv += [str(snapshot_path), "--metadata", str(metadata_path(snapshot_path)),
+             "--template-dir", str(TEMPLATES), "--plugins-dir", str(plugins_dir)]
+    for package in PUBLISH_INSTALL:
+        argv += ["--install", package]
+    if name:
+        argv += ["--tag", name] if target == "package" else ["--service", name] if target == "cloudrun" \
+            else ["--name", name]
+    # A published snapshot is immutable by nature: SQL time limit still applies, SQL stays off.
+    argv += ["--extra-options",
+             " ".join(f"--setting {k} {v}" for k, v in dict(SETTINGS, default_allow_sql="off").items())]
+    return argv + list(extra)
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@db_option
+@click.option("--to", "target", type=click.Choice(PUBLISH_TARGETS), default="package", show_default=True,
+              help="`package` builds a Docker image; the others deploy with that provider's CLI.")
+@click.option("--name", default=None, help="Image tag (package) or service/app name.")
+@click.option("--dry-run", is_flag=True, help="Prepare the snapshot and print the command only.")
+@click.argument("extra", nargs=-1, type=click.UNPROCESSED)
+def publish(db_path: str, target: str, name: str | None, dry_run: bool, extra) -> None:
+    """Publish a read-only snapshot of the database with `datasette package` or `datasette publish`.
+
+    Extra arguments go to Datasette, e.g. `hzwatch publish --to cloudrun -- --region asia-east1`.
+    """
+    if not Path(db_path).exists():
+        raise click.ClickException(f"database {db_path} does not exist")
+    _prepare_search(db_path)
+    out_dir = Path(tempfile.mkdtemp(prefix="hzwatch-publish-"))
+    snap = snapshot(db_path, out_dir)
+    argv = publish_argv(target, snap, publish_plugins_dir(out_dir), name, tuple(extra))
+    click.echo(" ".join(argv))
+    if dry_run:
+        click.echo(f"snapshot and plugins prepared in {out_dir}", err=True)
+        return
+    try:
+        code = subprocess.call(argv)
+    except OSError as exc:
+        raise click.ClickException(f"cannot run datasette: {exc}") from exc
+    if code:
+        raise click.ClickException(f"datasette {'package' if target == 'package' else 'publish'} failed "
+                                   f"(status {code}); is {'docker' if target == 'package' else target + ' CLI'} installed?")
+
+
+@click.command()
+@click.option("--db", "db_path", type=click.Path(dir_okay=False), default="hzwatch-demo.db", show_default=True,
+              help="Demo database (created fresh; never your real one).")
+@click.option("--port", default=8001, show_default=True, type=int, help="Datasette port (0 picks a free one).")
+@click.option("--articles", default=None, type=int, help="Generated replica articles (default: replica's).")
+@click.option("--no-serve", is_flag=True, help="Build the demo database, then stop.")
+def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
+    """Newcomer's tour: serve the bundled site replicas, crawl and match them, open Datasette. No network."""
+    from db.catalog import sync_catalog
+    from monitor.cli_core import load_catalog_or_fail
+    from replica import server as replica_server
+    from scrapers.sources import load_sources
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(db_path + suffix).unlink(missing_ok=True)
+    db = open_db(db_path)
+    sync_catalog(db, load_catalog_or_fail())
+    db.close()
+
+    replica = replica_server.start(articles=articles, hang_seconds=1.0)
+    click.echo(f"replica of the Hangzhou sites on {replica.base_url}", err=True)
+    remap = [arg for r in replica.remap_args() for arg in ("--remap", r)]
+    started = time.monotonic()
+    try:
+        for source in load_sources():
+            argv = [sys.executable, "-m", "monitor.cli", "crawl", source.id, "--db", db_path, *remap, "--fast"]
+            code = subprocess.call(argv, stdin=subprocess.DEVNULL)
+            click.echo(f"crawled {source.id}" + ("" if code == 0 else f" (exit {code})"), err=True)
+    finally:
+        replica.stop()
+    code = subprocess.call([sys.executable, "-m", "monitor.cli", "match", "--all", "--db", db_path])
+    if code:
+        raise click.ClickException(f"matching failed (exit {code})")
+    db = open_db(db_path)
+    n_articles = db["articles"].count
+    n_relevant = db.execute("SELECT count(*) FROM articles WHERE relevant = 1").fetchone()[0]
+    db.close()
+    counts = _prepare_search(db_path)
+    click.echo(f"demo database {db_path}: {n_articles} articles, {n_relevant} relevant, "
+               f"{counts['indexed']} indexed for search, in {time.monotonic() - started:.0f} s", err=True)
+    if no_serve:
+        return
+    from monitor.serve import datasette_argv
+
+    _run_datasette(datasette_argv(db_path, port=port))
