@@ -1,0 +1,1 @@
+"""hzwatch crawling: sources, generic spiders, extraction."""
