@@ -17,6 +17,7 @@ COMMANDS = [
     ("monitor.cli_match", "eval_cmd"),
     ("monitor.cli_crawl", "crawl"),
     ("monitor.cli_crawl", "sources"),
+    ("monitor.cli_extract", "extract"),
     ("monitor.cli_run", "run"),
     ("monitor.cli_run", "status"),
     ("monitor.cli_run", "alerts"),

@@ -339,6 +339,14 @@ def strip_site_suffix(title: str, cfg: _Config | None = None) -> str:
     return t
 
 
+_DASHES = re.compile(r"[—–－-]+")
+
+
+def _dash_key(text: str) -> str:
+    """Comparison key: <title> often writes a headline's —— as a plain hyphen."""
+    return _DASHES.sub("-", text)
+
+
 def _title(root, metas, enp, rules: _Rules, cfg: _Config) -> tuple[str | None, str | None]:
     g = cfg.generic
     lo, hi = g["min_title_chars"], g["max_title_chars"]
@@ -380,7 +388,7 @@ def _title(root, metas, enp, rules: _Rules, cfg: _Config) -> tuple[str | None, s
             break
         if txt == head_title and stripped != head_title and how.startswith("meta"):
             txt = stripped
-        if txt in head_title and len(txt) >= lo:
+        if _dash_key(txt) in _dash_key(head_title) and len(txt) >= lo:
             score = len(txt) + (1 if how.startswith("selector") else 0)
             if best is None or score > best[0]:
                 best = (score, txt, how)
