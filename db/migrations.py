@@ -194,7 +194,7 @@ def m003_search(db: sqlite_utils.Database) -> None:
         CREATE VIRTUAL TABLE articles_search USING fts5(title, body, tokenize = 'unicode61');
         CREATE TABLE articles_search_state (
             article_id INTEGER PRIMARY KEY,
-            stamp TEXT,                                -- coalesce(updated_at, fetched_at) indexed
+            stamp TEXT,                                -- content_hash (or timestamp) indexed
             indexed_at TEXT
         );
         """

@@ -88,7 +88,8 @@ def match_expression(q: str | None, column: str | None = None) -> str:
 
 
 def _stamp(row: dict) -> str:
-    return row.get("updated_at") or row.get("fetched_at") or ""
+    # content_hash changes with the title or body even within one second; timestamps are a fallback.
+    return row.get("content_hash") or row.get("updated_at") or row.get("fetched_at") or ""
 
 
 def _index_rows(db: sqlite_utils.Database, rows: Iterable[dict]) -> int:
@@ -110,7 +111,7 @@ def _index_rows(db: sqlite_utils.Database, rows: Iterable[dict]) -> int:
     return len(fts)
 
 
-_ARTICLE_COLUMNS = "id, title, body, body_norm, updated_at, fetched_at"
+_ARTICLE_COLUMNS = "id, title, body, body_norm, content_hash, updated_at, fetched_at"
 
 
 def index_article(db: sqlite_utils.Database, article_id: int) -> bool:
@@ -154,7 +155,7 @@ def sync_index(db: sqlite_utils.Database) -> dict[str, int]:
         for r in db.query(
             f"""SELECT a.id FROM articles a LEFT JOIN {STATE_TABLE} s ON s.article_id = a.id
                 WHERE s.article_id IS NULL
-                   OR s.stamp IS NOT coalesce(a.updated_at, a.fetched_at, '')"""
+                   OR s.stamp IS NOT coalesce(a.content_hash, a.updated_at, a.fetched_at, '')"""
         )
     ]
     gone = [

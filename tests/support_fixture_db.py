@@ -163,6 +163,26 @@ def _generated_articles(db, rng: random.Random, count: int) -> None:
                                                "quote": line})
 
 
+# One article per trap, each without the real term, so the search tests can fail.
+TRAP_ARTICLES = [
+    ("企业家座谈", "企业负责人说，留住这些人，才是关键。"),             # 人，才 is not 人才
+    ("便民服务点开放", "新建住 房租赁服务点3个，方便群众就近办理。"),    # 住 房 is not 住房
+    ("租赁房源筹集", "全市筹集保障性租赁住房1200套（间）。"),           # not 保障性住房
+    ("區縣政務觀察", "區縣政務服務「一網通辦」持續深化，企業辦事更省心。"),  # Traditional only
+    ("市场观察", "上证指数谷底反弹，市场情绪回暖。"),                   # 数谷 inside 指数谷底
+]
+
+
+def _trap_articles(db) -> None:
+    for n, (title, body) in enumerate(TRAP_ARTICLES):
+        article_id = _store(db, {
+            "url": f"https://www.hangzhou.gov.cn/art/trap/{n}.html", "source_id": "hzgov",
+            "site": "www.hangzhou.gov.cn", "title": title, "published": f"2024-0{n + 3}-15T09:00:00+08:00",
+            "source_name": "杭州市人民政府", "body": body,
+        })
+        _set_verdict(db, article_id, False)
+
+
 def _script_article(db) -> int:
     article_id = _store(db, {
         "url": "https://news.hangzhou.com.cn/art/xss.html", "source_id": "hzwnews",
@@ -220,6 +240,7 @@ def build_fixture_db(path: str | Path, generated: int = 400, seed: int = 7) -> d
     _operations_sources_only(db)
     _eval_articles(db, rng)
     _generated_articles(db, rng, generated)
+    _trap_articles(db)
     script_id = _script_article(db)
     _operations(db)
     reindex(db)
