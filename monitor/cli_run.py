@@ -80,6 +80,12 @@ def _local(value, tz) -> str:
     return t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
 
+def _due(due, now, tz) -> str:
+    if due is None:
+        return "-"
+    return "now (overdue)" if due <= now else _local(due, tz)
+
+
 @click.command()
 @db_option
 @click.option("--interval-scale", type=float, default=1.0, hidden=True)
@@ -102,7 +108,7 @@ def status(db_path, interval_scale) -> None:
         scheds = {}
     now = dt.datetime.now(tz)
     ids = sorted(set(scheds) | set(last) | set(rows))
-    click.echo(f"{'source':<22} {'last run (Asia/Shanghai)':<20} {'result':<8} {'new':>4} {'next due':<19}  notes")
+    click.echo(f"{'source':<22} {'last run (Asia/Shanghai)':<24} {'result':<8} {'new':>4} {'next due':<19}  notes")
     for sid in ids:
         run = last.get(sid)
         started = st.parse_time(run["started"]) if run else None
@@ -115,8 +121,8 @@ def status(db_path, interval_scale) -> None:
             notes.append(str(run["error"])[:80])
         if sid not in scheds:
             notes.append("not in sources.yaml")
-        click.echo(f"{sid:<22} {_local(started, tz) if run else 'never':<20} {run['status'] if run else '-':<8} "
-                   f"{(run.get('new_articles') or 0) if run else 0:>4} {_local(due, tz) if due else '-':<19}  "
+        click.echo(f"{sid:<22} {_local(started, tz) if run else 'never':<24} {run['status'] if run else '-':<8} "
+                   f"{(run.get('new_articles') or 0) if run else 0:>4} {_due(due, now, tz):<19}  "
                    + "; ".join(notes))
     counts = st.outbox_counts(db)
     click.echo("alerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sending", "failed", "sent")))

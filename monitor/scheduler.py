@@ -33,7 +33,7 @@ from monitor.subscriptions import SubscriptionSet
 
 log = logging.getLogger("hzwatch.scheduler")
 TIMEZONE = "Asia/Shanghai"
-KILL_GRACE_SECONDS = 5
+KILL_GRACE_SECONDS = 3  # a crawl gets this long to close its run after SIGTERM
 
 
 class ScheduleError(Exception):

@@ -191,3 +191,33 @@ def smtp():
     receiver = SMTPReceiver()
     yield receiver
     receiver.stop()
+
+
+class HangingServer:
+    """TCP server on 127.0.0.1 that accepts connections and never answers (a hung site)."""
+
+    def __init__(self):
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.port = self._sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.connections: list[socket.socket] = []
+        self._stop = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        self._sock.settimeout(0.2)
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            self.connections.append(conn)      # held open, never read or answered
+
+    def stop(self) -> None:
+        self._stop.set()
+        for conn in self.connections:
+            conn.close()
+        self._sock.close()

@@ -153,3 +153,150 @@ def test_sigkill_during_dispatch_then_restart_delivers_each_alert_once(tmp_path,
         rc, out = stop(proc)
     assert rc == 0, out
     assert "stopped" in out and "hz.test" not in out and str(webhook.port) not in out
+
+
+# -- with real crawls against the replica sites ---------------------------------------------
+
+@pytest.fixture
+def replica():
+    from replica.server import start
+
+    server = start(articles=40, seed=0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hanging():
+    from support_servers import HangingServer
+
+    server = HangingServer()
+    yield server
+    server.stop()
+
+
+def remaps(replica, hang=None, hung_hosts=()) -> list[str]:
+    """--remap arguments: every replica host, some of them sent to a server that never answers."""
+    out = []
+    for host in replica.hosts:
+        base = f"{hang.base_url}/{host}" if hang and host in hung_hosts else f"{replica.base_url}/{host}"
+        out += ["--remap", f"{host}={base}"]
+    return out
+
+
+def runs(db_path) -> list[dict]:
+    return list(database.connect(db_path).query("SELECT * FROM runs ORDER BY id"))
+
+
+HZNEWS_HOST = "hznews.hangzhou.com.cn"
+
+
+def test_full_cycle_schedule_crawl_match_alert_datasette(tmp_path, replica, webhook):
+    db_path = tmp_path / "hzwatch.db"
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    subs = subs_file(tmp_path, "  - {name: hook, urls_env: [T_HOOK]}\n")
+    proc = hz("run", "--db", str(db_path), "--subscriptions", subs, "--sources", "hznews", "--every", "4",
+              "--fast", "--port", str(port), "--dispatch-every", "1", *remaps(replica),
+              env={"T_HOOK": webhook.apprise_url(), "HZWATCH_PUBLIC_URL": public})
+    try:
+        first = webhook.wait_for(1, timeout=60)
+        assert first, "no alert arrived"
+        # A second scheduled crawl of the same (unchanged) site must not alert again.
+        wait_until(lambda: len([r for r in runs(db_path) if r["status"] != "running"]) >= 2, 40,
+                   "a second scheduled crawl")
+        time.sleep(2.5)
+        got = webhook.messages()
+        db = database.connect(db_path)
+        sent = list(db.query("SELECT o.*, a.url FROM outbox o JOIN articles a ON a.id = o.article_id"))
+        assert len(got) == len(sent) and all(r["status"] == "sent" for r in sent)
+        assert len({m["message"] for m in got}) == len(got), "an alert arrived twice"
+        msg = got[0]["message"]
+        url = next(line.split("：", 1)[1] for line in msg.splitlines() if line.startswith("原文链接："))
+        assert url.startswith(f"https://{HZNEWS_HOST}/"), "stored links are the real URLs, not the replica"
+        article_id = int(next(line for line in msg.splitlines() if line.startswith("数据库页面：")).rsplit("/", 1)[1])
+        row = next(r for r in sent if r["article_id"] == article_id)
+        assert row["url"] == url and "匹配事项：" in msg and "来源：" in msg
+        # ... and the row is visible through Datasette's JSON API, as is the article page.
+        rows = get_json(f"{public}/hzwatch/outbox.json?_shape=array&status=sent")
+        assert {r["article_id"] for r in rows} == {r["article_id"] for r in sent}
+        with urllib.request.urlopen(f"{public}/article/{article_id}", timeout=10) as resp:
+            assert resp.status == 200
+        status_out = subprocess.run([*HZ, "status", "--db", str(db_path)], cwd=REPO, capture_output=True,
+                                    text=True, timeout=60)
+        assert status_out.returncode == 0, status_out.stderr
+        line = next(ln for ln in status_out.stdout.splitlines() if ln.startswith("hznews "))
+        assert " ok " in line or " running " in line
+        assert "0 pending" in status_out.stdout and f"{len(sent)} sent" in status_out.stdout
+    finally:
+        rc, out = stop(proc)
+    assert rc == 0, out[-2000:]
+    assert all(r["status"] != "running" for r in runs(db_path))
+
+
+def test_hanging_crawl_is_timed_out_and_the_others_go_on(tmp_path, replica, hanging):
+    db_path = tmp_path / "hzwatch.db"
+    proc = hz("run", "--db", str(db_path), "--sources", "hznews,gov-fgj", "--every", "600", "--fast",
+              "--no-serve", "--crawl-timeout", "4", *remaps(replica, hanging, [HZNEWS_HOST]))
+    try:
+        done = wait_until(lambda: {r["source_id"]: r for r in runs(db_path) if r["status"] != "running"}
+                          if len([r for r in runs(db_path) if r["status"] != "running"]) >= 2 else None,
+                          40, "both crawls to end")
+    finally:
+        rc, out = stop(proc)
+    assert done["hznews"]["status"] == "timeout" and "4 s" in done["hznews"]["error"]
+    assert done["gov-fgj"]["status"] in ("ok", "partial"), done["gov-fgj"]
+    assert not pid_alive(done["hznews"]["pid"])
+    assert rc == 0, out[-2000:]
+
+
+def test_sigterm_stops_a_running_crawl_and_records_it(tmp_path, replica, hanging):
+    db_path = tmp_path / "hzwatch.db"
+    proc = hz("run", "--db", str(db_path), "--sources", "hznews", "--every", "600", "--fast", "--no-serve",
+              *remaps(replica, hanging, [HZNEWS_HOST]))
+    try:
+        run = wait_until(lambda: next((r for r in runs(db_path) if r["status"] == "running"), None), 30,
+                         "the crawl to start")
+        time.sleep(0.5)
+    finally:
+        t0 = time.monotonic()
+        rc, out = stop(proc, signal.SIGTERM)
+    assert rc == 0 and time.monotonic() - t0 < 20, out[-2000:]
+    [after] = runs(db_path)
+    assert after["status"] == "killed" and after["ended"] and "shutdown" in after["error"]
+    assert not pid_alive(run["pid"])
+
+
+def test_sigkill_mid_crawl_then_restart_marks_run_killed_and_completes(tmp_path, replica):
+    # Reference: the same crawl, uninterrupted.
+    ref = tmp_path / "ref.db"
+    subprocess.run([*HZ, "crawl", "hznews", "--db", str(ref), "--fast", *remaps(replica)], cwd=REPO,
+                   check=True, capture_output=True, timeout=120)
+    expected = {r["url"] for r in database.connect(ref).query("SELECT url FROM articles")}
+    assert len(expected) >= 5
+    db_path = tmp_path / "hzwatch.db"
+    args = ["run", "--db", str(db_path), "--sources", "hznews", "--fast", "--no-serve", *remaps(replica)]
+    proc = hz(*args, "--every", "600")
+    try:
+        wait_until(lambda: database.connect(db_path).execute("SELECT COUNT(*) FROM articles").fetchone()[0] > 0
+                   if db_path.exists() else False, 60, "the first stored article", step=0.02)
+        [run] = [r for r in runs(db_path) if r["status"] == "running"]
+        proc.kill()                                   # SIGKILL mid-crawl
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_until(lambda: not pid_alive(run["pid"]), 10, "the orphan crawl to die with the service")
+    proc = hz(*args, "--every", "1")
+    try:
+        wait_until(lambda: any(r["status"] == "killed" for r in runs(db_path)), 30, "the killed run recorded")
+        wait_until(lambda: any(r["status"] in ("ok", "partial") for r in runs(db_path)), 60, "a resumed crawl")
+    finally:
+        rc, out = stop(proc)
+    assert rc == 0, out[-2000:]
+    db = database.connect(db_path)
+    got = {r["url"] for r in db.query("SELECT url FROM articles")}
+    assert got == expected, (len(got), len(expected))
+    assert db.execute("SELECT COUNT(*) FROM articles WHERE title IS NULL OR body IS NULL").fetchone()[0] == 0
+    killed = [r for r in runs(db_path) if r["id"] == run["id"]][0]
+    assert killed["status"] == "killed"
