@@ -1,0 +1,185 @@
+"""Articles: stored once per canonical URL, content-hashed, grouped into stories of syndicated copies."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from datetime import datetime, timezone
+from functools import lru_cache
+
+import sqlite_utils
+
+NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
+SIMHASH_BITS = 64
+# Hamming distance (of 64) under which two bodies count as the same text.
+NEAR_DUP_SAME_TITLE = 12
+NEAR_DUP_OTHER_TITLE = 5
+MIN_TITLE_KEY = 6
+RECENT_WINDOW_DAYS = 3
+
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+_PINNED = re.compile(r"^[\[【(（]?\s*置顶\s*[\]】)）]?")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    try:
+        import opencc
+
+        return opencc.OpenCC("t2s")
+    except Exception:  # opencc missing or broken: normalise without conversion
+        return None
+
+
+def normalise_text(text: str | None) -> str:
+    """NFKC, Simplified Chinese, whitespace collapsed (the form used for matching and hashing)."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", text)
+    conv = _t2s()
+    if conv is not None:
+        text = conv.convert(text)
+    return re.sub(r"[ \t\u3000\xa0]+", " ", re.sub(r"\s*\n\s*", "\n", text)).strip()
+
+
+def title_key(title: str | None) -> str:
+    """Headline reduced to its letters and digits (no punctuation, spaces, 置顶 marks)."""
+    t = normalise_text(title or "")
+    t = _PINNED.sub("", t)
+    return _PUNCT.sub("", t).lower()
+
+
+def content_hash(title: str | None, body: str | None) -> str:
+    """Stable hash of the normalised title and body."""
+    h = hashlib.sha256()
+    h.update(title_key(title).encode())
+    h.update(b"\0")
+    h.update(_PUNCT.sub("", normalise_text(body)).encode())
+    return h.hexdigest()
+
+
+def simhash(text: str | None) -> str:
+    """64-bit simhash of character trigrams, as 16 hex digits."""
+    t = _PUNCT.sub("", normalise_text(text))
+    if not t:
+        return "0" * 16
+    weights = [0] * SIMHASH_BITS
+    grams = [t[i:i + 3] for i in range(max(1, len(t) - 2))]
+    for g in grams:
+        v = int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "big")
+        for b in range(SIMHASH_BITS):
+            weights[b] += 1 if v >> b & 1 else -1
+    out = 0
+    for b in range(SIMHASH_BITS):
+        if weights[b] > 0:
+            out |= 1 << b
+    return f"{out:016x}"
+
+
+def hamming(a: str | None, b: str | None) -> int:
+    """Bit distance of two hex simhashes."""
+    if not a or not b:
+        return SIMHASH_BITS
+    return bin(int(a, 16) ^ int(b, 16)).count("1")
+
+
+def known_urls(db: sqlite_utils.Database, urls) -> set[str]:
+    """The subset of `urls` already stored."""
+    urls = list(dict.fromkeys(urls))
+    found: set[str] = set()
+    for i in range(0, len(urls), 500):
+        chunk = urls[i:i + 500]
+        marks = ",".join("?" for _ in chunk)
+        found.update(r[0] for r in db.execute(f"SELECT url FROM articles WHERE url IN ({marks})", chunk))
+    return found
+
+
+def is_known(db: sqlite_utils.Database, url: str) -> bool:
+    """True if an article with this canonical URL is stored."""
+    return db.execute("SELECT 1 FROM articles WHERE url = ?", [url]).fetchone() is not None
+
+
+def _find_story(db, key: str, sh: str, chash: str, published: str | None, exclude_id: int | None) -> int | None:
+    if len(key) >= MIN_TITLE_KEY:
+        for story_id, other in db.execute(
+            "SELECT a.story_id, a.simhash FROM stories s JOIN articles a ON a.story_id = s.id "
+            "WHERE s.title_key = ? AND a.id IS NOT ?", [key, exclude_id]
+        ):
+            if hamming(sh, other) <= NEAR_DUP_SAME_TITLE:
+                return story_id
+    row = db.execute(
+        "SELECT story_id FROM articles WHERE content_hash = ? AND story_id IS NOT NULL AND id IS NOT ? LIMIT 1",
+        [chash, exclude_id],
+    ).fetchone()
+    if row:
+        return row[0]
+    if published and sh != "0" * 16:
+        # Re-titled syndicated copies: nearly the same body published within a few days.
+        day = published[:10]
+        for story_id, other in db.execute(
+            "SELECT story_id, simhash FROM articles WHERE story_id IS NOT NULL AND id IS NOT ? "
+            "AND substr(published, 1, 10) BETWEEN date(?, ?) AND date(?, ?) LIMIT 2000",
+            [exclude_id, day, f"-{RECENT_WINDOW_DAYS} days", day, f"+{RECENT_WINDOW_DAYS} days"],
+        ):
+            if hamming(sh, other) <= NEAR_DUP_OTHER_TITLE:
+                return story_id
+    return None
+
+
+def store_article(db: sqlite_utils.Database, art: dict) -> tuple[int, str]:
+    """Insert or update one article by canonical URL; returns (article id, new|updated|unchanged).
+
+    `art` keys: url (required), source_id, site, title, subtitle, published, source_name, author,
+    editor, body, methods (dict). Call inside `db.atomic()` to store it together with its match.
+    """
+    url = art["url"]
+    title, body = art.get("title") or "", art.get("body") or ""
+    chash = content_hash(title, body)
+    sh = simhash(body or title)
+    key = title_key(title)
+    methods = art.get("methods")
+    if isinstance(methods, dict):
+        methods = json.dumps(methods, ensure_ascii=False, sort_keys=True)
+    fields = {
+        "source_id": art.get("source_id"), "site": art.get("site"), "title": title,
+        "subtitle": art.get("subtitle"), "published": art.get("published"),
+        "source_name": art.get("source_name"), "author": art.get("author"), "editor": art.get("editor"),
+        "body": body, "body_norm": normalise_text(body), "content_hash": chash, "simhash": sh,
+        "methods": methods,
+    }
+    stamp = _now()
+    with db.atomic():
+        row = db.execute("SELECT id, content_hash, story_id FROM articles WHERE url = ?", [url]).fetchone()
+        if row and row[1] == chash:
+            return row[0], UNCHANGED
+        if row:
+            article_id = row[0]
+            cols = ", ".join(f"{k} = ?" for k in fields)
+            db.execute(f"UPDATE articles SET {cols}, updated_at = ? WHERE id = ?",
+                       [*fields.values(), stamp, article_id])
+            status = UPDATED
+        else:
+            cols = ", ".join(["url", *fields, "fetched_at"])
+            marks = ", ".join("?" for _ in range(len(fields) + 2))
+            article_id = db.execute(f"INSERT INTO articles ({cols}) VALUES ({marks})",
+                                    [url, *fields.values(), stamp]).lastrowid
+            status = NEW
+        story_id = _find_story(db, key, sh, chash, art.get("published"), article_id)
+        if story_id is None:
+            story_id = db.execute(
+                "INSERT INTO stories (title_key, first_article_id, created_at) VALUES (?, ?, ?)",
+                [key, article_id, stamp],
+            ).lastrowid
+        db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
+    return article_id, status
+
+
+def get_article(db: sqlite_utils.Database, article_id: int) -> dict | None:
+    """One articles row as a dict."""
+    rows = list(db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+    return rows[0] if rows else None

@@ -1,0 +1,102 @@
+"""Commands for crawling: `crawl` and `sources` (check, list)."""
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from monitor.cli import db_option
+
+
+def _load_sources(ids=(), path=None):
+    from scrapers.sources import SourceConfigError, get_sources
+
+    try:
+        return get_sources(list(ids), path)
+    except SourceConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@click.command()
+@click.argument("source_ids", nargs=-1, metavar="[SOURCE]...")
+@db_option
+@click.option("--since", callback=_date, default="2024-01-01", show_default=True,
+              help="Backfill back to this date (YYYY-MM-DD); older articles are not fetched.")
+@click.option("--until", callback=_date, default=None, help="Newest day to crawl (e-papers; default today).")
+@click.option("--remap", multiple=True, metavar="HOST=URL",
+              help="Fetch HOST from URL instead (e.g. a local replica); stored URLs stay real. Repeatable.")
+@click.option("--fast", is_flag=True, help="No politeness delays or AutoThrottle (replicas, tests, benchmarks).")
+@click.option("--max-pages", type=click.IntRange(1), default=None,
+              help="List pages per list (e-paper: days) per run; caps a first-run backfill.")
+@click.option("--max-articles", type=click.IntRange(0), default=None, help="Articles fetched per source and run.")
+@click.option("--sources-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Sources YAML (default: scrapers/sources.yaml).")
+@click.option("-v", "--verbose", is_flag=True, help="Scrapy log at INFO level.")
+def crawl(source_ids, db_path, since, until, remap, fast, max_pages, max_articles, sources_file, verbose) -> None:
+    """Crawl sources (default: all) once and store new articles; one summary line per source."""
+    from monitor.cli_core import open_db
+    from scrapers.crawl import run_crawl
+    from scrapers.middlewares import parse_remap
+
+    try:
+        mapping = parse_remap(remap)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--remap") from None
+    sources = _load_sources(source_ids, sources_file)
+    db = open_db(db_path)
+    results = run_crawl(sources, db, since=since, until=until, remap=mapping, fast=fast, max_pages=max_pages,
+                        max_articles=max_articles, log_level="INFO" if verbose else None)
+    for r in results:
+        click.echo(r.summary())
+    if results and all(r.status in ("failed", "not-run") for r in results):
+        sys.exit(1)
+
+
+@click.group()
+def sources() -> None:
+    """Inspect and validate the crawl sources (scrapers/sources.yaml)."""
+
+
+@sources.command("check")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+def sources_check(path) -> None:
+    """Validate a sources file (default: the bundled one) and list its sources."""
+    from scrapers.sources import SOURCES_FILE
+
+    srcs = _load_sources((), path)
+    for s in srcs:
+        every = f"every {s.interval_minutes} min" if s.interval_minutes else f"cron '{s.interval_cron}'"
+        click.echo(f"ok  {s.id:<10} {s.strategy:<13} {s.profile or 'generic':<15} {s.site:<26} {every}  {s.name}")
+    click.echo(f"{len(srcs)} sources valid in {path or SOURCES_FILE}")
+
+
+@sources.command("list")
+@db_option
+def sources_list(db_path) -> None:
+    """List sources with their last run and any layout warning (from the database)."""
+    import os
+
+    srcs = _load_sources()
+    rows = {}
+    if os.path.exists(db_path):
+        from monitor.cli_core import open_db
+
+        db = open_db(db_path)
+        for r in db.query("SELECT s.id, s.layout_warning, r.status, r.started, r.new_articles FROM sources s "
+                          "LEFT JOIN runs r ON r.id = (SELECT MAX(id) FROM runs WHERE source_id = s.id)"):
+            rows[r["id"]] = r
+    for s in srcs:
+        r = rows.get(s.id) or {}
+        last = f"last run {r['status']} {r['started']} (+{r['new_articles']})" if r.get("status") else "never run"
+        warn = f"  ! {r['layout_warning']}" if r.get("layout_warning") else ""
+        click.echo(f"{s.id:<10} {s.name}  [{s.strategy}, {s.site}]  {last}{warn}")

@@ -1,0 +1,163 @@
+"""Downloader middlewares: host remapping, conditional list requests, known-URL skipping,
+retry back-off and size/type limits."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+
+
+def parse_remap(values) -> dict[str, str]:
+    """['HOST=http://127.0.0.1:PORT/prefix', ...] -> {host: base URL without trailing slash}."""
+    out: dict[str, str] = {}
+    for v in values or []:
+        host, sep, base = str(v).partition("=")
+        host, base = host.strip().lower(), base.strip()
+        if not sep or not host or "/" in host or not base.startswith(("http://", "https://")):
+            raise ValueError(f"bad --remap {v!r}: expected HOST=http://ADDRESS[:PORT][/PREFIX]")
+        out[host] = base.rstrip("/")
+    return out
+
+
+class RemapMiddleware:
+    """Send requests for a remapped host to its base URL, and hand the response back under the real URL.
+
+    The request object is re-pointed in place and restored on the way back, so link resolution,
+    duplicate filtering and the stored URLs all keep the real host.
+    """
+
+    def __init__(self, mapping: dict[str, str]):
+        self.mapping = mapping
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        mapping = crawler.settings.getdict("HZWATCH_REMAP")
+        if not mapping:
+            raise NotConfigured
+        return cls(mapping)
+
+    def _mapped(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        base = self.mapping.get((parts.hostname or "").lower())
+        if base is None:
+            return None
+        rest = parts.path or "/"
+        if parts.query:
+            rest += "?" + parts.query
+        return base + rest
+
+    def process_request(self, request, spider=None):
+        if "_hz_real_url" in request.meta:
+            return None
+        target = self._mapped(request.url)
+        if target:
+            request.meta["_hz_real_url"] = request.url
+            request._set_url(target)
+        return None
+
+    def _restore(self, request) -> str | None:
+        real = request.meta.pop("_hz_real_url", None)
+        if real:
+            request._set_url(real)
+        return real
+
+    def process_response(self, request, response, spider=None):
+        real = self._restore(request)
+        if not real:
+            return response
+        location = response.headers.get(b"Location")
+        if location:
+            # a redirect to the replica's own address must point back at the real host
+            loc = location.decode("latin-1")
+            for host, base in self.mapping.items():
+                if loc.startswith(base + "/") or loc == base:
+                    scheme = urlsplit(real).scheme
+                    response.headers[b"Location"] = f"{scheme}://{host}{loc[len(base):] or '/'}".encode()
+                    break
+        return response.replace(url=real, request=request)
+
+    def process_exception(self, request, exception, spider=None):
+        self._restore(request)
+        return None
+
+
+class KnownUrlMiddleware:
+    """Never download an article that is already stored (safety net behind the spiders' own check)."""
+
+    def process_request(self, request, spider=None):
+        url = request.meta.get("article_url")
+        if url and spider is not None and hasattr(spider, "article_is_known") and spider.article_is_known(url):
+            raise IgnoreRequest(f"known article {url}")
+        return None
+
+
+class ConditionalRequestMiddleware:
+    """Add If-None-Match / If-Modified-Since to list-page requests from the stored validators."""
+
+    def process_request(self, request, spider=None):
+        if not request.meta.get("conditional"):
+            return None
+        state = getattr(spider, "list_state", {}).get(request.url)
+        if state:
+            if state.get("etag"):
+                request.headers.setdefault(b"If-None-Match", state["etag"].encode("latin-1"))
+            if state.get("last_modified"):
+                request.headers.setdefault(b"If-Modified-Since", state["last_modified"].encode("latin-1"))
+        return None
+
+    def process_response(self, request, response, spider=None):
+        if request.meta.get("conditional") and response.status == 200:
+            etag = response.headers.get(b"ETag")
+            lm = response.headers.get(b"Last-Modified")
+            request.meta["validators"] = {
+                "etag": etag.decode("latin-1") if etag else None,
+                "last_modified": lm.decode("latin-1") if lm else None,
+            }
+        return response
+
+
+class RetryBackoffMiddleware:
+    """Wait before a retried request: base * 2**(attempt-1) seconds (Scrapy retries without waiting)."""
+
+    def __init__(self, base: float):
+        self.base = base
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        base = crawler.settings.getfloat("HZWATCH_RETRY_BACKOFF", 0.0)
+        if base <= 0:
+            raise NotConfigured
+        return cls(base)
+
+    def process_request(self, request, spider=None):
+        attempt = request.meta.get("retry_times", 0)
+        if attempt and not request.meta.get("_hz_backed_off") == attempt:
+            request.meta["_hz_backed_off"] = attempt
+            # imported here: importing the reactor at module load would install the wrong one
+            from twisted.internet import reactor
+            from twisted.internet.task import deferLater
+
+            return deferLater(reactor, self.base * 2 ** (attempt - 1), lambda: None)
+        return None
+
+
+class SizeLimitMiddleware:
+    """Refuse non-HTML payloads (attachments) and HTML over the size limit with a clear reason."""
+
+    HTML_TYPES = (b"text/html", b"application/xhtml", b"text/xml", b"application/xml", b"application/json",
+                  b"text/plain", b"text/javascript", b"application/javascript")
+
+    def __init__(self, maxsize: int):
+        self.maxsize = maxsize
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+
+    def process_response(self, request, response, spider=None):
+        ctype = (response.headers.get(b"Content-Type") or b"").lower()
+        if ctype and not any(t in ctype for t in self.HTML_TYPES) and response.status == 200:
+            raise IgnoreRequest(f"not_html: {ctype.decode('latin-1')[:60]}")
+        if self.maxsize and len(response.body) > self.maxsize:
+            raise IgnoreRequest(f"too_large: {len(response.body)} bytes")
+        return response

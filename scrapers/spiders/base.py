@@ -1,0 +1,381 @@
+"""Behaviour shared by the generic spiders: article fetching, multi-page merging, incremental
+list walking, failure recording and the run row. Site knowledge comes from the Source config."""
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+
+from db import articles as db_articles
+from db import runs as db_runs
+from scrapers.encoding import decode_html
+
+log = logging.getLogger(__name__)
+BEIJING = timezone(timedelta(hours=8))
+DEFAULT_SINCE = date(2024, 1, 1)
+# Share of U+FFFD above which a page counts as undecodable.
+MAX_REPLACEMENT_SHARE = 0.02
+# Failure reasons that say the list walk of this run was incomplete.
+LIST_FAILURE_PREFIX = "list_"
+# Recorded as fetch failures for the record, but not a sign of a broken run (a day without an issue).
+BENIGN_REASONS = {"no_issue"}
+
+
+def today_beijing() -> date:
+    """Today's date in Hangzhou."""
+    return datetime.now(BEIJING).date()
+
+
+def _extract_mod():
+    # scrapers.extract is owned by the extraction stage; imported lazily so spiders load without it
+    from scrapers import extract
+
+    return extract
+
+
+class ListItem:
+    """One link found on a list page."""
+
+    __slots__ = ("url", "title", "date", "pinned")
+
+    def __init__(self, url: str, title: str | None, date_: date | None, pinned: bool = False):
+        self.url, self.title, self.date, self.pinned = url, title, date_, pinned
+
+    def __repr__(self):
+        return f"ListItem({self.url!r}, {self.title!r}, {self.date}, pinned={self.pinned})"
+
+
+class SourceSpider(scrapy.Spider):
+    """Base of the generic spiders; one instance crawls one source."""
+
+    name = "hzwatch-source"
+    strategy = ""
+
+    def __init__(self, source=None, db=None, since: date | None = None, until: date | None = None,
+                 max_pages: int | None = None, max_articles: int | None = None, run: bool = True, **kw):
+        super().__init__(name=source.id if source else None, **kw)
+        self.source = source
+        self.cfg = source.config if source else {}
+        self.db = db
+        self.since = since or DEFAULT_SINCE
+        self.until = until or today_beijing()
+        self.max_pages = max_pages or self.cfg.get("max_pages", 30)
+        self.max_articles = max_articles
+        self.allowed_hosts = {h.lower() for h in (source.allowed_hosts if source else [])}
+        self.allowed_domains = sorted(self.allowed_hosts)
+        self._article_re = re.compile(self.cfg["article_pattern"]) if self.cfg.get("article_pattern") else None
+        self._date_re = re.compile(self.cfg["date_pattern"]) if self.cfg.get("date_pattern") else None
+        self._canonical = [(re.compile(a), b) for a, b in self.cfg.get("canonical") or []]
+        self._paths = tuple(self.cfg.get("article_paths") or ())
+        self.counters: Counter = Counter()
+        self.failures: Counter = Counter()
+        self.scheduled: set[str] = set()
+        self.list_state: dict[str, dict] = {}
+        self.new_list_state: dict[str, dict] = {}
+        self.items_found: int | None = None
+        self.listing_complete = True
+        self.transient_failure = False
+        self.run_id: int | None = None
+        self.record_run = run
+        self.incremental = False
+        if db is not None and source is not None:
+            self._open_run()
+
+    async def start(self):
+        for request in self.initial_requests():
+            yield request
+
+    def initial_requests(self):
+        """The first requests of the strategy (list pages, days)."""
+        return []
+
+    # ------------------------------------------------------------------ run bookkeeping
+    def _open_run(self) -> None:
+        self.list_state = db_runs.list_page_state(self.db, self.source.id)
+        last = db_runs.last_finished_run(self.db, self.source.id)
+        # Stop-at-nothing-new and 304s are only safe once a run has walked the lists completely.
+        self.incremental = bool(last and last.get("listing_complete"))
+        if not self.incremental:
+            self.list_state = {u: {**s, "etag": None, "last_modified": None} for u, s in self.list_state.items()}
+        if self.record_run:
+            self.run_id = db_runs.start_run(self.db, self.source.id)
+
+    def closed(self, reason: str) -> None:
+        """Close the run row: counters, failures, status; save list validators if the walk was whole."""
+        if self.db is None or self.run_id is None:
+            return
+        complete = self.listing_complete and reason == "finished"
+        if complete and not self.transient_failure:
+            db_runs.save_list_pages(self.db, self.source.id, self.new_list_state)
+        else:
+            # Keep item counts of epaper days etc. but no validators: the next run re-reads the lists.
+            db_runs.save_list_pages(self.db, self.source.id, {
+                u: {**s, "etag": None, "last_modified": None} for u, s in self.new_list_state.items()
+                if s.get("keep")})
+        failures = db_runs.failures_by_reason(self.db, self.run_id)
+        new, upd = self.counters["new"], self.counters["updated"]
+        real_failures = {k: v for k, v in failures.items() if k not in BENIGN_REASONS}
+        if reason == "finished":
+            status = "ok" if not real_failures else "partial"
+            if real_failures and not self.counters["pages"] and not new:
+                status = "failed"
+        elif reason == "closespider_timeout":
+            status = "timeout"
+        elif reason == "shutdown":
+            status = "killed"
+        else:
+            status = "failed"
+        db_runs.finish_run(self.db, self.run_id, status, pages_fetched=self.counters["pages"],
+                           new_articles=new, updated_articles=upd, failures=failures,
+                           error=None if reason == "finished" else f"closed: {reason}",
+                           listing_complete=complete and not self.counters["capped"])
+        warning = db_runs.record_layout(self.db, self.source.id, self.run_id, self.items_found,
+                                        int(self.cfg.get("layout_warn_after", 3)))
+        if warning:
+            log.warning("%s: %s", self.source.id, warning)
+
+    def fail(self, url: str, reason: str, detail: str | None = None, transient: bool = False) -> None:
+        """Record a failed fetch (fetch_failures row) and count it."""
+        self.failures[reason] += 1
+        if transient:
+            self.transient_failure = True
+        log.info("%s: %s %s %s", self.source.id if self.source else "?", reason, url, detail or "")
+        if self.db is not None:
+            db_runs.record_failure(self.db, self.run_id, self.source.id, url, reason, detail)
+
+    # ------------------------------------------------------------------ URLs
+    def host_allowed(self, url: str) -> bool:
+        return (urlsplit(url).hostname or "").lower() in self.allowed_hosts
+
+    def canonical(self, url: str) -> str:
+        """Article URL without fragment, with page variants (_2, _0, _ext) folded into the article."""
+        url = url.split("#")[0].strip()
+        if url.startswith("http://") and self.cfg.get("https", True):
+            url = "https://" + url[len("http://"):]
+        for rx, repl in self._canonical:
+            url = rx.sub(repl, url)
+        return url
+
+    def is_article_url(self, url: str) -> bool:
+        if not self.host_allowed(url) or self._article_re is None:
+            return False
+        path = urlsplit(url).path
+        if self._paths and not path.startswith(self._paths):
+            return False
+        return bool(self._article_re.search(path))
+
+    def url_date(self, url: str) -> date | None:
+        if not self._date_re:
+            return None
+        m = self._date_re.search(url)
+        if not m:
+            return None
+        try:
+            return date(int(m["y"]), int(m["m"]), int(m["d"]))
+        except (ValueError, IndexError):
+            return None
+
+    def article_is_known(self, url: str) -> bool:
+        if self.db is None:
+            return False
+        return db_articles.is_known(self.db, url) or db_runs.given_up(self.db, url)
+
+    # ------------------------------------------------------------------ decoding
+    def page_text(self, response) -> str | None:
+        """Decode the body by looking at the bytes (a wrong charset header is common); None if undecodable."""
+        ctype = response.headers.get(b"Content-Type")
+        text, _enc = decode_html(response.body, ctype.decode("latin-1") if ctype else None)
+        if text and text.count("\ufffd") > max(3, len(text) * MAX_REPLACEMENT_SHARE):
+            self.fail(response.url, "decode_error", f"{text.count(chr(0xfffd))} replacement characters")
+            return None
+        return text
+
+    # ------------------------------------------------------------------ list handling
+    def new_items(self, items: list[ListItem]) -> tuple[list[ListItem], bool]:
+        """(items worth fetching, whether the page had anything new that is not pinned)."""
+        fresh: list[ListItem] = []
+        any_new = False
+        candidates = [i for i in items if i.url not in self.scheduled]
+        known = db_articles.known_urls(self.db, [i.url for i in candidates]) if self.db is not None else set()
+        for it in candidates:
+            if it.url in known or it.url in self.scheduled:
+                continue
+            if it.date and it.date < self.since:
+                continue
+            if it.date and it.date > self.until + timedelta(days=1):
+                continue
+            if self.db is not None and db_runs.given_up(self.db, it.url):
+                continue
+            self.scheduled.add(it.url)
+            fresh.append(it)
+            if not it.pinned:
+                any_new = True
+        return fresh, any_new
+
+    def all_older(self, items: list[ListItem]) -> bool:
+        """True if every dated, unpinned item is older than `since` (backfill reached its end)."""
+        dated = [i.date for i in items if i.date and not i.pinned]
+        return bool(dated) and max(dated) < self.since
+
+    def count_found(self, n: int) -> None:
+        self.items_found = (self.items_found or 0) + n
+
+    def remember_list(self, response, items_found: int, keep: bool = False) -> None:
+        st = dict(response.meta.get("validators") or {})
+        st["items_found"] = items_found
+        st["keep"] = keep
+        self.new_list_state[response.url] = st
+
+    def list_response_ok(self, response, text: str | None = None) -> bool:
+        """Common checks of a list page response; records failures. False: nothing to parse."""
+        self.counters["pages"] += 1
+        if response.status == 304:
+            self.counters["not_modified"] += 1
+            # unchanged: keep its validators
+            old = self.list_state.get(response.url) or {}
+            self.new_list_state[response.url] = {"etag": old.get("etag"), "last_modified": old.get("last_modified"),
+                                                 "items_found": old.get("items_found")}
+            return False
+        if response.status >= 400:
+            self.fail(response.url, f"{LIST_FAILURE_PREFIX}http_{response.status}", transient=response.status >= 500)
+            self.listing_complete = False
+            return False
+        if text is not None:
+            reason = _extract_mod().detect_error_page(text)
+            if reason and reason != "empty-shell":
+                self.fail(response.url, f"{LIST_FAILURE_PREFIX}{reason}", transient=True)
+                self.listing_complete = False
+                return False
+        return True
+
+    def list_error(self, failure):
+        request = failure.request
+        self.counters["pages"] += 1
+        self.listing_complete = False
+        self.fail(request.url, LIST_FAILURE_PREFIX + _failure_reason(failure), str(failure.value)[:200], transient=True)
+
+    # ------------------------------------------------------------------ articles
+    def article_requests(self, items: list[ListItem], referer: str | None = None):
+        for it in items:
+            if self.max_articles is not None and self.counters["article_requests"] >= self.max_articles:
+                self.counters["capped"] += 1
+                continue
+            self.counters["article_requests"] += 1
+            yield scrapy.Request(
+                it.url, callback=self.parse_article, errback=self.article_error, priority=10,
+                headers={"Referer": referer} if referer else None,
+                meta={"article_url": it.url, "list_title": it.title,
+                      "list_date": it.date.isoformat() if it.date else None, "pages": []},
+            )
+
+    def parse_article(self, response):
+        """Extract an article page; follow its other pages; yield one item per article."""
+        self.counters["pages"] += 1
+        url = response.meta["article_url"]
+        if response.status >= 400:
+            self.fail(response.url, f"http_{response.status}", transient=response.status >= 500 or response.status == 429)
+            return
+        text = self.page_text(response)
+        if text is None:
+            return
+        ex_mod = _extract_mod()
+        try:
+            ex = ex_mod.extract(text, url=response.url, profile=self.source.profile)
+        except Exception as exc:  # extraction bugs must not stop the crawl
+            self.fail(response.url, "extract_error", repr(exc)[:300])
+            return
+        reason = ex.error or ex_mod.detect_error_page(ex)
+        if reason:
+            self.fail(response.url, _reason_name(reason), transient=reason == "rate-limited")
+            return
+        pages = response.meta["pages"] + [ex]
+        if len(pages) == 1:
+            rest = [u for u in self.other_pages(text, response.url) if self.host_allowed(u)]
+            if rest:
+                all_view = [u for u in rest if re.search(r"_0\.s?html?$", u)]
+                follow = all_view[:1] or rest
+                response.meta["follow"] = follow
+            else:
+                response.meta["follow"] = []
+        follow = list(response.meta.get("follow") or [])
+        if follow:
+            nxt = follow.pop(0)
+            keep = {k: response.meta.get(k) for k in ("article_url", "list_title", "list_date")}
+            yield scrapy.Request(nxt, callback=self.parse_article, errback=self.article_error, priority=20,
+                                 dont_filter=True, headers={"Referer": response.url},
+                                 meta={**keep, "pages": pages, "follow": follow})
+            return
+        merged = ex_mod.merge_pages(pages) if len(pages) > 1 else ex
+        yield self.make_item(url, merged, response)
+
+    def other_pages(self, text: str, url: str) -> list[str]:
+        """Other pages of a multi-page article: the extractor's pager links, plus any link to
+        <article>_N.htm on the page (the all-pages _0 view first)."""
+        found = list(_extract_mod().pager_links(text, url, self.source.profile))
+        stem, dot, ext = url.split("?")[0].rpartition(".")
+        if dot:
+            rx = re.compile(re.escape(stem) + r"_(\d+)\." + re.escape(ext) + "$")
+            for href in re.findall(r"""href\s*=\s*["']([^"'#]+)["']""", text):
+                absu = urljoin(url, href.strip())
+                if rx.search(absu) and absu not in found:
+                    found.append(absu)
+        found.sort(key=lambda u: 0 if re.search(r"_0\.s?html?$", u) else 1)
+        return found
+
+    def make_item(self, url: str, ex, response) -> dict:
+        published = ex.published
+        if not published and response.meta.get("list_date"):
+            published = response.meta["list_date"] + "T00:00:00+08:00"
+        title = ex.title or response.meta.get("list_title")
+        return {
+            "url": url, "source_id": self.source.id, "site": self.source.site, "title": title,
+            "subtitle": ex.subtitle, "published": published, "source_name": ex.source,
+            "author": ex.author, "editor": ex.editor, "body": ex.body, "methods": dict(ex.methods or {}),
+        }
+
+    def article_error(self, failure):
+        request = failure.request
+        self.counters["pages"] += 1
+        if failure.check(IgnoreRequest) and str(failure.value).startswith("known article"):
+            self.counters["pages"] -= 1
+            return
+        reason = _failure_reason(failure)
+        self.fail(request.url, reason, str(failure.value)[:200], transient=reason in _TRANSIENT)
+
+
+_TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
+
+
+def _reason_name(reason: str) -> str:
+    return reason.replace("-", "_")
+
+
+def _failure_reason(failure) -> str:
+    """Short reason for a download failure."""
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet.defer import CancelledError
+    from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError, TCPTimedOutError
+
+    if failure.check(IgnoreRequest):
+        msg = str(failure.value)
+        if "robots.txt" in msg.lower() or "forbidden by robots" in msg.lower():
+            return "robots"
+        if msg.startswith(("too_large", "not_html")):
+            return msg.split(":", 1)[0]
+        return "ignored"
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"
+    if failure.check(DNSLookupError):
+        return "dns"
+    if failure.check(TimeoutError, TCPTimedOutError):
+        return "timeout"
+    if failure.check(CancelledError):
+        return "too_large"
+    if failure.check(ConnectionRefusedError):
+        return "connection"
+    return "error"

@@ -1,0 +1,262 @@
+"""Hanweb (大汉) JCMS column strategy: first page as XML records inside <script type="text/xml">,
+further pages from dataproxy.jsp (parameters read from the pager script), or the newer jpaas
+JSON list API; both article URL generations (SITES.md §2.1–2.5)."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from urllib.parse import urlencode, urljoin
+
+import scrapy
+from lxml import html as lxml_html
+
+from scrapers.spiders.base import ListItem, SourceSpider
+
+_DATASTORE = re.compile(r"<script[^>]*type=[\"']text/xml[\"'][^>]*>(.*?)</script>", re.S | re.I)
+_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
+_TOTAL = re.compile(r"<totalrecord>\s*(\d+)\s*</totalrecord>", re.I)
+_DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})")
+# jpaas fragment: <div ... count='2902' pageNo='1' pageSize='10'>
+_JP_COUNT = re.compile(r"\bcount\s*=\s*[\"'](\d+)[\"']")
+# pager script keys of the old JCMS (jpage) and of jpaas unit loaders
+_PAGER_KEYS = {
+    "perpage": r"perPage\s*[:=]\s*['\"]?(\d+)",
+    "total": r"totalRecord\s*[:=]\s*['\"]?(\d+)",
+    "webid": r"\bwebid\s*[:=]\s*['\"]?(\d+)",
+    "columnid": r"\bcolumnid\s*[:=]\s*['\"]?(\d+)",
+    "unitid": r"\bunitid\s*[:=]\s*['\"]?(\d+)",
+    "webname": r"\bwebname\s*[:=]\s*['\"]([^'\"]*)['\"]",
+    "proxy": r"proxyUrl\s*[:=]\s*['\"]([^'\"]+)['\"]",
+}
+_JPAAS_KEYS = {
+    "url": r"\burl\s*:\s*['\"]([^'\"]*jpaas[^'\"]*)['\"]",
+    "webId": r"\bwebId\s*:\s*['\"]?(\d+)",
+    "tplSetId": r"\btplSetId\s*:\s*['\"]?(\w+)",
+    "pageId": r"\bpageId\s*:\s*['\"]?(\d+)",
+    "pageSize": r"\bpageSize\s*:\s*['\"]?(\d+)",
+    "tagId": r"\btagId\s*:\s*['\"]([^'\"]*)['\"]",
+    "parseType": r"\bparseType\s*:\s*['\"]([^'\"]*)['\"]",
+}
+
+
+def pager_params(text: str) -> dict:
+    """webid/columnid/unitid/perpage/total/webname from the column page's jpage script."""
+    out = {}
+    for key, rx in _PAGER_KEYS.items():
+        m = re.search(rx, text, re.I)
+        if m:
+            out[key] = m.group(1)
+    return out
+
+
+def jpaas_params(text: str) -> dict:
+    """jpaas unit loader parameters from a column page (empty if the page has none)."""
+    out = {}
+    for key, rx in _JPAAS_KEYS.items():
+        m = re.search(rx, text)
+        if m:
+            out[key] = m.group(1)
+    return out if "webId" in out else {}
+
+
+class JcmsColumnSpider(SourceSpider):
+    """Walk JCMS columns: column page -> dataproxy.jsp / jpaas pages; fetch unknown articles."""
+
+    strategy = "jcms_column"
+
+    def initial_requests(self):
+        for col in self.cfg["columns"]:
+            url = f"https://{self.source.site}" + self.cfg["column_url"].format(col=col["col"])
+            yield scrapy.Request(url, callback=self.parse_column, errback=self.list_error, dont_filter=True,
+                                 meta={"col": col, "page": 1, "conditional": True})
+
+    # ------------------------------------------------------------------ record parsing
+    def parse_records(self, fragments: list[str], base_url: str) -> tuple[list[ListItem], int, int]:
+        """(article items, records seen, external/other links skipped) from record HTML fragments."""
+        items: dict[str, ListItem] = {}
+        marker = self.cfg.get("pinned_marker") or "置顶"
+        seen = skipped = 0
+        for frag in fragments:
+            try:
+                root = lxml_html.fragment_fromstring(frag, create_parent="div")
+            except Exception:
+                continue
+            for li in _rows(root):
+                a = next((x for x in li.iter("a") if (x.get("href") or "").strip()
+                          and not x.get("href").lower().endswith(".pdf")), None)
+                if a is None:
+                    continue
+                seen += 1
+                url = urljoin(base_url, a.get("href").strip())
+                if not self.is_article_url(url):
+                    skipped += 1
+                    continue
+                url = self.canonical(url)
+                title = (a.get("title") or a.text_content() or "").strip()
+                row_text = li.text_content() if li is not a else title
+                pinned = marker in title or marker in row_text
+                title = re.sub(rf"^[\[【(（]?\s*{marker}\s*[\]】)）]?\s*", "", title) or None
+                d = self.url_date(url) or _row_date(row_text) or _row_date(_tail_text(a))
+                if url in items:
+                    continue  # duplicate row
+                items[url] = ListItem(url, title, d, pinned)
+        return list(items.values()), seen, skipped
+
+    # ------------------------------------------------------------------ callbacks
+    def parse_column(self, response):
+        col, page = response.meta["col"], response.meta["page"]
+        text = self.page_text(response) if response.status == 200 else None
+        if response.status == 200 and text is None:
+            self.listing_complete = False
+            return
+        if not self.list_response_ok(response, text):
+            return
+        jp = jpaas_params(text)
+        store = _DATASTORE.search(text)
+        if col.get("api") == "jpaas" or (jp and not store):
+            frags = [_jpaas_fragment(text)]
+            mode = "jpaas"
+        else:
+            frags = _RECORD.findall(store.group(1)) if store else []
+            mode = "xml"
+        items, seen, _skipped = self.parse_records(frags, response.url)
+        self.count_found(len(items))
+        self.remember_list(response, len(items))
+        yield from self.handle_page(items, response.url)
+        if not self.more_pages(items, 1):
+            return
+        if mode == "jpaas":
+            params = jp or {}
+            if not params:
+                return
+            yield self.jpaas_request(response.url, col, params, 2)
+        else:
+            params = pager_params(text)
+            if not {"webid", "columnid"} <= params.keys():
+                self.fail(response.url, "list_no_pager_params", "no webid/columnid in the column page")
+                return
+            total = int(params.get("total") or 0)
+            if total and len(frags) >= total:
+                return
+            yield self.dataproxy_request(response.url, col, params, len(frags) + 1, page=2)
+
+    def handle_page(self, items, referer):
+        fresh, any_new = self.new_items(items)
+        self._last_any_new = any_new
+        yield from self.article_requests(fresh, referer=referer)
+
+    def more_pages(self, items, page: int) -> bool:
+        if not items:
+            return False
+        if self.incremental and not self._last_any_new:
+            return False
+        if self.all_older(items):
+            return False
+        return page < self.max_pages
+
+    def dataproxy_request(self, column_url: str, col: dict, params: dict, start: int, page: int):
+        per = int(params.get("perpage") or 15)
+        n = int(self.cfg.get("records_per_request") or 3 * per)
+        proxy = params.get("proxy") or self.cfg.get("dataproxy")
+        url = urljoin(column_url, proxy) + "?" + urlencode(
+            {"startrecord": start, "endrecord": start + n - 1, "perpage": per})
+        form = {"col": "1", "appid": "1", "webid": params["webid"], "path": "/", "columnid": params["columnid"],
+                "sourceContentType": "1", "unitid": params.get("unitid", ""), "webname": params.get("webname", ""),
+                "permissiontype": "0"}
+        return scrapy.FormRequest(
+            url, formdata=form, callback=self.parse_dataproxy, errback=self.list_error, dont_filter=True,
+            headers={"Referer": column_url, "X-Requested-With": "XMLHttpRequest"},
+            meta={"col": col, "params": params, "start": start, "n": n, "page": page, "column_url": column_url})
+
+    def parse_dataproxy(self, response):
+        meta = response.meta
+        text = self.page_text(response) if response.status == 200 else None
+        if response.status == 200 and text is None:
+            self.listing_complete = False
+            return
+        if not self.list_response_ok(response, text):
+            return
+        frags = _RECORD.findall(text)
+        items, seen, _ = self.parse_records(frags, meta["column_url"])
+        yield from self.handle_page(items, meta["column_url"])
+        total = int((_TOTAL.search(text) or [0, 0])[1]) if _TOTAL.search(text) else 0
+        end = meta["start"] + meta["n"] - 1
+        if not frags or (total and end >= total) or not self.more_pages(items, meta["page"]):
+            return
+        yield self.dataproxy_request(meta["column_url"], meta["col"], meta["params"], end + 1, meta["page"] + 1)
+
+    def jpaas_request(self, column_url: str, col: dict, params: dict, page: int):
+        size = int(params.get("pageSize") or 10)
+        api = urljoin(column_url, params.get("url") or self.cfg["jpaas_api"])
+        query = {"parseType": params.get("parseType", "bulidstatic"), "webId": params["webId"],
+                 "tplSetId": params.get("tplSetId", ""), "pageType": "column",
+                 "tagId": params.get("tagId", "组配分类list"), "editType": "null",
+                 "pageId": params.get("pageId") or str(col["col"]),
+                 "paramJson": json.dumps({"pageNo": page, "pageSize": size}, separators=(",", ":"))}
+        return scrapy.Request(api + "?" + urlencode(query), callback=self.parse_jpaas, errback=self.list_error,
+                              dont_filter=True, headers={"Referer": column_url},
+                              meta={"col": col, "params": params, "page": page, "column_url": column_url,
+                                    "conditional": True})
+
+    def parse_jpaas(self, response):
+        meta = response.meta
+        if not self.list_response_ok(response):
+            return
+        text = self.page_text(response)
+        try:
+            data = json.loads(text or "")
+            frag = (data.get("data") or {}).get("html") or ""
+            ok = data.get("success", True)
+        except (ValueError, AttributeError):
+            ok, frag = False, ""
+        if not ok:
+            self.fail(response.url, "list_bad_json", (text or "")[:200], transient=True)
+            self.listing_complete = False
+            return
+        items, seen, _ = self.parse_records([frag], meta["column_url"])
+        self.remember_list(response, len(items))
+        yield from self.handle_page(items, meta["column_url"])
+        m = _JP_COUNT.search(frag)
+        total = int(m.group(1)) if m else 0
+        size = int(meta["params"].get("pageSize") or 10)
+        if not seen or (total and meta["page"] * size >= total) or not self.more_pages(items, meta["page"]):
+            return
+        yield self.jpaas_request(meta["column_url"], meta["col"], meta["params"], meta["page"] + 1)
+
+
+def _jpaas_fragment(text: str) -> str:
+    """The list unit of a jpaas column page (the element carrying count=), else the whole page."""
+    try:
+        root = lxml_html.fromstring(text)
+    except Exception:
+        return text
+    units = root.xpath("//*[@count]") or root.xpath("//ul[contains(@class,'ajax-ul')]")
+    return "".join(lxml_html.tostring(u, encoding="unicode") for u in units) if units else text
+
+
+def _rows(root):
+    """Row elements of a record fragment: <li>s if any, else the fragment itself split by <a>."""
+    lis = root.xpath(".//li")
+    if lis:
+        return lis
+    return [a for a in root.iter("a")]
+
+
+def _tail_text(a) -> str:
+    """Text right after a link (the <b>/<span>/<i> date of 'a + date' rows)."""
+    parts = [a.tail or ""]
+    nxt = a.getnext()
+    if nxt is not None:
+        parts.append(nxt.text_content() or "")
+    return " ".join(parts)
+
+
+def _row_date(text: str | None) -> date | None:
+    m = _DATE.search(text or "")
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
