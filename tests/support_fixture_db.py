@@ -256,3 +256,40 @@ def _operations_sources_only(db) -> None:
     # Articles reference sources; create them first so source names resolve from the start.
     for src in SOURCES:
         db["sources"].upsert(dict(src, config=json.dumps(src, ensure_ascii=False)), pk="id")
+
+
+def start_logged(argv: list[str], log_path: Path, env: dict | None = None, cwd: str | None = None,
+                 pattern: str = r"(http://127\.0\.0\.1:\d+)", timeout: float = 60.0):
+    """Start a server subprocess logging to a file (a pipe could fill and block it); return (proc, URL)."""
+    import re
+    import subprocess
+    import time
+
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env=env, cwd=cwd)
+    log.close()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = Path(log_path).read_text(encoding="utf-8", errors="replace")
+        m = re.search(pattern, text)
+        if m:
+            return proc, m.group(1)
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{text[-3000:]}")
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start in {timeout} s:\n{Path(log_path).read_text()[-3000:]}")
+
+
+def stop(proc) -> None:
+    """Stop a server started by start_logged (only that process)."""
+    import subprocess
+
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -70,15 +70,10 @@ def evidence_terms(evidence):
     return sorted({t for t in terms if isinstance(t, str) and t})
 
 
-def contains_any(text, terms):
-    return bool(text) and any(t and t in text for t in terms or [])
-
-
 @hookimpl
 def prepare_jinja2_environment(env):
     env.filters["num"] = num
     env.filters["evidence_terms"] = evidence_terms
-    env.filters["contains_any"] = contains_any
     env.filters["highlight"] = highlight
     env.filters["snippet"] = snippet
     env.filters["paragraphs"] = paragraphs

@@ -1,0 +1,229 @@
+"""The published site: a real Datasette server (subprocess) on the fixture database, over HTTP."""
+from __future__ import annotations
+
+import re
+import sys
+import xml.etree.ElementTree as ET
+from urllib.parse import quote
+
+import httpx
+import pytest
+import yaml
+
+import db as dbpkg
+from db.articles import normalise_text
+from monitor import serve
+from support_fixture_db import build_fixture_db, start_logged, stop
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """(base URL, fixture info, db path) of Datasette serving the fixture, arbitrary SQL off."""
+    tmp = tmp_path_factory.mktemp("datasette")
+    path = tmp / "hzwatch.db"
+    info = build_fixture_db(path)
+    argv = serve.datasette_argv(path, port=0)
+    proc, url = start_logged(argv, tmp / "datasette.log", env=serve.datasette_env(), cwd=str(tmp))
+    client = httpx.Client(base_url=url, timeout=30)
+    try:
+        yield client, info, path
+    finally:
+        client.close()
+        stop(proc)
+
+
+def metadata():
+    return yaml.safe_load(serve.METADATA.read_text(encoding="utf-8"))
+
+
+def canned_queries():
+    return metadata()["databases"]["hzwatch"]["queries"]
+
+
+PARAMS = {"item": "T-housing", "target": "tgt-housing-6000", "q": "人才"}
+
+
+def params_for(sql: str) -> dict:
+    return {k: v for k, v in PARAMS.items() if f":{k}" in sql}
+
+
+def test_argv_is_read_only_with_time_limit():
+    argv = serve.datasette_argv("x/hzwatch.db")
+    joined = " ".join(argv)
+    assert "--setting sql_time_limit_ms" in joined
+    assert "--setting default_allow_sql off" in joined
+    assert "--immutable" not in argv
+    assert "--setting default_allow_sql on" in " ".join(serve.datasette_argv("x/hzwatch.db", allow_sql=True))
+    assert serve.datasette_argv("x/hzwatch.db", immutable=True)[4:6] == ["--immutable", "x/hzwatch.db"]
+
+
+def test_metadata_follows_database_file_name():
+    renamed = serve.load_metadata("monitor")
+    assert "monitor" in renamed["databases"] and "hzwatch" not in renamed["databases"]
+    charts = renamed["plugins"]["datasette-dashboards"]["tracker"]["charts"].values()
+    assert {c["db"] for c in charts} == {"monitor"}
+
+
+def test_required_canned_queries_declared():
+    assert {"latest_matches", "by_item", "target_progress", "coverage", "source_health", "alert_outbox",
+            "search", "feed_matches", "feed_item", "feed_target"} <= set(canned_queries())
+
+
+@pytest.mark.parametrize("name", sorted(canned_queries()))
+def test_every_canned_query_returns_rows(site, name):
+    client, _info, _path = site
+    sql = canned_queries()[name]["sql"]
+    page = client.get(f"/hzwatch/{name}", params=params_for(sql))
+    assert page.status_code == 200, page.text[:500]
+    data = client.get(f"/hzwatch/{name}.json", params=dict(params_for(sql), _shape="array"))
+    assert data.status_code == 200, data.text[:500]
+    assert data.json(), f"{name} returned no rows on the fixture"
+    assert client.get(f"/hzwatch/{name}.csv", params=params_for(sql)).status_code == 200
+
+
+@pytest.mark.parametrize("name,params", [("feed_matches", {}), ("feed_item", {"item": "R08"}),
+                                         ("feed_target", {"target": "tgt-graduates-350k"})])
+def test_atom_feeds(site, name, params):
+    client, _info, _path = site
+    r = client.get(f"/hzwatch/{name}.atom", params=params)
+    assert r.status_code == 200, r.text[:500]
+    assert "xml" in r.headers["content-type"]
+    root = ET.fromstring(r.content)
+    entries = root.findall("{http://www.w3.org/2005/Atom}entry")
+    assert entries
+    assert all(e.find("{http://www.w3.org/2005/Atom}updated").text for e in entries)
+
+
+def test_target_progress_compares_latest_figure_with_target(site):
+    client, _info, path = site
+    rows = client.get("/hzwatch/target_progress.json", params={"_shape": "array"}).json()
+    housing = next(r for r in rows if r["target_id"] == "tgt-housing-6000")
+    db = dbpkg.connect(path)
+    latest = db.execute("SELECT value FROM progress WHERE target_id = 'tgt-housing-6000' "
+                        "ORDER BY as_of DESC, id DESC LIMIT 1").fetchone()[0]
+    db.close()
+    assert housing["target_value"] == 6000 and housing["latest_value"] == latest
+    assert housing["percent_of_target"] == round(100 * latest / 6000, 1)
+
+
+def test_coverage_lists_items_without_reports_first(site):
+    client, _info, _path = site
+    rows = client.get("/hzwatch/coverage.json", params={"_shape": "array"}).json()
+    counts = [r["reports"] for r in rows]
+    assert counts[0] == 0 and max(counts) > 0
+    assert [c > 0 for c in counts] == sorted(c > 0 for c in counts)
+
+
+def test_custom_pages(site):
+    client, info, _path = site
+    home = client.get("/")
+    assert home.status_code == 200
+    for text in ["改革追踪", "营商环境建设", "R03 政务服务增值化改革", "新建配售型保障性住房", "篇报道"]:
+        assert text in home.text
+    for path, text in [("/item/R08", "数据要素配置市场化改革"), ("/item/T-housing", "6000套"),
+                       ("/target/tgt-housing-6000", "报告的数字"),
+                       (f"/article/{info['script_article_id']}", "关联的计划条目"),
+                       ("/search?q=" + quote("数谷"), "篇包含")]:
+        r = client.get(path)
+        assert r.status_code == 200, (path, r.text[:300])
+        assert text in r.text, path
+    for missing in ["/item/NOPE", "/target/nope", "/article/99999999"]:
+        assert client.get(missing).status_code == 404
+
+
+def test_dashboard_and_its_chart_queries_work_with_sql_off(site):
+    client, _info, _path = site
+    page = client.get("/-/dashboards/tracker")
+    assert page.status_code == 200 and "改革追踪仪表盘" in page.text
+    charts = metadata()["plugins"]["datasette-dashboards"]["tracker"]["charts"]
+    for slug, chart in charts.items():
+        query = re.sub(r"\[\[.*?\]\]", "", chart["query"])  # as the page sends it without filters
+        r = client.get("/hzwatch.json", params={"sql": query, "_shape": "objects"})
+        assert r.status_code == 200, (slug, r.text[:300])
+        assert r.json()["rows"], slug
+    filtered = re.sub(r"\[\[(.*?)\]\]", r"\1", charts["target-values"]["query"])
+    r = client.get("/hzwatch.json", params={"sql": filtered, "target": "tgt-housing-6000", "_shape": "objects"})
+    assert r.status_code == 200 and {row["goal"] for row in r.json()["rows"]} == {6000}
+    assert client.get(f"/-/dashboards/tracker/{next(iter(charts))}").status_code == 200
+
+
+def test_arbitrary_sql_is_refused(site):
+    client, _info, _path = site
+    assert client.get("/hzwatch.json", params={"sql": "select 1"}).status_code == 403
+    assert client.get("/hzwatch", params={"sql": "select * from outbox"}).status_code == 403
+
+
+def _page_ids(html: str) -> list[int]:
+    return [int(x) for x in re.findall(r'data-article-id="(\d+)"', html)]
+
+
+@pytest.mark.parametrize("term", ["人才", "数谷", "保障性住房", "一网通办"])
+def test_search_page_equals_substring_scan(site, term):
+    client, _info, path = site
+    db = dbpkg.connect(path)
+    expected = {r["id"] for r in db.query("SELECT id, title, body_norm FROM articles")
+                if term in normalise_text(r["title"]) or term in (r["body_norm"] or "")}
+    db.close()
+    found, page = [], 1
+    while True:
+        r = client.get("/search", params={"q": term, "page": page})
+        assert r.status_code == 200
+        if page == 1:
+            total = int(re.search(r'id="hz-total">(\d+)<', r.text).group(1))
+            assert total == len(expected)
+        ids = _page_ids(r.text)
+        if not ids:
+            break
+        found += ids
+        page += 1
+    assert len(found) == len(set(found)) and set(found) == expected
+    canned = client.get("/hzwatch/search.json", params={"q": term, "_shape": "array"}).json()
+    assert {row["article_id"] for row in canned} <= expected
+    assert len(canned) == min(len(expected), 100)
+
+
+def test_scraped_html_is_escaped_everywhere(site):
+    client, info, _path = site
+    aid = info["script_article_id"]
+    pages = [f"/hzwatch/articles?id={aid}", f"/hzwatch/articles/{aid}", f"/article/{aid}",
+             "/search?q=" + quote("人才新政"), "/hzwatch/latest_matches", f"/item/T-talent-policy"]
+    for path in pages:
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert SCRIPT not in r.text, path
+        assert "<b>粗体</b>" not in r.text and "<i>杭州网</i>" not in r.text, path
+    article = client.get(f"/article/{aid}").text
+    assert ESCAPED_SCRIPT in article and "&lt;b&gt;粗体&lt;/b&gt;" in article
+    # Highlighting marks the matched phrase without un-escaping its neighbours.
+    assert "<mark>人才</mark>" in article
+    search = client.get("/search", params={"q": "人才新政"}).text
+    assert ESCAPED_SCRIPT in search and "<mark>人才新政</mark>" in search
+
+
+def test_article_page_shows_traditional_text_converted_when_terms_only_match_there(site):
+    client, _info, path = site
+    db = dbpkg.connect(path)
+    row = db.execute("SELECT a.id FROM articles a JOIN matches m ON m.article_id = a.id "
+                     "WHERE a.body LIKE '%數谷%' AND a.body NOT LIKE '%数谷%' "
+                     "AND m.evidence LIKE '%数谷%' LIMIT 1").fetchone()
+    db.close()
+    assert row, "fixture lacks a Traditional-only matched article"
+    html = client.get(f"/article/{row[0]}").text
+    assert "已转为简体" in html and "<mark>数谷</mark>" in html
+
+
+def test_links_from_tables_to_custom_pages(site):
+    client, _info, _path = site
+    html = client.get("/hzwatch/latest_matches").text
+    assert re.search(r'href="/article/\d+"', html) and 'href="/item/' in html
+
+
+def test_hzwatch_serve_refuses_missing_database(tmp_path):
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-m", "monitor.cli", "serve", "--db", str(tmp_path / "none.db")],
+                       capture_output=True, text=True, cwd=str(serve.REPO))
+    assert r.returncode != 0 and "does not exist" in r.stderr and "Traceback" not in r.stderr
