@@ -21,16 +21,20 @@ def _fill(template: str, rnd: random.Random, when: datetime) -> str:
     b = banks()
     return template.format(
         district=rnd.choice(b["districts"]), road=rnd.choice(b["roads"]), venue=rnd.choice(b["venues"]),
-        unit=rnd.choice(b["units"]), name=rnd.choice(b["names"]),
-        n=rnd.randrange(800, 9000), n2=rnd.randrange(3, 120), pct=rnd.randrange(82, 99),
-        pct2=rnd.randrange(2, 30), month=f"{when.month}月", year=when.year + rnd.randrange(0, 2),
-    )
+        name=rnd.choice(b["names"]), n=rnd.randrange(800, 9000), n2=rnd.randrange(3, 120),
+        pct=rnd.randrange(82, 99), pct2=rnd.randrange(2, 30), month=f"{when.month}月",
+        year=when.year + rnd.randrange(0, 2))
+
+
+def _topic(seed: int, plan: bool) -> dict:
+    topics = banks()["plan_topics" if plan else "other_topics"]
+    return topics[random.Random(seed * 13 + 3).randrange(len(topics))]
 
 
 def headline(seed: int, when: datetime, plan: bool) -> str:
     """A plausible headline for generated article number `seed`."""
     rnd = random.Random(seed)
-    return _fill(rnd.choice(banks()["plan_titles" if plan else "other_titles"]), rnd, when)
+    return _fill(rnd.choice(_topic(seed, plan)["titles"]), rnd, when)
 
 
 def byline(seed: int) -> tuple[str, str, str]:
@@ -40,13 +44,13 @@ def byline(seed: int) -> tuple[str, str, str]:
     return rnd.choice(b["sources"]), " ".join(rnd.sample(b["names"], rnd.choice((1, 2)))), rnd.choice(b["editors"])
 
 
-def paragraphs(seed: int, when: datetime, plan: bool, count: int | None = None) -> list[str]:
-    """Body paragraphs, regenerated on demand from the seed (never stored)."""
+def paragraphs(seed: int, when: datetime, plan: bool) -> list[str]:
+    """Body paragraphs on the article's topic, regenerated on demand from the seed (never stored)."""
     rnd = random.Random(seed * 31 + 5)
-    b = banks()
-    pool = b["plan_paras"] if plan else b["other_paras"]
-    n = count or rnd.randrange(4, 8)
-    return [_fill(rnd.choice(pool), rnd, when) for _ in range(n)]
+    paras = list(_topic(seed, plan)["paras"])
+    rnd.shuffle(paras)
+    paras = paras[: rnd.randrange(min(2, len(paras)), len(paras) + 1)] + rnd.sample(banks()["generic_paras"], rnd.randrange(1, 3))
+    return [_fill(p, rnd, when) for p in paras]
 
 
 def spread_dates(count: int, seed: int, start: datetime, end: datetime) -> list[datetime]:

@@ -282,8 +282,9 @@ class Site:
         return self.versions.get(key, (0, self.started))
 
     def _bump(self, key: str) -> None:
-        gen, _ = self.version(key)
-        self.versions[key] = (gen + 1, time.time())
+        gen, prev = self.version(key)
+        # Last-Modified has 1 s resolution: a change must always move it forward
+        self.versions[key] = (gen + 1, max(time.time(), float(int(prev) + 1)))
 
     def gov_rows(self, host: str, col: str) -> list[tuple[str, object]]:
         """Column records in list order: ('pinned'|'art'|'external', payload) incl. duplicates."""

@@ -284,10 +284,9 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = resp.fn(self)
             app.record(entry)
             return
-        self._send(resp, method, entry)
-        app.record(entry)
+        self._send(resp, method, entry, app)
 
-    def _send(self, resp: Resp, method: str, entry: dict) -> None:
+    def _send(self, resp: Resp, method: str, entry: dict, app: App) -> None:
         headers = list(resp.headers)
         status = resp.status
         body = resp.body
@@ -309,6 +308,9 @@ class Handler(BaseHTTPRequestHandler):
                 status, body = 304, b""
         elif resp.lastmod and status == 200:
             headers.append(("Last-Modified", email.utils.formatdate(int(resp.lastmod), usegmt=True)))
+        # logged before the body goes out, so a client that has its response also finds it in the log
+        entry["status"], entry["bytes"] = status, len(body)
+        app.record(entry)
         try:
             self.send_response(status)
             if resp.ctype and status != 304:
@@ -322,7 +324,6 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
         except OSError:  # client gave up (timeouts, size limits): nothing to do
             self.close_connection = True
-        entry["status"], entry["bytes"] = status, len(body)
 
     def _control(self, app: App, method: str, path: str, query: dict, body: bytes) -> None:
         srv = self.server.replica
