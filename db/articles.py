@@ -17,6 +17,7 @@ NEAR_DUP_SAME_TITLE = 12
 NEAR_DUP_OTHER_TITLE = 5
 MIN_TITLE_KEY = 6
 RECENT_WINDOW_DAYS = 3
+SAME_STORY_DAYS = 7
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _PINNED = re.compile(r"^[\[【(（]?\s*置顶\s*[\]】)）]?")
@@ -104,13 +105,22 @@ def is_known(db: sqlite_utils.Database, url: str) -> bool:
     return db.execute("SELECT 1 FROM articles WHERE url = ?", [url]).fetchone() is not None
 
 
+def _days_apart(a: str | None, b: str | None) -> int:
+    """Whole days between two ISO dates (0 when either is unknown)."""
+    try:
+        return abs((datetime.fromisoformat(a[:10]) - datetime.fromisoformat(b[:10])).days)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _find_story(db, key: str, sh: str, chash: str, published: str | None, exclude_id: int | None) -> int | None:
     if len(key) >= MIN_TITLE_KEY:
-        for story_id, other in db.execute(
-            "SELECT a.story_id, a.simhash FROM stories s JOIN articles a ON a.story_id = s.id "
+        for story_id, other, other_pub in db.execute(
+            "SELECT a.story_id, a.simhash, a.published FROM stories s JOIN articles a ON a.story_id = s.id "
             "WHERE s.title_key = ? AND a.id IS NOT ?", [key, exclude_id]
         ):
-            if hamming(sh, other) <= NEAR_DUP_SAME_TITLE:
+            # a recurring headline (weather warnings, notices) months apart is another story
+            if hamming(sh, other) <= NEAR_DUP_SAME_TITLE and _days_apart(published, other_pub) <= SAME_STORY_DAYS:
                 return story_id
     row = db.execute(
         "SELECT story_id FROM articles WHERE content_hash = ? AND story_id IS NOT NULL AND id IS NOT ? LIMIT 1",
@@ -169,7 +179,10 @@ def store_article(db: sqlite_utils.Database, art: dict) -> tuple[int, str]:
             article_id = db.execute(f"INSERT INTO articles ({cols}) VALUES ({marks})",
                                     [url, *fields.values(), stamp]).lastrowid
             status = NEW
-        story_id = _find_story(db, key, sh, chash, art.get("published"), article_id)
+        # an updated article stays in its story (an edit is not a new story)
+        story_id = row[2] if row and row[2] is not None else None
+        if story_id is None:
+            story_id = _find_story(db, key, sh, chash, art.get("published"), article_id)
         if story_id is None:
             story_id = db.execute(
                 "INSERT INTO stories (title_key, first_article_id, created_at) VALUES (?, ?, ?)",

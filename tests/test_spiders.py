@@ -1,0 +1,294 @@
+"""Spider callbacks fed with HtmlResponse(real URL, body=...), middlewares, and article storage."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import scrapy
+from scrapy.http import HtmlResponse, Request, TextResponse
+
+import db as dbmod
+from db import articles as db_articles
+from db import runs as db_runs
+from scrapers.middlewares import RemapMiddleware, parse_remap
+from scrapers.sources import load_sources
+from scrapers.spiders import ChannelListSpider, EpaperDaySpider, JcmsColumnSpider
+
+SOURCES = {s.id: s for s in load_sources()}
+
+
+@pytest.fixture
+def db(tmp_path):
+    return dbmod.connect(tmp_path / "t.db")
+
+
+def resp(url, body, request=None, status=200, meta=None, ctype=b"text/html"):
+    req = request or Request(url, meta=meta or {})
+    data = body.encode("utf-8") if isinstance(body, str) else body
+    return HtmlResponse(url, body=data, request=req, status=status, headers={"Content-Type": ctype})
+
+
+def requests_of(results):
+    return [r for r in results if isinstance(r, scrapy.Request)]
+
+
+HZ_LIST = """<html><head><meta charset="utf-8"><title>城市_杭州网</title></head><body>
+<ul class="news_list">
+<li><a href="content/2024-05/20/content_8736654.htm" title="全市大厅“一网通办”收件率达92.6%">全市大厅“一网通办”收件率…</a><span>2024-05-20 15:40</span></li>
+<li><a href="/chengshi/content/2024-06/12/content_8749232.htm">杭州首批“平急两用”项目开工</a></li>
+<li><a href="https://hznews.hangzhou.com.cn/chengshi/content/2024-06/12/content_8749232.htm">重复</a></li>
+<li><a href="/chengshi/content/2024-02/19/content_8686834_2.htm">第2页</a></li>
+<li><a href="/chengshi/content/2023-11/06/content_8638039.htm">去年的旧闻</a></li>
+<li><a href="https://news.hangzhou.com.cn/shxw/content/2024-03/12/content_8702215.htm">别的子站</a></li>
+<li><a href="/kejiao/content/2024-03/12/content_8702216.htm">别的频道</a></li>
+</ul><div id="displaypagenum"><a href="index_1.htm">2</a></div></body></html>"""
+
+
+def test_channel_list_links_real_urls_canonical_and_filtered(db):
+    spider = ChannelListSpider(source=SOURCES["hznews"], db=db, since=date(2024, 1, 1))
+    url = "https://hznews.hangzhou.com.cn/chengshi/index.htm"
+    out = list(spider.parse_list(resp(url, HZ_LIST, meta={"list_idx": 1, "page": 1})))
+    reqs = requests_of(out)
+    articles = [r.url for r in reqs if r.meta.get("article_url")]
+    assert articles == [
+        "https://hznews.hangzhou.com.cn/chengshi/content/2024-05/20/content_8736654.htm",
+        "https://hznews.hangzhou.com.cn/chengshi/content/2024-06/12/content_8749232.htm",
+        "https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686834.htm",  # _2 folded
+    ]
+    assert reqs[0].meta["list_title"] == "全市大厅“一网通办”收件率达92.6%"  # @title, not the cut text
+    nxt = [r for r in reqs if not r.meta.get("article_url")]
+    assert [r.url for r in nxt] == ["https://hznews.hangzhou.com.cn/chengshi/index_1.htm"]
+    assert nxt[0].meta["conditional"] is True
+
+
+def test_channel_list_incremental_stops_at_page_without_news(db):
+    src = SOURCES["hznews"]
+    spider = ChannelListSpider(source=src, db=db, since=date(2024, 1, 1))
+    for u in ("https://hznews.hangzhou.com.cn/chengshi/content/2024-05/20/content_8736654.htm",
+              "https://hznews.hangzhou.com.cn/chengshi/content/2024-06/12/content_8749232.htm",
+              "https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686834.htm"):
+        db_articles.store_article(db, {"url": u, "title": u[-20:], "body": "正文" + u})
+    spider.incremental = True
+    out = list(spider.parse_list(resp("https://hznews.hangzhou.com.cn/chengshi/index.htm", HZ_LIST,
+                                      meta={"list_idx": 1, "page": 1})))
+    assert out == []  # every link known: no article fetch, no page 2
+    spider.incremental = False  # a resumed backfill keeps walking
+    out = list(spider.parse_list(resp("https://hznews.hangzhou.com.cn/chengshi/index.htm", HZ_LIST,
+                                      meta={"list_idx": 1, "page": 1})))
+    assert [r.url for r in out] == ["https://hznews.hangzhou.com.cn/chengshi/index_1.htm"]
+
+
+def test_node_list_pagination_and_304():
+    lst = SOURCES["hznews"].config["lists"][4]
+    from scrapers.spiders.channel_list import page_url
+
+    assert page_url(lst, 2) == "https://hznews.hangzhou.com.cn/xinzheng/yaolan/node_15890_2.htm"
+    assert page_url(SOURCES["hznews"].config["lists"][0], 3) == "https://hznews.hangzhou.com.cn/xinzheng/index_2.htm"
+    spider = ChannelListSpider(source=SOURCES["hznews"], db=None)
+    r = resp("https://hznews.hangzhou.com.cn/xinzheng/index.htm", "", status=304, meta={"list_idx": 0, "page": 1})
+    assert list(spider.parse_list(r)) == []
+    assert spider.counters["not_modified"] == 1
+
+
+GOV_COLUMN = """<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>今日杭州</title></head><body>
+<div class="default_pgContainer" id="4832375"><script type="text/xml"><datastore>
+<recordset>
+<record><![CDATA[<li class="clearfix"><a href="/art/2023/3/1/art_812262_1.html" title="[置顶]栏目信息发布说明">[置顶]栏目…</a><span>2023-03-01</span></li>]]></record>
+<record><![CDATA[<li class="clearfix"><a href="/art/2024/5/11/art_812262_59096831.html" title="杭州奥体中心场馆群打通了">杭州奥体…</a><span>2024-05-11</span></li>]]></record>
+<record><![CDATA[<li class="clearfix"><a href="/col/col812262/art/2025/art_483d44943a4f4b898e1998389d4ee3b0.html" title="西湖论剑 AI Agent 赛道">西湖论剑…</a><span>2025-03-02</span></li>]]></record>
+<record><![CDATA[<li class="clearfix"><a href="/col/col812262/art/2025/art_483d44943a4f4b898e1998389d4ee3b0.html" title="西湖论剑 AI Agent 赛道">西湖论剑…</a><span>2025-03-02</span></li>]]></record>
+<record><![CDATA[<li class="clearfix"><a href="https://www.zjzwfw.gov.cn/zjservice/item/detail/index.do?localInnerCode=330100" title="办事指南">办事指南</a><span>2025-01-01</span></li>]]></record>
+</recordset></datastore></script></div>
+<script type="text/javascript">
+$(document).ready(function(){ $('#4832375').jpage({ dataStore: dataStore, proxyUrl: '/module/jpage/dataproxy.jsp',
+ perPage: 15, groupSize: 3, totalRecord: 120, webid: '149', columnid: '812262', unitid: '4832375',
+ webname: '杭州市人民政府门户网站', permissiontype: '0', pageUrl: 'index.html?uid=4832375&pageNum=' }); });
+</script></body></html>"""
+
+
+def test_jcms_column_xml_records_pinned_duplicates_external_and_dataproxy(db):
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=db, since=date(2024, 1, 1))
+    url = "https://www.hangzhou.gov.cn/col/col812262/index.html"
+    out = list(spider.parse_column(resp(url, GOV_COLUMN, meta={"col": {"col": 812262}, "page": 1})))
+    arts = [r for r in out if r.meta.get("article_url")]
+    assert [r.url for r in arts] == [
+        "https://www.hangzhou.gov.cn/art/2024/5/11/art_812262_59096831.html",
+        "https://www.hangzhou.gov.cn/col/col812262/art/2025/art_483d44943a4f4b898e1998389d4ee3b0.html",
+    ]  # 2023 pinned row: older than since; duplicate once; zjzwfw (offsite) never
+    assert arts[0].meta["list_title"] == "杭州奥体中心场馆群打通了"
+    (proxy,) = [r for r in out if not r.meta.get("article_url")]
+    assert proxy.method == "POST"
+    parts = urlsplit(proxy.url)
+    assert parts.path == "/module/jpage/dataproxy.jsp" and parts.hostname == "www.hangzhou.gov.cn"
+    q = parse_qs(parts.query)
+    assert q["startrecord"] == ["6"] and q["perpage"] == ["15"]
+    form = parse_qs(proxy.body.decode())
+    assert form["webid"] == ["149"] and form["columnid"] == ["812262"] and form["unitid"] == ["4832375"]
+    assert form["webname"] == ["杭州市人民政府门户网站"]
+
+
+def test_jcms_pinned_row_is_not_news():
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=None, since=date(2020, 1, 1))
+    items, seen, skipped = spider.parse_records(
+        ['<li><a href="/art/2023/3/1/art_812262_1.html" title="[置顶]说明">x</a><span>2023-03-01</span></li>'],
+        "https://www.hangzhou.gov.cn/col/col812262/index.html")
+    assert items[0].pinned and items[0].title == "说明"
+    fresh, any_new = spider.new_items(items)
+    assert fresh and not any_new  # fetched once, but never keeps the pagination going
+
+
+def test_jcms_dataproxy_answer_and_jpaas_api(db):
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=db, since=date(2024, 1, 1))
+    col_url = "https://www.hangzhou.gov.cn/col/col812262/index.html"
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>50</totalrecord><recordset>'
+           '<record><![CDATA[<li><a href="/art/2024/4/2/art_812262_59095000.html" title="四月">四月</a>'
+           '<span>2024-04-02</span></li>]]></record></recordset></datastore>')
+    proxy_url = "https://www.hangzhou.gov.cn/module/jpage/dataproxy.jsp?startrecord=16&endrecord=60&perpage=15"
+    r = TextResponse(proxy_url, body=xml.encode(), request=Request(proxy_url, meta={
+        "col": {"col": 812262}, "params": {}, "start": 16, "n": 45, "page": 2, "column_url": col_url}))
+    out = list(spider.parse_dataproxy(r))
+    assert [x.url for x in out] == ["https://www.hangzhou.gov.cn/art/2024/4/2/art_812262_59095000.html"]
+
+    page = ("<html><body><div class='list-main'><div class='default_pgContainer' count='23' pageNo='1'>"
+            "<ul class='ajax-ul'><li class='cf border-line'><a class='fl' href='/col/col812266/art/2025/"
+            "art_0123456789abcdef0123456789abcdef.html'>部门动态一</a><span class='fr'>2025-02-01</span></li></ul>"
+            "</div></div><script>var jpaasUnit = { url: '/api-gateway/jpaas-publish-server/front/page/build/unit',"
+            " parseType: 'bulidstatic', webId: '149', tplSetId: '5', pageType: 'column', tagId: '组配分类list',"
+            " editType: 'null', pageId: '812266', pageSize: 10 };</script></body></html>")
+    url = "https://www.hangzhou.gov.cn/col/col812266/index.html"
+    out = list(spider.parse_column(resp(url, page, meta={"col": {"col": 812266, "api": "jpaas"}, "page": 1})))
+    assert out[0].url == "https://www.hangzhou.gov.cn/col/col812266/art/2025/art_0123456789abcdef0123456789abcdef.html"
+    api = out[1]
+    assert urlsplit(api.url).path == "/api-gateway/jpaas-publish-server/front/page/build/unit"
+    q = parse_qs(urlsplit(api.url).query)
+    assert q["webId"] == ["149"] and q["pageId"] == ["812266"] and q["tplSetId"] == ["5"]
+    assert json.loads(q["paramJson"][0]) == {"pageNo": 2, "pageSize": 10}
+    body = json.dumps({"success": True, "data": {"html": "<div count='23'><ul class='ajax-ul'><li><a class='fl' "
+                       "href='/col/col812266/art/2025/art_fedcba9876543210fedcba9876543210.html'>二</a>"
+                       "<span class='fr'>2025-01-20</span></li></ul></div>"}}, ensure_ascii=False)
+    r = TextResponse(api.url, body=body.encode(), request=api, headers={"Content-Type": "application/json"})
+    out = list(spider.parse_jpaas(r))
+    assert out[0].url.endswith("art_fedcba9876543210fedcba9876543210.html")
+    assert out[1].meta["page"] == 3
+
+
+def test_epaper_days_lists_and_missing_day(db):
+    spider = EpaperDaySpider(source=SOURCES["dskb"], db=db, since=date(2026, 3, 28), until=date(2026, 3, 29))
+    days = [r.url for r in spider.initial_requests()]
+    assert days == ["https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/page_list_20260329.html",
+                    "https://hzdaily.hangzhou.com.cn/dskb/2026/03/28/page_list_20260328.html"]
+    page_list = ('<ul><li><a href="../../../../dskb/page/3/2026-03/29/A01/20260329A01_pdf.pdf">PDF</a> '
+                 '<a href="page_detail_2_20260329A01.html" title="都市快报">第A01版：都市快报</a></li>'
+                 '<li><a href="page_detail_2_20260329A03.html" title="杭州新闻">第A03版：杭州新闻</a></li></ul>')
+    out = list(spider.parse_day(resp(days[0], page_list, meta={"day": "2026-03-29"})))
+    assert [r.url for r in out] == [
+        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_list_2_20260329A01.html",
+        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_list_2_20260329A03.html"]
+    art_list = ('<div class="bm"><a href="x.pdf">PDF</a></div><ul class="list">'
+                '<li><a href="article_detail_2_20260329A033.html" target="_parent">全国首部\n　　杭州为具身智能机器人立法</a></li>'
+                '<li><a href="article_detail_2_20260329A031.html">杭州正在打造全球首个“人机共治社区”</a></li></ul>'
+                '<div class="pages"><a href="article_list_2_20260329A04.html">下一版</a></div>')
+    out = list(spider.parse_article_list(resp(out[1].url, art_list, meta={"day": "2026-03-29"})))
+    assert [r.url for r in out] == [
+        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_detail_2_20260329A033.html",
+        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_detail_2_20260329A031.html"]
+    assert out[0].meta["list_title"] == "全国首部 杭州为具身智能机器人立法"
+    assert out[0].meta["list_date"] == "2026-03-29"
+    missing = '<html><head><title>404页面</title></head><body><p>对不起，您访问的页面不存在或已删除！</p></body></html>'
+    assert list(spider.parse_day(resp(days[1], missing, meta={"day": "2026-03-28"}))) == []
+    rows = list(db.query("SELECT url, reason FROM fetch_failures"))
+    assert rows == [{"url": days[1], "reason": "no_issue"}]
+
+
+HZ_ARTICLE = """<html><head><meta charset="utf-8"><title>聚焦主题年 - 时政_杭州网</title>
+<meta name="publishdate" content="2024-02-19 11:35:00"><meta name="source" content="杭州日报"></head><body>
+<div class="tit1"><h1>聚焦“深化改革、强基固本”主题年 杭州全年重点推进12项改革项目</h1></div>
+<div class="le_12black">2024-02-19 11:35:00 来源:杭州日报</div>
+<div class="zhengwen"><p>2月18日下午，全市“深化改革、强基固本”主题年推进大会召开，对全年改革攻坚和基础建设作出部署。</p>
+<p>会议明确，今年杭州将聚焦创新动能培育、营商环境建设、要素资源配置、政府效能提升，重点实施12项改革项目。</p></div>
+<ul class="pages"><li class="page-all"><a href="content_8686834_0.htm">全文</a></li><li><a href="content_8686834_2.htm">2</a></li></ul>
+</body></html>"""
+
+
+def test_multi_page_article_follows_all_pages_view_and_yields_one_item(db):
+    spider = ChannelListSpider(source=SOURCES["hznews"], db=db)
+    url = "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8686834.htm"
+    req = Request(url, meta={"article_url": url, "list_title": None, "list_date": "2024-02-19", "pages": []})
+    out = list(spider.parse_article(resp(url, HZ_ARTICLE, request=req)))
+    (follow,) = out
+    assert follow.url == url.replace(".htm", "_0.htm")
+    page0 = HZ_ARTICLE.replace("</div>\n<ul", "<p>在人才方面，全年新引育顶尖人才15名、各类领军人才500名，引进35岁以下大学生35万名以上。</p></div>\n<ul")
+    (item,) = list(spider.parse_article(resp(follow.url, page0, request=follow)))
+    assert item["url"] == url
+    assert item["title"].startswith("聚焦“深化改革、强基固本”主题年")
+    assert item["published"] == "2024-02-19T11:35:00+08:00" and item["source_name"] == "杭州日报"
+    assert item["body"].count("2月18日下午") == 1 and "35万名以上" in item["body"]
+
+
+def test_error_pages_become_failures_not_articles(db):
+    spider = JcmsColumnSpider(source=SOURCES["gov-hrss"], db=db)
+    url = "https://hrss.hangzhou.gov.cn/art/2025/3/18/art_1229782005_4338158.html"
+    limited = ('<html><head><meta charset="utf-8"><title>提示信息</title></head><body>'
+               '<div>访问过于频繁，请稍后再试</div></body></html>')
+    req = Request(url, meta={"article_url": url, "pages": []})
+    assert list(spider.parse_article(resp(url, limited, request=req))) == []
+    assert list(spider.parse_article(resp(url, "<html><body>not here</body></html>", request=req, status=404))) == []
+    rows = [(r["url"], r["reason"]) for r in db.query("SELECT url, reason FROM fetch_failures ORDER BY id")]
+    assert rows == [(url, "rate_limited"), (url, "http_404")]
+    assert db.execute("SELECT COUNT(*) FROM articles").fetchone()[0] == 0
+
+
+def test_gbk_page_with_wrong_utf8_header_decodes():
+    spider = ChannelListSpider(source=SOURCES["zjol-hz"], db=None)
+    html = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"><title>杭州新闻</title>'
+            '</head><body><p>杭州市数据资源管理局发布“中国数谷”建设进展。</p></body></html>').encode("gbk")
+    r = HtmlResponse("https://zjnews.zjol.com.cn/zjnews/hznews/202402/t20240219_26000000.shtml", body=html,
+                     headers={"Content-Type": "text/html; charset=utf-8"})
+    text = spider.page_text(r)
+    assert "中国数谷" in text and "\ufffd" not in text
+
+
+def test_remap_sends_to_replica_and_restores_real_url():
+    mw = RemapMiddleware(parse_remap(["hznews.hangzhou.com.cn=http://127.0.0.1:9/hznews.hangzhou.com.cn"]))
+    real = "https://hznews.hangzhou.com.cn/xinzheng/index.htm?x=1"
+    req = Request(real)
+    mw.process_request(req)
+    assert req.url == "http://127.0.0.1:9/hznews.hangzhou.com.cn/xinzheng/index.htm?x=1"
+    out = mw.process_response(req, HtmlResponse(req.url, body=b"<html></html>", request=req))
+    assert out.url == real and req.url == real
+    other = Request("https://www.people.com.cn/")
+    mw.process_request(other)
+    assert other.url == "https://www.people.com.cn/"
+    with pytest.raises(ValueError):
+        parse_remap(["no-equals-sign"])
+
+
+def test_store_article_once_changed_updated_and_syndicated_copies_grouped(db):
+    body = "2月18日下午，全市主题年推进大会召开。会议明确，今年杭州将重点实施12项改革项目，全年新建配售型保障性住房不少于6000套。"
+    a = {"url": "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8686834.htm",
+         "title": "聚焦主题年 杭州全年重点推进12项改革项目", "body": body, "published": "2024-02-19T11:35:00+08:00"}
+    aid, st = db_articles.store_article(db, a)
+    assert st == "new"
+    assert db_articles.store_article(db, a) == (aid, "unchanged")
+    assert db_articles.store_article(db, {**a, "body": body + "（完）"}) == (aid, "updated")
+    copy = {**a, "url": "https://zjnews.zjol.com.cn/zjnews/hznews/202402/t20240219_26000000.shtml",
+            "title": "聚焦主题年，杭州全年重点推进12项改革项目！", "body": "　　" + body}
+    cid, _ = db_articles.store_article(db, copy)
+    other = {**a, "url": "https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686900.htm",
+             "title": "西湖景区2月接待游客120万人次", "body": "西湖景区春节期间客流平稳，景区各项服务保障有序。" * 3}
+    oid, _ = db_articles.store_article(db, other)
+    story = {r["id"]: r["story_id"] for r in db.query("SELECT id, story_id FROM articles")}
+    assert story[aid] == story[cid] != story[oid]
+    assert db.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == 2
+
+
+def test_runs_layout_warning_after_k_empty_runs(db):
+    for i in range(3):
+        run = db_runs.start_run(db, "gov-kj")
+        warn = db_runs.record_layout(db, "gov-kj", run, 0, threshold=3)
+        assert (warn is not None) == (i == 2)
+    assert "layout may have changed" in db.execute("SELECT layout_warning FROM sources WHERE id='gov-kj'").fetchone()[0]
+    run = db_runs.start_run(db, "gov-kj")
+    assert db_runs.record_layout(db, "gov-kj", run, 12, threshold=3) is None
