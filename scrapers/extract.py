@@ -107,6 +107,7 @@ class _Config:
     g_editor: list[re.Pattern]
     g_byline: list[re.Pattern]
     g_noise: list[re.Pattern]
+    noise_re: re.Pattern
     reject_ctx: re.Pattern
     prefer_ctx: re.Pattern
     site_hint: re.Pattern
@@ -152,6 +153,7 @@ def load_config(path: str | None = None) -> _Config:
         g_editor=_compile_list(g["editor_patterns"]),
         g_byline=_compile_list(g["byline_patterns"]),
         g_noise=_compile_list(g["noise_lines"]),
+        noise_re=re.compile("|".join(f"(?:{p})" for p in g["noise_lines"])),
         reject_ctx=re.compile(g["date_reject_context"]),
         prefer_ctx=re.compile(g["date_prefer_context"]),
         site_hint=re.compile(g["site_name_hint"]),
@@ -537,16 +539,29 @@ def _text_links(el: etree._Element) -> tuple[int, int]:
 def _density_body(root: etree._Element, cfg: _Config) -> etree._Element | None:
     """Element holding the most sentence-like, link-free text (readability-style scoring)."""
     scores: dict[etree._Element, float] = {}
-    for el in root.iter("p", "div", "td", "section", "article"):
-        if el.tag == "p":
+    noise = cfg.noise_re
+    for el in root.iter("p", "div", "td", "section", "article", "span"):
+        if el.tag in ("p", "span"):
+            if el.tag == "span":
+                # WeChat-style pages: paragraphs are spans in sections, no <p>
+                up = el.getparent()
+                if up is None or up.tag in ("p", "span", "a", "li", "h1", "h2", "h3", "strong", "b", "font"):
+                    continue
             n, link = _text_links(el)
             if n < 10 or link > n * 0.5:
                 continue
             text = _text(el)
+            if el.tag == "span" and n < 20:
+                continue
+            if noise.search(text):
+                continue
             parent = el.getparent()
         else:
             # text sitting directly in a div/td (paragraphs separated by <br>)
-            text = norm((el.text or "") + "".join((c.tail or "") for c in el if c.tag != "a"))
+            raw = (el.text or "") + "".join((c.tail or "") for c in el if c.tag != "a")
+            if len(raw) < 20:
+                continue
+            text = norm(" ".join(t for t in raw.split(_BREAK) if not noise.search(t)))
             if len(text) < 20:
                 continue
             parent = el
@@ -631,13 +646,18 @@ def _is_dateline(text: str, cfg: _Config) -> bool:
 # ---------------------------------------------------------------------------- error pages
 
 
-def detect_error_page(page: "str | Extracted", title: str | None = None, body: str | None = None) -> str | None:
-    """Reason string if the page is an error page (404 served as 200, rate limit, empty shell), else None."""
+def detect_error_page(
+    page: "str | Extracted", title: str | None = None, body: str | None = None, text: str | None = None
+) -> str | None:
+    """Reason string if the page is an error page (404 served as 200, rate limit, empty shell), else None.
+
+    page: raw HTML, plain text, or an Extracted (then `text` may carry the page's full visible text).
+    """
     cfg = load_config()
     if isinstance(page, Extracted):
         title = page.title if title is None else title
         body = page.body if body is None else body
-        text = body or ""
+        text = body or "" if text is None else text
     else:
         root = _parse(page) if "<" in (page or "") else None
         if root is not None:
@@ -726,11 +746,15 @@ def extract(
         body_node, body_how = el, f"selector:{sel}"
     raw_body_lines = [t for t, _ in _lines(body_node)] if body_node is not None else []
     _drop_chrome(root, rules, cfg, keep=body_node)
-    for tag in g["drop_tags"]:
-        for bad in list(root.iter(tag)):
-            if bad.getparent() is not None and (body_node is None or bad not in body_node.iterancestors()):
-                if bad is not body_node:
-                    _drop(bad)
+    for bad in list(root.iter(*g["drop_tags"])):
+        if bad is body_node or bad.getparent() is None:
+            continue
+        if body_node is not None and any(a is bad for a in body_node.iterancestors()):
+            continue
+        # some CMSs wrap the whole article in a <form>
+        if bad.tag in g["drop_tags_unless_prose"] and _is_prose(bad, g):
+            continue
+        _drop(bad)
     if body_node is None:
         body_node = _density_body(root, cfg)
         body_how = "density" if body_node is not None else None
@@ -911,7 +935,7 @@ def extract(
         for key in g["meta"]["author"]:
             put("author", _clean_person(metas.get(key.lower())), f"meta:{key}")
 
-    out.error = detect_error_page(out) if out.body or out.title else "empty-shell"
+    out.error = detect_error_page(out, text=" ".join(page_lines)) if out.body or out.title else "empty-shell"
     if out.error is None and not out.body:
         out.error = "empty-shell"
     return out
