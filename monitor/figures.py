@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
@@ -233,14 +234,15 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
             continue
         kept.append(h)
     out, seen = [], set()
+    sentences = _Sentences(norm, breaks)
     for n, hit in enumerate(kept):
         if hit.target is None:
             continue
         target = targets[hit.target]
-        s0, s1 = _sentence(norm, hit.start, breaks)
+        s0, s1 = sentences.around(hit.start)
         limit = min(s1, hit.end + fig["max_gap"])
-        later = [h for h in kept[n + 1:] if h.start < limit]
-        window_end = later[0].start if later else limit
+        later = n + 1 < len(kept) and kept[n + 1].start < limit
+        window_end = kept[n + 1].start if later else limit
         number = _first_number(norm, hit.end, window_end, target)
         if number is None and later and "分别" in norm[hit.start:s1]:
             number = _respectively(norm, kept, n, s1, target)
@@ -253,7 +255,7 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         scope = _scope_ok(clause, fig)
         context = clause
         if scope is None:                          # subject in the previous sentence of the paragraph
-            p0, _ = _sentence(norm, s0 - 2, breaks) if s0 >= 2 and norm[s0 - 1] != "\n" else (s0, s0)
+            p0, _ = sentences.around(s0 - 2) if s0 >= 2 and norm[s0 - 1] != "\n" else (s0, s0)
             context = norm[p0:number.start]
             scope = _scope_ok(norm[p0:s0], fig) if p0 < s0 else None
         if not scope:
@@ -298,14 +300,19 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
     return out
 
 
-def _sentence(norm: str, pos: int, breaks: set[str]) -> tuple[int, int]:
-    s0 = pos
-    while s0 > 0 and norm[s0 - 1] not in breaks:
-        s0 -= 1
-    s1 = pos
-    while s1 < len(norm) and norm[s1] not in breaks:
-        s1 += 1
-    return s0, s1
+class _Sentences:
+    """Sentence spans of a text, found once: `around(pos)` -> (start, end) without the break."""
+
+    def __init__(self, norm: str, breaks: set[str]):
+        self.breaks = [i for i, c in enumerate(norm) if c in breaks] if len(norm) < 256 else [
+            m.start() for m in re.finditer("[" + re.escape("".join(sorted(breaks))) + "]", norm)]
+        self.length = len(norm)
+
+    def around(self, pos: int) -> tuple[int, int]:
+        k = bisect_left(self.breaks, pos)
+        start = self.breaks[k - 1] + 1 if k > 0 else 0
+        end = self.breaks[k] if k < len(self.breaks) else self.length
+        return start, end
 
 
 def _accepts(number: Number, target) -> bool:

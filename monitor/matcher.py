@@ -69,6 +69,26 @@ def infer_date(url: str | None) -> dt.date | None:
     return None
 
 
+_KINDS = ("place", "province", "national", "theme", "loc", "notcity", "deixis", "alias", "weak",
+          "exclude", "indicator", "decoy")
+
+
+class _DocIndex:
+    """Position in normalised title + "\\n" + text -> position in the original title + "\\n" + text."""
+
+    __slots__ = ("tmap", "xmap", "ntitle", "title")
+
+    def __init__(self, tmap, xmap, ntitle: int, title: int):
+        self.tmap, self.xmap, self.ntitle, self.title = tmap, xmap, ntitle, title
+
+    def __getitem__(self, i: int) -> int:
+        if i < self.ntitle:
+            return self.tmap[i]
+        if i == self.ntitle:
+            return self.title
+        return self.title + 1 + self.xmap[i - self.ntitle - 1]
+
+
 def _host_match(host: str, fragment: str) -> bool:
     if "." in fragment:
         return host == fragment or host.endswith("." + fragment)
@@ -87,11 +107,13 @@ class Matcher:
         plan_cities = {p.city for p in self.catalog.plans}
         self._place_hosts = {}
         for city, entry in places["cities"].items():
+            self._place_hosts[city] = entry
+            if city in plan_cities:
+                continue                      # counted through that plan's own "loc" names
             for name in entry["names"]:
                 payloads[name].append(("place", city))
             for src in entry["sources"]:
                 payloads[src].append(("place", city))
-            self._place_hosts[city] = entry
         for term in places["province_terms"]:
             payloads[term].append(("province",))
         for term in places["national_terms"]:
@@ -102,7 +124,7 @@ class Matcher:
             for term in plan.theme:
                 payloads[term].append(("theme", pid))
             for term, weight in plan.locality["names"].items():
-                payloads[term].append(("loc", pid, weight))
+                payloads[term].append(("loc", pid, weight, plan.city))
             for term in plan.locality["not_city"]:
                 payloads[term].append(("notcity", pid))
             for term in plan.locality["deixis"]:
@@ -112,8 +134,6 @@ class Matcher:
                     payloads[term].append(("alias", pid, item.id, 1.0))
                 for term in item.weak:
                     payloads[term].append(("weak", pid, item.id, 0.0))
-                for term in item.context:
-                    payloads[term].append(("context", pid, item.id))
                 for term in item.exclude:
                     payloads[term].append(("exclude", pid, item.id))
             for target in plan.targets:
@@ -124,6 +144,8 @@ class Matcher:
             self._mask_terms[pid] = sorted({t for i in plan.items for t in i.aliases + i.weak},
                                            key=len, reverse=True)
         self._plan_cities = plan_cities
+        self._contexts = {i.id: i.context for p in self.catalog.plans for i in p.items}
+        self._host_city: dict[tuple[str, str], str | None] = {}
         for term, plist in payloads.items():
             self._auto.add_word(term, (len(term), term, tuple(plist)))
         self._auto.make_automaton()
@@ -136,12 +158,11 @@ class Matcher:
         ntitle, tmap = normalize_map(title)
         ntext, xmap = normalize_map(text)
         norm = ntitle + "\n" + ntext
-        offset = len(title) + 1
-        index = tmap[:-1] + [len(title)] + [i + offset for i in xmap]
+        index = _DocIndex(tmap, xmap, len(ntitle), len(title))
         doc = title + "\n" + text
         title_end = len(ntitle)
 
-        hits: dict[str, list] = defaultdict(list)   # kind -> [(start, end, term, payload)]
+        hits: dict[str, list] = {kind: [] for kind in _KINDS}  # kind -> [(start, end, term, payload)]
         for end, (length, term, plist) in self._auto.iter(norm):
             start = end - length + 1
             for p in plist:
@@ -185,10 +206,6 @@ class Matcher:
         for s, e, _t, p in hits["exclude"]:
             if p[1] == pid:
                 excludes[p[2]].append((s, e))
-        contexts = defaultdict(list)
-        for s, e, _t, p in hits["context"]:
-            if p[1] == pid:
-                contexts[p[2]].append((s, e))
         per_item = defaultdict(list)
         for kind in ("alias", "weak"):
             for s, e, t, p in hits[kind]:
@@ -208,8 +225,8 @@ class Matcher:
                     continue
                 w = 1.0
                 if kind == "weak":
-                    if not any(abs(cs - s) <= window and not (cs < e and s < ce)
-                               for cs, ce in contexts[item_id]):
+                    near = norm[max(0, s - window):s] + "\x00" + norm[e:e + window]
+                    if not any(c in near for c in self._contexts[item_id]):
                         continue
                     w = weak_w
                 score += w * (title_w if s < title_end else 1.0)
@@ -276,12 +293,13 @@ class Matcher:
         not_city = [(s, e) for s, e, _t, p in hits["notcity"] if p[1] == pid]
         spans = []
         for s, e, _t, p in hits["loc"]:
-            if p[1] == pid and not any(s < ne and ns < e for ns, ne in not_city):
-                spans.append((s, e, plan.city, p[2]))
+            if p[1] == pid:
+                if not any(s < ne and ns < e for ns, ne in not_city):
+                    spans.append((s, e, plan.city, p[2]))
+            elif p[3] != plan.city:
+                spans.append((s, e, p[3], 1.0))       # another plan's city competes with this one
         for s, e, _t, p in hits["place"]:
-            if p[1] not in self._plan_cities or p[1] != plan.city:
-                if p[1] != plan.city:
-                    spans.append((s, e, p[1], 1.0))
+            spans.append((s, e, p[1], 1.0))
         spans.sort(key=lambda x: (x[0], -(x[1] - x[0])))
         scores: dict[str, float] = defaultdict(float)
         title_places = set()
@@ -294,14 +312,20 @@ class Matcher:
                 title_places.add(city)
                 w *= title_bonus
             scores[city] += w
-        host_city = None
-        if host and any(_host_match(host, h) for h in plan.locality["hosts"]):
-            host_city = plan.city
-        else:
-            for city, entry in self._place_hosts.items():
-                if city != plan.city and any(_host_match(host, h) for h in entry["hosts"]):
-                    host_city = city
-                    break
+        key = (pid, host)
+        if key not in self._host_city:
+            host_city = None
+            if host and any(_host_match(host, h) for h in plan.locality["hosts"]):
+                host_city = plan.city
+            elif host:
+                for city, entry in self._place_hosts.items():
+                    if city != plan.city and any(_host_match(host, h) for h in entry["hosts"]):
+                        host_city = city
+                        break
+            if len(self._host_city) > 10_000:
+                self._host_city.clear()
+            self._host_city[key] = host_city
+        host_city = self._host_city[key]
         if host_city:
             scores[host_city] += float(lm.get("host_bonus", 3.0))
             deixis = sum(1 for _s, _e, _t, p in hits["deixis"] if p[1] == pid)
