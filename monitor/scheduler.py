@@ -201,9 +201,9 @@ def tied_to_parent(argv: list[str]) -> list[str]:
     return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *argv]
 
 
-def _kill(proc: subprocess.Popen) -> None:
+def _kill(proc: subprocess.Popen, grace: float = KILL_GRACE_SECONDS) -> None:
     """SIGTERM the crawl's process group, then SIGKILL after a grace period."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5)):
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
@@ -349,7 +349,8 @@ class Service:
             elif time.monotonic() - t0 > self.opts.crawl_timeout:
                 ended_by = ("timeout", f"no end after {self.opts.crawl_timeout:g} s")
             if ended_by:
-                _kill(proc)
+                # A hung crawl will not finish its in-flight requests: a short grace is enough.
+                _kill(proc, KILL_GRACE_SECONDS if ended_by[0] == "killed" else 1)
                 break
         rc = proc.returncode
         elapsed = time.monotonic() - t0
