@@ -112,6 +112,7 @@ class _Config:
     prefer_ctx: re.Pattern
     site_hint: re.Pattern
     errors: dict
+    article_min_chars: int
 
 
 @functools.lru_cache(maxsize=4)
@@ -137,6 +138,8 @@ def load_config(path: str | None = None) -> _Config:
     profiles["generic"] = _Rules("generic", {}, [], [], [], [], [])
     errors = {}
     for reason, spec in (data.get("errors") or {}).items():
+        if not isinstance(spec, dict):
+            continue
         errors[reason] = {
             "title": _compile_list(spec.get("title")),
             "text": _compile_list(spec.get("text")),
@@ -158,6 +161,7 @@ def load_config(path: str | None = None) -> _Config:
         prefer_ctx=re.compile(g["date_prefer_context"]),
         site_hint=re.compile(g["site_name_hint"]),
         errors=errors,
+        article_min_chars=int((data.get("errors") or {}).get("article_min_chars", 200)),
     )
 
 
@@ -674,6 +678,8 @@ def detect_error_page(
             body = text
     title = norm(title)
     text = norm(text)
+    if len(norm(body)) >= cfg.article_min_chars:
+        return None  # a page with a real body is an article, whatever it talks about
     for reason, spec in cfg.errors.items():
         if spec["min_body_chars"] is not None:
             if len(norm(body)) < spec["min_body_chars"]:
@@ -738,7 +744,8 @@ def extract(
     # --- lines of the whole page; the date line sits right under the headline
     _mark_blocks(root)
     body_el = root.find("body")
-    page_lines = [t for t, _ in _lines(body_el if body_el is not None else root)]
+    # link-list lines (related news, navigation) never carry the article's own date or byline
+    page_lines = [t if lk <= len(t) * 0.5 else "" for t, lk in _lines(body_el if body_el is not None else root)]
     # --- body element: profile selector first, else text density
     body_node, body_how = None, None
     el, sel = _first_css(root, rules.raw.get("body"))
@@ -789,7 +796,8 @@ def extract(
         w = g["dateline_window"]
 
         def window_at(i: int) -> list[str]:
-            return [t for t in page_lines[i: i + 1 + w] if len(t) <= g["dateline_max_chars"]]
+            end = i + 1 + w if body_start <= i else min(i + 1 + w, body_start + 1)
+            return [t for t in page_lines[i:end] if t and len(t) <= g["dateline_max_chars"]]
 
         if before:
             # the headline copy closest to the body whose next lines carry a date
@@ -900,6 +908,11 @@ def extract(
             pref = [f for f in found if f[1]]
             put("published", (pref or found)[0][0], "text")
     if out.published is None:
+        found = _find_dates(" \n ".join(trailer), cfg)
+        if found:
+            pref = [f for f in found if f[1]]
+            put("published", (pref or found)[0][0], "trailer")
+    if out.published is None:
         put("published", _url_date(url, cfg), "url")
 
     if out.source is None:
@@ -954,8 +967,9 @@ def pager_links(html: str | bytes, url: str, profile: str | None = None) -> list
     root = _parse(html)
     if root is None:
         return []
-    stem = re.sub(r"(?:_\d+)?\.s?html?$", "", url.split("?")[0].split("#")[0])
-    same_article = re.compile(re.escape(stem) + r"(?:_\d+)?\.s?html?$")
+    # page numbers are short (_0, _2 ... _12); article ids are long, so content_8697001 stays whole
+    stem = re.sub(r"(?:_\d{1,3})?\.s?html?$", "", url.split("?")[0].split("#")[0])
+    same_article = re.compile(re.escape(stem) + r"(?:_\d{1,3})?\.s?html?$")
     all_pages = re.compile(rules.raw["all_pages"]) if rules.raw.get("all_pages") else None
     hrefs: list[str] = []
     for sel in rules.raw.get("pager") or []:

@@ -81,23 +81,38 @@ class RemapMiddleware:
         return None
 
 
-class KnownUrlMiddleware:
+class _SpiderAware:
+    """Scrapy no longer passes the spider to middleware methods: take it from the crawler."""
+
+    def __init__(self, crawler=None):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def _spider(self, spider=None):
+        return spider if spider is not None else getattr(self.crawler, "spider", None)
+
+
+class KnownUrlMiddleware(_SpiderAware):
     """Never download an article that is already stored (safety net behind the spiders' own check)."""
 
     def process_request(self, request, spider=None):
         url = request.meta.get("article_url")
-        if url and spider is not None and hasattr(spider, "article_is_known") and spider.article_is_known(url):
+        spider = self._spider(spider)
+        if url and not request.meta.get("pages") and hasattr(spider, "article_is_known") and spider.article_is_known(url):
             raise IgnoreRequest(f"known article {url}")
         return None
 
 
-class ConditionalRequestMiddleware:
+class ConditionalRequestMiddleware(_SpiderAware):
     """Add If-None-Match / If-Modified-Since to list-page requests from the stored validators."""
 
     def process_request(self, request, spider=None):
         if not request.meta.get("conditional"):
             return None
-        state = getattr(spider, "list_state", {}).get(request.url)
+        state = getattr(self._spider(spider), "list_state", {}).get(request.url)
         if state:
             if state.get("etag"):
                 request.headers.setdefault(b"If-None-Match", state["etag"].encode("latin-1"))

@@ -248,7 +248,7 @@ class SourceSpider(scrapy.Spider):
         if text is not None:
             reason = _extract_mod().detect_error_page(text)
             if reason and reason != "empty-shell":
-                self.fail(response.url, f"{LIST_FAILURE_PREFIX}{reason}", transient=True)
+                self.fail(response.url, f"{LIST_FAILURE_PREFIX}{_reason_name(reason)}", transient=True)
                 self.listing_complete = False
                 return False
         return True

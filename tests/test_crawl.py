@@ -1,0 +1,153 @@
+"""The real crawl, in its own process (`python -m monitor.cli crawl`), against the replica sites:
+what lands in the database, what the replica was asked, and what a second run does not ask again."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from replica.server import start
+
+REPO = Path(__file__).resolve().parents[1]
+WEB_SOURCES = ["hznews", "zjol-hz", "gov-www", "gov-fgj", "gov-hrss", "gov-sgb", "gov-data", "gov-kj", "gov-gzw"]
+PAPERS = ["hzrb", "dskb", "mrsb"]
+# hosts the list pages link to but no source may fetch
+OFFSITE = ["news.hangzhou.com.cn", "z.hangzhou.com.cn", "it.hangzhou.com.cn", "health.hangzhou.com.cn",
+           "www.zjol.com.cn", "www.people.com.cn", "www.zjzwfw.gov.cn", "www.zjhrss.gov.cn", "www.zj.gov.cn",
+           "www.hangzhou.com.cn"]
+ARTICLE_PATH = re.compile(r"(content_\d+(_\d+)?\.html?|/art_[0-9A-Za-z_]+\.html|article_detail_\w+\.html|/t\d{8}_\d+\.shtml)$")
+EPAPER_SINCE, EPAPER_UNTIL = "2026-03-20", "2026-03-31"
+
+
+@pytest.fixture(scope="module")
+def site():
+    srv = start(articles=40, seed=3, rate_limit_nth=2)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def dbpath(tmp_path_factory):
+    return tmp_path_factory.mktemp("crawl") / "hz.db"
+
+
+def crawl(site, dbpath, sources, *extra, since="2024-01-01", until="2026-06-30"):
+    """Run `hzwatch crawl` in a subprocess; return (summary lines, replica request log of this run)."""
+    # the log is sliced, not reset: the replica's hit counters (rate limit) run across crawls
+    seen = len(site.requests())
+    remap = [*site.remap_args(), *(f"{h}={site.base_url}/{h}" for h in OFFSITE)]
+    argv = [sys.executable, "-m", "monitor.cli", "crawl", *sources, "--db", str(dbpath), "--fast",
+            "--since", since, "--until", until, *sum((["--remap", r] for r in remap), []), *extra]
+    t0 = time.monotonic()
+    out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - t0
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == len(sources), out.stdout
+    return lines, site.requests()[seen:], elapsed
+
+
+def q(dbpath, sql, *params):
+    con = sqlite3.connect(dbpath)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def article_hits(log):
+    return [r for r in log if ARTICLE_PATH.search(r["path"])]
+
+
+@pytest.fixture(scope="module")
+def first_run(site, dbpath):
+    web = crawl(site, dbpath, WEB_SOURCES, "--max-pages", "20")
+    papers = crawl(site, dbpath, PAPERS, since=EPAPER_SINCE, until=EPAPER_UNTIL)
+    return web, papers
+
+
+def expected(site, family=None, since="2024-01-01", until="2026-06-30 23:59:59"):
+    return {a["url"]: a for a in site.articles()
+            if since <= a["date"] <= until and (family is None or a["family"] == family)}
+
+
+def test_first_run_stores_every_article_of_every_family_once(site, dbpath, first_run):
+    (web_lines, web_log, web_secs), (paper_lines, paper_log, _) = first_run
+    stored = {u: (t, b) for u, t, b in q(dbpath, "SELECT url, title, body FROM articles")}
+    want = {**expected(site), **expected(site, "epaper", EPAPER_SINCE, EPAPER_UNTIL + " 23:59:59")}
+    want = {u: a for u, a in want.items() if a["family"] != "epaper" or EPAPER_SINCE <= a["date"][:10] <= EPAPER_UNTIL}
+    missing = sorted(set(want) - set(stored))
+    assert not missing, missing[:10]
+    assert set(stored) == set(want)  # nothing extra: no offsite page, no pre-2024 article
+    fams = Counter(a["family"] for a in want.values())
+    assert fams["hznews"] and fams["gov"] and fams["zjol"] and fams["epaper"], fams
+    for url, a in want.items():
+        assert stored[url][0] == re.sub(r"\s+", " ", a["title"]).strip() or a["family"] == "epaper", (url, stored[url][0])
+        assert stored[url][1] and "\ufffd" not in stored[url][1]
+    # every article page fetched once (multi-page: its other page once more, stored under one URL)
+    paths = Counter(r["path"] for r in article_hits(web_log + paper_log) if r["status"] == 200)
+    assert max(paths.values()) == 1, [p for p, n in paths.items() if n > 1]
+    assert not [u for u in stored if re.search(r"_\d\.htm$", u)]
+    multi = [u for u, a in want.items() if a["pages"] > 1]
+    assert multi
+    for u in multi:
+        assert "merged:2" in q(dbpath, "SELECT methods FROM articles WHERE url = ?", u)[0][0]
+    print(f"\nfirst web run: {len(web_log)} requests in {web_secs:.1f}s")
+
+
+def test_gbk_pinned_duplicates_and_offsite(site, dbpath, first_run):
+    (_, web_log, _), (_, paper_log, _) = first_run
+    gbk = [a for a in site.articles() if a["encoding"] == "gbk" and a["date"] >= "2024-01-01"]
+    assert gbk
+    for a in gbk:
+        (title,) = q(dbpath, "SELECT title FROM articles WHERE url = ?", a["url"])[0]
+        assert title == a["title"]
+    assert not q(dbpath, "SELECT url FROM articles WHERE title LIKE '%置顶%'")
+    hosts = {r["host"] for r in web_log + paper_log}
+    assert not hosts & set(OFFSITE), hosts & set(OFFSITE)
+    assert not [r for r in web_log if r["path"].startswith(("/module/download/", "/dop/"))]
+
+
+def test_runs_rows_failures_and_missing_days(dbpath, first_run):
+    rows = q(dbpath, "SELECT source_id, status, ended, pid, pages_fetched, new_articles, failures, listing_complete "
+                     "FROM runs ORDER BY id")
+    assert [r[0] for r in rows] == WEB_SOURCES + PAPERS
+    for sid, status, ended, pid, pages, new, failures, complete in rows:
+        assert status in ("ok", "partial") and ended and pid and pages > 0, (sid, status)
+        json.loads(failures)
+    by = {r[0]: r for r in rows}
+    assert by["dskb"][5] > 0 and json.loads(by["dskb"][6]).get("no_issue")
+    days = q(dbpath, "SELECT url FROM fetch_failures WHERE reason = 'no_issue' AND source_id = 'hzrb'")
+    assert days and all(re.search(r"/hzrb/2026/03/\d\d/page_list_202603\d\d\.html$", u) for (u,) in days)
+    src = q(dbpath, "SELECT id, strategy, site FROM sources WHERE id = 'gov-hrss'")
+    assert src == [("gov-hrss", "jcms_column", "hrss.hangzhou.gov.cn")]
+
+
+def test_second_run_fetches_no_article_again_then_exactly_the_published_ones(site, dbpath, first_run):
+    (_, first_log, _), _ = first_run
+    done = {r["path"] for r in article_hits(first_log) if r["status"] == 200}
+    lines, log, secs = crawl(site, dbpath, WEB_SOURCES, "--max-pages", "20")
+    again = [r["path"] for r in article_hits(log) if r["path"] in done]
+    assert not again, again
+    lists = [r for r in log if not ARTICLE_PATH.search(r["path"]) and r["path"] != "/robots.txt"]
+    assert lists and Counter(r["status"] for r in lists)[304] >= len(lists) - 2, Counter(r["status"] for r in lists)
+    # hrss answers its 2nd column request with the 200 "访问过于频繁" page: a failure, not an article
+    assert q(dbpath, "SELECT COUNT(*) FROM fetch_failures WHERE source_id = 'gov-hrss' AND reason = 'list_rate_limited'")[0][0] == 1
+    print(f"\nsecond run: {len(log)} requests ({len(lists)} list pages) in {secs:.1f}s")
+
+    before = q(dbpath, "SELECT COUNT(*) FROM articles")[0][0]
+    published = site.publish(5, "hznews")
+    lines, log, secs = crawl(site, dbpath, ["hznews"])
+    fetched = sorted(f"https://hznews.hangzhou.com.cn{r['path']}" for r in article_hits(log))
+    assert fetched == sorted(published)
+    assert q(dbpath, "SELECT COUNT(*) FROM articles")[0][0] == before + 5
+    assert "5 new" in lines[0]
+    print(f"\nincremental run after publish(5): {len(log)} requests in {secs:.1f}s")
