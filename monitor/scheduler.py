@@ -302,7 +302,7 @@ class Service:
                               id=f"digest:{sub.name}", name=f"digest {sub.name}", misfire_grace_time=3600)
         if self.opts.serve:
             self._start_datasette()
-            sched.add_job(self._watch_datasette, IntervalTrigger(seconds=5, timezone=tz), id="datasette",
+            sched.add_job(self._watch_datasette, IntervalTrigger(seconds=2, timezone=tz), id="datasette",
                           misfire_grace_time=5)
         self.scheduler = sched
         sched.start()

@@ -109,6 +109,19 @@ def wait_until(cond, timeout: float, what: str, step: float = 0.1):
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
+def children(pid: int) -> list[int]:
+    """Live child processes of pid."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
 def get_json(url: str):
     with urllib.request.urlopen(url, timeout=5) as resp:
         return json.loads(resp.read().decode("utf-8"))
@@ -152,6 +165,11 @@ def test_sigkill_during_dispatch_then_restart_delivers_each_alert_once(tmp_path,
         rows = wait_until(lambda: get_json(f"http://127.0.0.1:{port}/hzwatch/outbox.json?_shape=array"),
                           30, "Datasette outbox JSON", step=0.5)
         assert sorted((r["story_id"], r["status"]) for r in rows) == [(1, "sent"), (2, "sent")]
+        # Datasette dies: the service starts it again.
+        [ds] = [pid for pid in children(proc.pid) if b"datasette" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        os.kill(ds, signal.SIGKILL)
+        wait_until(lambda: ds not in children(proc.pid) and get_json(
+            f"http://127.0.0.1:{port}/hzwatch/outbox.json?_shape=array"), 30, "Datasette restarted", step=0.3)
     finally:
         rc, out = stop(proc)
     assert rc == 0, out
