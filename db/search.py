@@ -24,8 +24,6 @@ TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0
 BATCH = 500
 
-# Latin/Greek/Cyrillic letters and digits form words; other letters (CJK, kana, Hangul) stand alone.
-_WORD_CHAR_MAX = 0x2000
 
 
 def normalise(text: str | None) -> str:
@@ -35,28 +33,19 @@ def normalise(text: str | None) -> str:
     return normalise_text(text)
 
 
-def _is_word_char(ch: str) -> bool:
-    return ch.isalnum() and ord(ch) < _WORD_CHAR_MAX
+# Runs of anything that is not a letter or digit (punctuation, spaces, symbols, "_").
+_NON_ALNUM = re.compile(r"[\W_]+")
+# A token: one letter/digit at or above U+2000 (CJK, kana, Hangul), a run of letters/digits below
+# it (Latin, Greek, Cyrillic words and numbers), or the boundary.
+_TOKEN = re.compile(r"[^\W_\u0000-\u1fff]|[^\W_\u2000-\U0010ffff]+|" + BOUNDARY)
 
 
 def _tokens(text: str) -> list[str]:
     """Split text into tokens: whole Latin words/numbers, single CJK characters, boundaries."""
-    out: list[str] = []
-    word: list[str] = []
-    for ch in unicodedata.normalize("NFKC", text):
-        if _is_word_char(ch):
-            word.append(ch)
-            continue
-        if word:
-            out.append("".join(word))
-            word = []
-        if ch.isalnum():
-            out.append(ch)
-        elif not out or out[-1] != BOUNDARY:
-            out.append(BOUNDARY)
-    if word:
-        out.append("".join(word))
-    return out
+    # C-level regex passes rather than a Python loop per character; body_norm is already NFKC.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return _TOKEN.findall(_NON_ALNUM.sub(BOUNDARY, text))
 
 
 def to_tokens(text: str | None) -> str:
