@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import json
+import posixpath
 from functools import lru_cache
 from string import Template
 from urllib.parse import quote
@@ -27,13 +28,13 @@ def _short(title: str, limit: int = 18) -> str:
 
 
 # ---- 杭州网 (Founder CMS) ---------------------------------------------------------------------
-def _hz_href(a: Article, i: int, host: str) -> str:
+def _hz_href(a: Article, i: int, host: str, list_dir: str) -> str:
     """Mix the three link forms the real list pages use (relative, root-relative, absolute)."""
     if a.family != "hznews":
         return f"https://{a.host}{a.path}"
     form = i % 3
-    if form == 0:
-        return a.path.split("/", 2)[2]          # "content/2024-02/19/content_N.htm" relative to /{channel}/
+    if form == 0:   # relative to the list page's directory: content/… on a channel, ../content/… on a node
+        return posixpath.relpath(a.path, list_dir)
     return a.path if form == 1 else f"https://{host}{a.path}"
 
 
@@ -61,14 +62,14 @@ def _hz_pager(page: int, pages: int, name) -> str:
 
 
 def hznews_list(site: Site, arts: list[Article], page: int, per: int, name, list_name: str,
-                host: str) -> str | None:
+                host: str, list_dir: str) -> str | None:
     """A channel or node list page (1-based page); None past the last page."""
     pages = _pages(len(arts), per)
     if page > pages:
         return None
     chunk = arts[(page - 1) * per: page * per]
     items = "\n".join(
-        f'   <li><a href="{_hz_href(a, i, host)}" target="_blank" title="{esc(a.title)}">{esc(a.title)}</a>'
+        f'   <li><a href="{_hz_href(a, i, host, list_dir)}" target="_blank" title="{esc(a.title)}">{esc(a.title)}</a>'
         f'<span class="date">{a.date:%Y-%m-%d %H:%M}</span></li>' for i, a in enumerate(chunk))
     return tpl("hznews_list.html").substitute(
         list_name=esc(list_name), nav=_hz_nav(site), items=items, pager=_hz_pager(page, pages, name),

@@ -54,8 +54,14 @@ class App:
 
     # ---- control ----------------------------------------------------------------------------
     def reset(self) -> None:
+        """Clear the request log (trap counters keep counting: see set_rate_limit)."""
         with self.log_lock:
             self.log.clear()
+
+    def set_rate_limit(self, nth: int) -> None:
+        """Serve the throttle page on the nth request to a rate-limited list from now on (0 = never)."""
+        with self.log_lock:
+            self.rate_limit_nth = nth
             self.hits.clear()
 
     def record(self, entry: dict) -> None:
@@ -112,7 +118,7 @@ class App:
         hz = site.cfg["hznews"]
         if path in ("/", "/index.htm"):
             arts = [a for lst in site.hz_lists.values() for a in lst[:5]]
-            return self._list(render.hznews_list(site, arts, 1, 100, lambda p: "/", "杭州新闻", self.hz_host), "hznews")
+            return self._list(render.hznews_list(site, arts, 1, 100, lambda p: "/", "杭州新闻", self.hz_host, "/"), "hznews")
         resp = self._article(self.hz_host, path)
         if resp:
             return resp
@@ -127,8 +133,7 @@ class App:
             page = int(m.group(2) or 0) + 1
             resp = self._list(render.hznews_list(
                 site, site.hz_lists[ch], page, hz["per_page"],
-                lambda p: "index.htm" if p == 1 else f"index_{p - 1}.htm", hz["channels"][ch], self.hz_host),
-                f"hznews:{ch}")
+                lambda p: "index.htm" if p == 1 else f"index_{p - 1}.htm", hz["channels"][ch], self.hz_host, f"/{ch}"), f"hznews:{ch}")
             if resp:
                 return resp
         for node in hz["nodes"]:
@@ -138,7 +143,7 @@ class App:
                 resp = self._list(render.hznews_list(
                     site, site.node_list(node), int(m.group(1) or 1), node["per_page"],
                     lambda p: f"{stem}.{node['ext']}" if p == 1 else f"{stem}_{p}.{node['ext']}", node["name"],
-                    self.hz_host), f"hznews:{node['channel']}")
+                    self.hz_host, node["path"].rsplit("/", 1)[0]), f"hznews:{node['channel']}")
                 if resp:
                     return resp
         return Resp(404, "<html><head><title>404错误信息</title></head><body><p>对不起，您要访问的页面不存在。</p></body></html>".encode())
@@ -345,7 +350,7 @@ class Handler(BaseHTTPRequestHandler):
                    "articles": len(app.articles()), "badcases": len(badcases.corpus()["cases"])}
         elif path == "/config" and method == "POST":
             if "rate_limit_nth" in query:
-                app.rate_limit_nth = int(query["rate_limit_nth"])
+                app.set_rate_limit(int(query["rate_limit_nth"]))
             if "hang_seconds" in query:
                 app.hang_seconds = float(query["hang_seconds"])
             out = {"rate_limit_nth": app.rate_limit_nth, "hang_seconds": app.hang_seconds}
@@ -402,7 +407,12 @@ class ReplicaServer:
         return self.app.requests(host)
 
     def reset(self) -> None:
+        """Clear the request log."""
         self.app.reset()
+
+    def set_rate_limit(self, nth: int) -> None:
+        """The nth request (from now) to the hrss column page gets the 200 throttle page; 0 = never."""
+        self.app.set_rate_limit(nth)
 
     def publish(self, n: int, target: str = "hznews") -> list[str]:
         """Add n new articles on top of target's lists; returns their real URLs."""

@@ -1,8 +1,9 @@
 """Replica-server fixtures and helpers for any test (import them: `from support_replica import replica`).
 
 - `replica`: one server per test module (handwritten content + default generated articles), request log
-  reset before each test. Don't publish on it (use `fresh_replica`).
-- `fresh_replica`: a new server for one test (publish/config freely; hanging bad cases stall 3 s).
+  reset before each test, hrss throttle trap OFF (order-independent). Don't publish on it.
+- `fresh_replica`: a new server for one test with every trap as in sites.yaml (hrss throttle page on the
+  2nd column request; hanging bad cases stall 3 s); publish/config freely.
 - `start_replica_process(...)`: the CLI in a subprocess (benchmarks, or to keep the server off the test's
   GIL); returns a ReplicaProcess with the same control methods over HTTP.
 - `fetch(server, real_url_or_path, ...)`: urllib GET/POST through the replica -> (status, headers, bytes).
@@ -91,7 +92,7 @@ def start_replica_process(articles: int | None = None, seed: int = 0, extra: lis
 
 @pytest.fixture(scope="module")
 def replica_module():
-    srv = start(seed=0)
+    srv = start(seed=0, rate_limit_nth=0)
     yield srv
     srv.stop()
 
