@@ -276,6 +276,28 @@ def _lines(root: etree._Element | None) -> list[tuple[str, int]]:
     return out
 
 
+_LINK_SPAN = re.compile(_LINK_ON + "[^" + _LINK_OFF + "]*(?:" + _LINK_OFF + "|$)")
+
+
+def _page_lines(root: etree._Element) -> tuple[list[str], list[str]]:
+    """Lines of a marked page, and the same lines with mostly-link lines cut to their plain text."""
+    raw = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
+    full, plain = [], []
+    for line in raw.split(_BREAK):
+        text = norm(line)
+        if not text:
+            continue
+        full.append(text)
+        if _LINK_ON in line or _LINK_OFF in line:
+            off, on = line.find(_LINK_OFF), line.find(_LINK_ON)
+            rest = line[off + 1:] if off != -1 and (on == -1 or off < on) else line
+            rest = norm(_LINK_SPAN.sub(" ", rest))
+            if len(rest) < len(text) * 0.5:
+                text = rest
+        plain.append(text)
+    return full, plain
+
+
 def _first_css(root: etree._Element, selectors: Iterable[str]) -> tuple[etree._Element | None, str | None]:
     for sel in selectors or []:
         try:
@@ -744,8 +766,9 @@ def extract(
     # --- lines of the whole page; the date line sits right under the headline
     _mark_blocks(root)
     body_el = root.find("body")
-    # link-list lines (related news, navigation) never carry the article's own date or byline
-    page_lines = [t if lk <= len(t) * 0.5 else "" for t, lk in _lines(body_el if body_el is not None else root)]
+    # link text (related news, navigation) never carries the article's own date or byline:
+    # mostly-link lines keep only their plain text
+    page_lines, plain_lines = _page_lines(body_el if body_el is not None else root)
     # --- body element: profile selector first, else text density
     body_node, body_how = None, None
     el, sel = _first_css(root, rules.raw.get("body"))
@@ -787,6 +810,7 @@ def extract(
 
     # --- the line that holds the headline; the date line sits right under it
     window: list[str] = []
+    date_window: list[str] = []
     title_idx = None
     if out.title:
         short = out.title[: max(6, min(len(out.title), 30))]
@@ -795,23 +819,24 @@ def extract(
         before = [i for i in exact or near if i <= body_start]
         w = g["dateline_window"]
 
-        def window_at(i: int) -> list[str]:
+        def window_at(i: int, lines: list[str]) -> list[str]:
             end = i + 1 + w if body_start <= i else min(i + 1 + w, body_start + 1)
-            return [t for t in page_lines[i:end] if t and len(t) <= g["dateline_max_chars"]]
+            # the title line itself may carry the date ("标题 2024-01-01 来源:...")
+            first = [lines[i].replace(out.title, " ")]
+            return first + [t for t in lines[i + 1:end] if t and len(t) <= g["dateline_max_chars"]]
 
         if before:
             # the headline copy closest to the body whose next lines carry a date
             title_idx = before[-1]
             for i in reversed(before):
-                if _find_dates(" \n ".join(window_at(i)[1:] + [page_lines[i].replace(out.title, " ")]), cfg):
+                if _find_dates(" \n ".join(window_at(i, plain_lines)), cfg):
                     title_idx = i
                     break
         elif exact or near:
             title_idx = (exact or near)[0]
         if title_idx is not None:
-            window = window_at(title_idx)
-            # the title line itself may carry the date ("标题 2024-01-01 来源:...")
-            window[0:1] = [window[0].replace(out.title, " ")] if window else []
+            window = window_at(title_idx, page_lines)
+            date_window = window_at(title_idx, plain_lines)
 
     drop_texts = {x for x in (out.title, out.subtitle, out.kicker) if x}
     drop_texts.update(t for t in window if _is_dateline(t, cfg))
@@ -823,6 +848,7 @@ def extract(
     after = page_lines[body_start: body_start + len(raw_body_lines) + g["trailer_lookahead"]][-(g["trailer_lookahead"] + 8):]
     trailer = [t for t in after if len(t) <= g["dateline_max_chars"]]
     trailer += [t for t in page_lines if "【" in t and "来源" in t][:2]
+    date_trailer = [t for t in plain_lines[body_start: body_start + len(after)] if len(t) <= g["dateline_max_chars"]]
 
     # --- profile-specific publish time / bylines
     def put(fld: str, value: str | None, how: str) -> None:
@@ -874,7 +900,7 @@ def extract(
     if out.published is None or m.get("published", "").startswith(("meta", "enpproperty")):
         # the time printed under the headline is what readers (and labels) see; a meta tag
         # for the same day often carries a different (edit or index) time
-        found = _find_dates(" \n ".join(window), cfg)
+        found = _find_dates(" \n ".join(date_window), cfg)
         if found:
             pref = [f for f in found if f[1]]
             iso = (pref or found)[0][0]
@@ -903,15 +929,15 @@ def extract(
             stop = next((i for i, t in enumerate(page_lines) if t == last), stop) + 1
         # (an e-paper prints the issue date just above the headline)
         start = max(0, (title_idx or 0) - 3)
-        found = _find_dates(" \n ".join(t for t in page_lines[start:stop] if len(t) <= g["dateline_max_chars"]), cfg)
+        found = _find_dates(" \n ".join(t for t in plain_lines[start:stop] if len(t) <= g["dateline_max_chars"]), cfg)
         if found:
             pref = [f for f in found if f[1]]
             put("published", (pref or found)[0][0], "text")
     if out.published is None:
-        found = _find_dates(" \n ".join(trailer), cfg)
-        if found:
-            pref = [f for f in found if f[1]]
-            put("published", (pref or found)[0][0], "trailer")
+        # after the body only a labelled date counts (发布时间/时间/日期), never a related-list date
+        pref = [f for f in _find_dates(" \n ".join(date_trailer), cfg) if f[1]]
+        if pref:
+            put("published", pref[0][0], "trailer")
     if out.published is None:
         put("published", _url_date(url, cfg), "url")
 
