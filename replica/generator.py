@@ -17,31 +17,43 @@ def banks() -> dict:
     return yaml.safe_load((HERE / "generator.yaml").read_text(encoding="utf-8"))
 
 
+class _Slots(dict):
+    """Placeholder values drawn only when a template uses them (generation of 20k articles stays fast)."""
+
+    def __init__(self, rnd: random.Random, when: datetime):
+        super().__init__()
+        self.rnd, self.when = rnd, when
+
+    def __missing__(self, key: str):
+        b, r = banks(), self.rnd
+        value = {
+            "district": lambda: r.choice(b["districts"]), "road": lambda: r.choice(b["roads"]),
+            "venue": lambda: r.choice(b["venues"]), "name": lambda: r.choice(b["names"]),
+            "n": lambda: 800 + int(r.random() * 8200), "n2": lambda: 3 + int(r.random() * 117),
+            "pct": lambda: 82 + int(r.random() * 17), "pct2": lambda: 2 + int(r.random() * 28),
+            "month": lambda: f"{self.when.month}月", "year": lambda: self.when.year + int(r.random() * 2),
+        }[key]()
+        self[key] = value
+        return value
+
+
 def _fill(template: str, rnd: random.Random, when: datetime) -> str:
-    b = banks()
-    return template.format(
-        district=rnd.choice(b["districts"]), road=rnd.choice(b["roads"]), venue=rnd.choice(b["venues"]),
-        name=rnd.choice(b["names"]), n=rnd.randrange(800, 9000), n2=rnd.randrange(3, 120),
-        pct=rnd.randrange(82, 99), pct2=rnd.randrange(2, 30), month=f"{when.month}月",
-        year=when.year + rnd.randrange(0, 2))
+    return template.format_map(_Slots(rnd, when))
 
 
 def _topic(seed: int, plan: bool) -> dict:
     topics = banks()["plan_topics" if plan else "other_topics"]
-    return topics[random.Random(seed * 13 + 3).randrange(len(topics))]
+    return topics[(seed * 2654435761 >> 7) % len(topics)]
 
 
-def headline(seed: int, when: datetime, plan: bool) -> str:
-    """A plausible headline for generated article number `seed`."""
+def meta(seed: int, when: datetime, plan: bool) -> tuple[str, str, str, str]:
+    """(headline, source, author, editor) for generated article `seed`."""
     rnd = random.Random(seed)
-    return _fill(rnd.choice(_topic(seed, plan)["titles"]), rnd, when)
-
-
-def byline(seed: int) -> tuple[str, str, str]:
-    """(source, author, editor) for a generated article."""
-    rnd = random.Random(seed * 7 + 1)
     b = banks()
-    return rnd.choice(b["sources"]), " ".join(rnd.sample(b["names"], rnd.choice((1, 2)))), rnd.choice(b["editors"])
+    title = _fill(rnd.choice(_topic(seed, plan)["titles"]), rnd, when)
+    names = b["names"]
+    author = rnd.choice(names) if rnd.random() < 0.5 else " ".join(rnd.sample(names, 2))
+    return title, rnd.choice(b["sources"]), author, rnd.choice(b["editors"])
 
 
 def paragraphs(seed: int, when: datetime, plan: bool) -> list[str]:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 import threading
 import time
@@ -137,20 +138,20 @@ class Site:
                   dates: list[datetime] | None = None) -> list[Article]:
         rnd = random.Random(seed * 1000003 + n)
         targets = self._targets()
-        names, weights = [t for t, _ in targets], [w for _, w in targets]
+        names = [t for t, _ in targets]
+        cum = list(itertools.accumulate(w for _, w in targets))
         if dates is None:
             early = int(n * 0.03)
             dates = (generator.spread_dates(early, seed + 1, datetime(2023, 6, 1), datetime(2023, 12, 31))
                      + generator.spread_dates(n - early, seed + 2, datetime(2024, 1, 1), self.clock))
         out = []
         for i, when in enumerate(dates):
-            where = target or rnd.choices(names, weights)[0]
+            where = target or rnd.choices(names, cum_weights=cum)[0]
             gseed = seed * 7919 + i + (0 if start is None else int(start.timestamp()))
             plan = rnd.random() < 0.45
-            src, author, editor = generator.byline(gseed)
+            title, src, author, editor = generator.meta(gseed, when, plan)
             pages = 2 if where.startswith("hznews") and target is None and rnd.random() < 0.05 else 1
-            out.append(self._article(f"gen-{seed}-{gseed}", where, when,
-                                     title=generator.headline(gseed, when, plan), source=src, author=author,
+            out.append(self._article(f"gen-{seed}-{gseed}", where, when, title=title, source=src, author=author,
                                      editor=editor, body=None, gen_seed=gseed, plan=plan, pages=pages))
         return out
 
@@ -187,9 +188,12 @@ class Site:
         return n
 
     def _hz_id(self, when: datetime) -> int:
-        anchors = [(_dt(d).timestamp(), v) for d, v in self.cfg["hznews"]["id_anchors"]]
+        if not hasattr(self, "_anchors"):
+            self._anchors = [(_dt(d).timestamp(), v) for d, v in self.cfg["hznews"]["id_anchors"]]
+            self._anchor_ts = [a for a, _ in self._anchors]
+        anchors = self._anchors
         t = when.timestamp()
-        i = min(max(bisect_right([a for a, _ in anchors], t), 1), len(anchors) - 1)
+        i = min(max(bisect_right(self._anchor_ts, t), 1), len(anchors) - 1)
         (t0, v0), (t1, v1) = anchors[i - 1], anchors[i]
         num = int(v0 + (v1 - v0) * (t - t0) / (t1 - t0))
         while num in self._hz_ids:
