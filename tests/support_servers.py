@@ -37,6 +37,7 @@ class WebhookReceiver:
         self._fail_until = 0.0
         self._hold = threading.Event()        # set: hold requests
         self._release = threading.Event()
+        self.on_accept = None                 # callable(entry) run after a 200 has been sent
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.up()
@@ -106,13 +107,17 @@ class WebhookReceiver:
                         receiver._fail_count -= 1
                     (receiver.rejected if failing else receiver.received).append(entry)
                 self._answer(500 if failing else 200)
+                if not failing and receiver.on_accept is not None:
+                    receiver.on_accept(entry)
 
             def _answer(self, code: int) -> None:
                 try:
                     self.send_response(code)
                     self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "2")
                     self.end_headers()
                     self.wfile.write(b"{}")
+                    self.wfile.flush()
                 except OSError:
                     pass
 
