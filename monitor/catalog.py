@@ -394,5 +394,11 @@ def _load_figures(path: Path, where: str, raw: dict, districts: list[str]) -> di
         periods.append({"re": _compile(path, where, f"{key}.pattern", entry["pattern"]),
                         "as_of": as_of, "same_year_only": bool(entry.get("same_year_only"))})
     compiled["periods"] = periods
+    # One alternation per check: a clause is tested once, not once per word.
+    compiled["goal_or_earlier"] = re.compile("|".join(
+        f"(?:{p.pattern})" for p in compiled["goal"] + compiled["earlier"]) or r"(?!x)x")
+    for key in ("city_scope", "subcity_scope"):
+        terms = sorted(set(fig[key]), key=len, reverse=True)
+        compiled[key] = re.compile("|".join(re.escape(t) for t in terms) or r"(?!x)x")
     fig["_re"] = compiled
     return fig

@@ -196,8 +196,11 @@ def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.d
 
 def _scope_ok(text: str, fig: dict) -> bool | None:
     """True: the plan city is the last scope named; False: a district/sub-city is; None: neither."""
-    city = max((text.rfind(t) for t in fig["city_scope"]), default=-1)
-    sub = max((text.rfind(t) for t in fig["subcity_scope"]), default=-1)
+    city = sub = -1
+    for m in fig["_re"]["city_scope"].finditer(text):
+        city = m.start()
+    for m in fig["_re"]["subcity_scope"].finditer(text):
+        sub = m.start()
     if city < 0 and sub < 0:
         return None
     return city > sub
@@ -264,7 +267,7 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         for term in mask_terms:
             if term in masked:
                 masked = masked.replace(term, "\u3000" * len(term))
-        if _any(fig["_re"]["goal"], masked) or _any(fig["_re"]["earlier"], masked):
+        if fig["_re"]["goal_or_earlier"].search(masked):
             continue
         if _cumulative(fig, context, target.due):
             continue

@@ -69,8 +69,7 @@ def infer_date(url: str | None) -> dt.date | None:
     return None
 
 
-_KINDS = ("place", "province", "national", "theme", "loc", "notcity", "deixis", "alias", "weak",
-          "exclude", "indicator", "decoy")
+_KINDS = ("place", "theme", "loc", "notcity", "alias", "weak", "exclude", "indicator", "decoy")
 
 
 class _DocIndex:
@@ -114,10 +113,9 @@ class Matcher:
                 payloads[name].append(("place", city))
             for src in entry["sources"]:
                 payloads[src].append(("place", city))
-        for term in places["province_terms"]:
-            payloads[term].append(("province",))
-        for term in places["national_terms"]:
-            payloads[term].append(("national",))
+        # Frequent function words are counted with str.count, outside the automaton: only the
+        # number matters and every hit through the automaton costs Python time.
+        self._wide_terms = places["province_terms"] + places["national_terms"]
         self._mask_terms = {}
         for plan in self.catalog.plans:
             pid = plan.id
@@ -127,8 +125,6 @@ class Matcher:
                 payloads[term].append(("loc", pid, weight, plan.city))
             for term in plan.locality["not_city"]:
                 payloads[term].append(("notcity", pid))
-            for term in plan.locality["deixis"]:
-                payloads[term].append(("deixis", pid))
             for item in plan.items:
                 for term in item.aliases:
                     payloads[term].append(("alias", pid, item.id, 1.0))
@@ -210,15 +206,16 @@ class Matcher:
         for kind in ("alias", "weak"):
             for s, e, t, p in hits[kind]:
                 if p[1] == pid:
-                    per_item[p[2]].append((s, e, t, kind))
+                    per_item[p[2]].append((s, -e, t, kind))   # sorts by start, longest first
         window = int(m.get("context_window", 80))
         weak_w = float(m.get("weak_weight", 0.5))
         item_scores: dict[str, float] = {}
         item_evidence: dict[str, list] = {}
         for item_id, ihits in per_item.items():
-            ihits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+            ihits.sort()
             score, kept, last_end = 0.0, [], -1
             for s, e, t, kind in ihits:
+                e = -e
                 if e <= last_end:                     # nested alias of the same item (数谷 in 中国数谷)
                     continue
                 if any(s < xe and xs < e for xs, xe in excludes[item_id]):
@@ -244,7 +241,7 @@ class Matcher:
         topical = sum(item_scores[i] for i in listed) + theme_score
 
         # --- locality
-        loc_ok, share = self._locality(plan, hits, title_end, host, source)
+        loc_ok, share = self._locality(plan, hits, norm, title_end, host, source)
         # --- date
         date_ok = True
         if published is not None:
@@ -285,7 +282,7 @@ class Matcher:
                 out["progress"].append(fig)
         return out
 
-    def _locality(self, plan, hits, title_end, host, source) -> tuple[bool, float]:
+    def _locality(self, plan, hits, norm, title_end, host, source) -> tuple[bool, float]:
         """Is this the plan city's news? Returns (ok, plan city's share of place mentions)."""
         lm = plan.matching.get("locality", {})
         title_bonus = float(lm.get("title_bonus", 2.0))
@@ -295,16 +292,17 @@ class Matcher:
         for s, e, _t, p in hits["loc"]:
             if p[1] == pid:
                 if not any(s < ne and ns < e for ns, ne in not_city):
-                    spans.append((s, e, plan.city, p[2]))
+                    spans.append((s, -e, plan.city, p[2]))
             elif p[3] != plan.city:
-                spans.append((s, e, p[3], 1.0))       # another plan's city competes with this one
+                spans.append((s, -e, p[3], 1.0))      # another plan's city competes with this one
         for s, e, _t, p in hits["place"]:
-            spans.append((s, e, p[1], 1.0))
-        spans.sort(key=lambda x: (x[0], -(x[1] - x[0])))
+            spans.append((s, -e, p[1], 1.0))
+        spans.sort()                                   # by start, longest first
         scores: dict[str, float] = defaultdict(float)
         title_places = set()
         last_end = -1
         for s, e, city, w in spans:
+            e = -e
             if e <= last_end:                          # 杭州 inside 杭州市, 宁波 inside 宁波日报
                 continue
             last_end = e
@@ -328,7 +326,7 @@ class Matcher:
         host_city = self._host_city[key]
         if host_city:
             scores[host_city] += float(lm.get("host_bonus", 3.0))
-            deixis = sum(1 for _s, _e, _t, p in hits["deixis"] if p[1] == pid)
+            deixis = sum(norm.count(t) for t in plan.locality["deixis"])
             scores[host_city] += deixis * float(lm.get("deixis_weight", 0.25))
         if source:
             if any(s in source for s in plan.locality["sources"]) or plan.city in source:
@@ -342,7 +340,7 @@ class Matcher:
         others = sum(scores.values())
         top_other = max(scores.values(), default=0.0)
         share = own / (own + others) if own + others else 0.0
-        wide = len(hits["province"]) + len(hits["national"])
+        wide = sum(norm.count(t) for t in self._wide_terms)
         ok = (own >= float(lm.get("min_city", 1.0)) and own >= top_other
               and share >= float(lm.get("min_share", 0.4))
               and wide < float(lm.get("province_ratio", 2.0)) * own)

@@ -8,6 +8,7 @@ same substitutions in Python, and only when someone asks for a position.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 import opencc
 
@@ -21,42 +22,81 @@ def _fullwidth(m: re.Match) -> str:
     return chr(ord(m.group()) - 0xFEE0)
 
 
+_CJK_OR_PUNCT_RE = re.compile(f"[{_CJK_OR_PUNCT}]")
+
+
+def _blank(m: re.Match) -> str:
+    """A whitespace run: a newline if it holds one, nothing inside Chinese text, else one space."""
+    run = m.group()
+    if "\n" in run or "\r" in run:
+        return "\n"              # line breaks are sentence boundaries
+    text, start, end = m.string, m.start(), m.end()
+    if start == 0 or end == len(text) or _CJK_OR_PUNCT_RE.match(text, start - 1) \
+            or _CJK_OR_PUNCT_RE.match(text, end):
+        return ""                 # layout blanks in Chinese: 深化改革 强基固本 -> 深化改革强基固本
+    return " "
+
+
+# Each step starts with a literal or a character class so the regex engine scans fast.
+_COMMON_FULLWIDTH = "，：；（）！？％"
+
+
+def _fullwidth_all(text: str) -> str:
+    """Full-width ASCII forms to ASCII: the common ones by str.replace, the rest by regex."""
+    for c in _COMMON_FULLWIDTH:
+        if c in text:
+            text = text.replace(c, chr(ord(c) - 0xFEE0))
+    return _FULLWIDTH_RE.sub(_fullwidth, text)
+
+
+_FULLWIDTH_RE = re.compile("[\uff01-\uff5e]")
+
 _STEPS: list[tuple[re.Pattern, object]] = [
     # Full-width ASCII forms (！..～) to ASCII, one character for one.
-    (re.compile("[\uff01-\uff5e]"), _fullwidth),
-    (re.compile(r"&nbsp;|&#160;"), " "),
-    # Mirror sites' pinyin annotations (監(jiān)督), quote marks (aliases are written without:
-    # "141"体系 -> 141体系), zero-width characters and U+FFFD.
-    (re.compile(rf"(?<=[{_CJK}])\([a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹ]{{1,6}}\)"
-                r"|[“”‘’\"'「」『』〝〞]"
-                r"|[\u200b-\u200f\u2060\ufeff\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]"), ""),
-    # Line breaks (with the blanks around them) become one newline: a sentence boundary.
-    (re.compile(r"[^\S\n\r]*[\n\r]\s*"), "\n"),
-    # Blanks inside Chinese text are layout, not word breaks: 深化改革 强基固本 -> 深化改革强基固本.
-    (re.compile(rf"(?<=[{_CJK_OR_PUNCT}])[^\S\n]+|[^\S\n]+(?=[{_CJK_OR_PUNCT}])|^[^\S\n]+|[^\S\n]+$"), ""),
-    (re.compile(r"[^\S\n]+"), " "),
+    (_FULLWIDTH_RE, _fullwidth),
+    (re.compile(r"&(?:nbsp|#160);"), " "),
+    # Mirror sites' pinyin annotations: 監(jiān)督 -> 監督.
+    (re.compile(rf"\((?<=[{_CJK}]\()[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹ]{{1,6}}\)"), ""),
+    # Quote marks (aliases are written without: "141"体系 -> 141体系), zero-width, U+FFFD.
+    (re.compile("[“”‘’\"'「」『』〝〞\u200b-\u200f\u2060\ufeff\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]"), ""),
+    (re.compile(r"\s+"), _blank),
 ]
 
 
 class Offsets:
-    """Maps positions in normalised text back to the original: offsets[i] for i in 0..len(norm)."""
+    """Maps positions in normalised text back to the original: offsets[i] for i in 0..len(norm).
 
-    __slots__ = ("_text", "_map")
+    Built on first use by replaying the steps and keeping, per step, the breakpoints where
+    positions shift (a deletion or replacement); a lookup walks the steps back with bisect.
+    """
+
+    __slots__ = ("_text", "_steps", "_len")
 
     def __init__(self, text: str):
         self._text = text
-        self._map: list[int] | None = None
+        self._steps: list[tuple[list[int], list[int]]] | None = None
+        self._len = 0
 
-    def _build(self) -> list[int]:
-        if self._map is None:
-            self._map = _tracked(self._text)[1]
-        return self._map
+    def _build(self) -> list:
+        if self._steps is None:
+            norm, self._steps = _tracked(self._text)
+            self._len = len(norm) + 1
+        return self._steps
 
     def __len__(self) -> int:
-        return len(self._build())
+        self._build()
+        return self._len
 
     def __getitem__(self, i: int) -> int:
-        return self._build()[i]
+        steps = self._build()
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        for new, old in reversed(steps):
+            k = bisect_right(new, i) - 1
+            i = old[k] + (i - new[k])
+        return i
 
 
 def _t2s(text: str) -> str:
@@ -67,32 +107,35 @@ def _t2s(text: str) -> str:
     return simplified
 
 
-def _tracked(text: str) -> tuple[str, list[int]]:
-    """The normalised text and, for each of its positions plus the end, the original position."""
-    offs = list(range(len(text) + 1))
-    for pattern, repl in _STEPS:
-        parts, new_offs, pos = [], [], 0
+def _tracked(text: str) -> tuple[str, list[tuple[list[int], list[int]]]]:
+    """The normalised text and, per length-changing step, its (new, old) position breakpoints."""
+    steps = []
+    text = _fullwidth_all(text)                # one for one: positions do not move
+    for pattern, repl in _STEPS[1:]:
+        new, old = [0], [0]
+        parts, pos, out = [], 0, 0
         for m in pattern.finditer(text):
             start, end = m.span()
-            parts.append(text[pos:start])
-            new_offs.extend(offs[pos:start])
             rep = repl(m) if callable(repl) else repl
+            parts.append(text[pos:start])
             parts.append(rep)
-            if len(rep) == end - start:
-                new_offs.extend(offs[start:end])
-            else:
-                new_offs.extend([offs[start]] * len(rep))
+            out += start - pos
+            new.append(out)
+            old.append(start)
+            out += len(rep)
+            new.append(out)
+            old.append(end)
             pos = end
         parts.append(text[pos:])
-        new_offs.extend(offs[pos:])           # includes the end sentinel
-        text, offs = "".join(parts), new_offs
-    return _t2s(text), offs
+        text = "".join(parts)
+        steps.append((new, old))
+    return _t2s(text), steps
 
 
 def normalize(text: str | None) -> str:
     """Normalised form of `text` for matching (Simplified, half-width, no quotes or noise)."""
-    text = text or ""
-    for pattern, repl in _STEPS:
+    text = _fullwidth_all(text or "")
+    for pattern, repl in _STEPS[1:]:
         text = pattern.sub(repl, text)
     return _t2s(text)
 
