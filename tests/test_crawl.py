@@ -3,6 +3,7 @@ what lands in the database, what the replica was asked, and what a second run do
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 import subprocess
@@ -38,6 +39,9 @@ def dbpath(tmp_path_factory):
     return tmp_path_factory.mktemp("crawl") / "hz.db"
 
 
+UA = "hzwatch-test/1.0 (+https://example.org/hzwatch; ops@example.org)"
+
+
 def crawl(site, dbpath, sources, *extra, since="2024-01-01", until="2026-06-30"):
     """Run `hzwatch crawl` in a subprocess; return (summary lines, replica request log of this run)."""
     # the log is sliced, not reset: the replica's hit counters (rate limit) run across crawls
@@ -46,7 +50,8 @@ def crawl(site, dbpath, sources, *extra, since="2024-01-01", until="2026-06-30")
     argv = [sys.executable, "-m", "monitor.cli", "crawl", *sources, "--db", str(dbpath), "--fast",
             "--since", since, "--until", until, *sum((["--remap", r] for r in remap), []), *extra]
     t0 = time.monotonic()
-    out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "HZWATCH_USER_AGENT": UA}
+    out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
     elapsed = time.monotonic() - t0
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Traceback" not in out.stderr, out.stderr[-3000:]
@@ -111,6 +116,7 @@ def test_gbk_pinned_duplicates_and_offsite(site, dbpath, first_run):
         (title,) = q(dbpath, "SELECT title FROM articles WHERE url = ?", a["url"])[0]
         assert title == a["title"]
     assert not q(dbpath, "SELECT url FROM articles WHERE title LIKE '%置顶%'")
+    assert {r["headers"].get("User-Agent") for r in web_log + paper_log} == {UA}
     hosts = {r["host"] for r in web_log + paper_log}
     assert not hosts & set(OFFSITE), hosts & set(OFFSITE)
     assert not [r for r in web_log if r["path"].startswith(("/module/download/", "/dop/"))]

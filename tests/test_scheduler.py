@@ -290,7 +290,10 @@ def test_sigterm_stops_a_running_crawl_and_records_it(tmp_path, small_replica, h
     try:
         run = wait_until(lambda: next((r for r in runs(db_path) if r["status"] == "running"), None), 30,
                          "the crawl to start")
-        time.sleep(0.5)
+        second = subprocess.run([*HZ, "run", "--db", str(db_path), "--no-serve", "--sources", "hznews"],
+                                cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1 and f"another hzwatch run (pid {proc.pid})" in second.stderr
+        assert pid_alive(run["pid"]), "a second service must not touch the first one's crawl"
     finally:
         t0 = time.monotonic()
         rc, out = stop(proc, signal.SIGTERM)

@@ -292,3 +292,19 @@ def test_runs_layout_warning_after_k_empty_runs(db):
     assert "layout may have changed" in db.execute("SELECT layout_warning FROM sources WHERE id='gov-kj'").fetchone()[0]
     run = db_runs.start_run(db, "gov-kj")
     assert db_runs.record_layout(db, "gov-kj", run, 12, threshold=3) is None
+
+
+def test_jcms_empty_dataproxy_falls_back_to_browser_pages(db):
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=db, since=date(2024, 1, 1))
+    col_url = "https://www.hangzhou.gov.cn/col/col812262/index.html"
+    params = {"webid": "149", "columnid": "812262", "unitid": "4832375", "perpage": "15", "total": "120"}
+    proxy_url = "https://www.hangzhou.gov.cn/module/jpage/dataproxy.jsp?startrecord=16&endrecord=60&perpage=15"
+    empty = b'<?xml version="1.0" encoding="UTF-8"?>\n<datastore></datastore>\n'
+    r = TextResponse(proxy_url, body=empty, request=Request(proxy_url, meta={
+        "col": {"col": 812262}, "params": params, "start": 16, "n": 45, "page": 2, "column_url": col_url}))
+    (fallback,) = list(spider.parse_dataproxy(r))
+    assert fallback.url == col_url + "?uid=4832375&pageNum=2"
+    page2 = GOV_COLUMN.replace("/art/2024/5/11/art_812262_59096831.html", "/art/2024/3/1/art_812262_59090001.html")
+    out = list(spider.parse_column(resp(fallback.url, page2, request=fallback)))
+    assert out[0].url == "https://www.hangzhou.gov.cn/art/2024/3/1/art_812262_59090001.html"
+    assert out[-1].url == col_url + "?uid=4832375&pageNum=3"

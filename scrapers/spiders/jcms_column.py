@@ -104,6 +104,15 @@ class JcmsColumnSpider(SourceSpider):
         return list(items.values()), seen, skipped
 
     # ------------------------------------------------------------------ callbacks
+    def pagenum_request(self, column_url: str, col: dict, params: dict, page: int):
+        """Browser pagination (index.html?uid=UNIT&pageNum=N): the fallback when dataproxy.jsp answers empty."""
+        base = column_url.split("?")[0]
+        url = base + "?" + urlencode({"uid": params.get("unitid", ""), "pageNum": page})
+        return scrapy.Request(url, callback=self.parse_column, errback=self.list_error, dont_filter=True,
+                              headers={"Referer": base},
+                              meta={"col": col, "page": page, "mode": "pagenum", "params": params,
+                                    "column_url": base, "conditional": True})
+
     def parse_column(self, response):
         col, page = response.meta["col"], response.meta["page"]
         text = self.page_text(response) if response.status == 200 else None
@@ -120,10 +129,19 @@ class JcmsColumnSpider(SourceSpider):
         else:
             frags = _RECORD.findall(store.group(1)) if store else []
             mode = "xml"
-        items, seen, _skipped = self.parse_records(frags, response.url)
-        self.count_found(len(items))
+        column_url = response.meta.get("column_url") or response.url
+        items, seen, _skipped = self.parse_records(frags, column_url)
+        if page == 1:
+            self.count_found(len(items))
         self.remember_list(response, len(items))
-        yield from self.handle_page(items, response.url)
+        yield from self.handle_page(items, column_url)
+        if response.meta.get("mode") == "pagenum":
+            params = response.meta["params"]
+            per = int(params.get("perpage") or 15)
+            total = int(params.get("total") or 0)
+            if frags and (not total or page * per < total) and self.more_pages(items, page):
+                yield self.pagenum_request(column_url, col, params, page + 1)
+            return
         if not self.more_pages(items, 1):
             return
         if mode == "jpaas":
@@ -178,9 +196,18 @@ class JcmsColumnSpider(SourceSpider):
         if not self.list_response_ok(response, text):
             return
         frags = _RECORD.findall(text)
+        m = _TOTAL.search(text)
+        total = int(m.group(1)) if m else 0
+        if not frags and not total:
+            # Some Hanweb sites answer non-browser dataproxy requests with an empty datastore
+            # (SITES.md §2.4): walk the browser pages instead.
+            params = meta["params"]
+            per = int(params.get("perpage") or 15)
+            self.counters["dataproxy_fallback"] += 1
+            yield self.pagenum_request(meta["column_url"], meta["col"], params, (meta["start"] - 1) // per + 1)
+            return
         items, seen, _ = self.parse_records(frags, meta["column_url"])
         yield from self.handle_page(items, meta["column_url"])
-        total = int((_TOTAL.search(text) or [0, 0])[1]) if _TOTAL.search(text) else 0
         end = meta["start"] + meta["n"] - 1
         if not frags or (total and end >= total) or not self.more_pages(items, meta["page"]):
             return

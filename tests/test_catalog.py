@@ -1,0 +1,171 @@
+"""The plan catalog: the real YAML loads with the issue's IDs; broken YAML fails with clear errors."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+import db as dbmod
+from db.catalog import sync_catalog
+from monitor.catalog import CatalogError, load_catalog, plan_files
+from monitor.matcher import Matcher
+
+PLAN = Path(__file__).resolve().parents[1] / "monitor" / "plans" / "hangzhou-2024.yaml"
+
+REFORMS = [f"R{n:02d}" for n in range(1, 13)]
+TASKS = ["T-science-center", "T-rd-institutes", "T-corridor", "T-sme-digital", "T-austerity",
+         "T-dual-use", "T-three-sources", "T-burden-firewall", "T-housing", "T-high-school",
+         "T-talent-policy", "T-talent-top", "T-graduates", "T-evaluation"]
+TARGETS = {"tgt-onenet-intake-90": (90, "%"), "tgt-onenet-window-90": (90, "%"),
+           "tgt-housing-6000": (6000, "套"), "tgt-top-talent-15": (15, "名"),
+           "tgt-leading-talent-500": (500, "名"), "tgt-graduates-350k": (35, "万名")}
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog()
+
+
+def test_bundled_plan_has_the_issue_ids(catalog):
+    assert [p.id for p in catalog.plans] == ["hangzhou-2024"]
+    plan = catalog.plans[0]
+    assert plan.title == "深化改革、强基固本主题年"
+    assert plan.city == "杭州"
+    assert (plan.announced, plan.watch_from) == (dt.date(2024, 2, 19), dt.date(2024, 1, 1))
+    assert (plan.reform_count, plan.task_count) == (12, 23)
+    assert len(plan.districts) == 13 and "西湖区" in plan.districts and "建德市" in plan.districts
+    assert "市政府" in plan.bodies and "市委" in plan.bodies
+    kinds = {}
+    for item in plan.items:
+        kinds.setdefault(item.kind, []).append(item.id)
+    assert kinds["project"] == REFORMS
+    assert kinds["task"] == TASKS
+    assert len(kinds["group"]) == 4 and len(kinds["aim"]) == 4
+    groups = {i.title for i in plan.items if i.kind == "group"}
+    assert groups == {"创新动能培育", "营商环境建设", "要素资源配置", "政府效能提升"}
+    for item in plan.items:
+        if item.reported:
+            assert item.aliases, f"{item.id} has no aliases"
+            assert item.definition, f"{item.id} has no defining sentence"
+            assert catalog.items[item.parent].kind in ("group", "aim")
+
+
+def test_targets(catalog):
+    assert set(catalog.targets) == set(TARGETS)
+    for tid, (value, unit) in TARGETS.items():
+        t = catalog.targets[tid]
+        assert (t.value, t.unit, t.due) == (value, unit, dt.date(2024, 12, 31))
+        assert t.comparator == ">="
+        assert t.item in catalog.items and t.indicator
+    assert catalog.targets["tgt-housing-6000"].item == "T-housing"
+    assert "保障性租赁住房" in catalog.targets["tgt-housing-6000"].decoys
+
+
+def test_definitions_come_from_the_seed(catalog, shared_dir):
+    seed = (shared_dir / "seeds" / "hangzhou-2024-theme-year-plan.txt").read_text(encoding="utf-8")
+    squash = lambda s: re.sub(r"[\s“”\"（）()，,、；;。]", "", s)  # noqa: E731
+    for tid in ("T-housing", "T-graduates", "T-talent-top", "R08", "T-austerity"):
+        definition = catalog.items[tid].definition
+        for clause in re.split(r"[；。]", definition):
+            assert squash(clause) in squash(seed), (tid, clause)
+
+
+def _write(tmp_path, mutate) -> Path:
+    data = yaml.safe_load(PLAN.read_text(encoding="utf-8"))
+    mutate(data)
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def _item(data, item_id):
+    return next(i for i in data["items"] if i["id"] == item_id)
+
+
+@pytest.mark.parametrize("mutate, where, key, words", [
+    (lambda d: _item(d, "R03").update(parent="G-nowhere"), "item R03", "parent", "unknown parent"),
+    (lambda d: d["items"].append(dict(_item(d, "R05"))), "item R05", "id", "duplicate id"),
+    (lambda d: _item(d, "R04")["aliases"].append("一网通办"), "item R04", "aliases", "duplicate alias"),
+    (lambda d: d["figures"]["goal"].append("(力争"), "plan hangzhou-2024", "figures.goal", "bad pattern"),
+    (lambda d: d["figures"]["periods"][0].update(pattern="截至(?P<month>"), "plan hangzhou-2024",
+     "figures.periods[0].pattern", "bad pattern"),
+    (lambda d: _item(d, "T-housing").pop("title"), "item T-housing", "title", "missing"),
+    (lambda d: d.pop("watch_from"), "plan hangzhou-2024", "watch_from", "missing"),
+    (lambda d: d.update(announced="19 Feb 2024"), "plan hangzhou-2024", "announced", "not a date"),
+    (lambda d: _item(d, "R02").pop("context"), "item R02", "context", "weak terms need context"),
+    (lambda d: _item(d, "R02").update(kind="programme"), "item R02", "kind", "unknown kind"),
+    (lambda d: d["targets"][0].update(item="R99"), "target tgt-onenet-intake-90", "item", "unknown parent"),
+    (lambda d: d["targets"][2].update(comparator="about"), "target tgt-housing-6000", "comparator", "unknown"),
+    (lambda d: d["targets"][5]["figures"].pop("indicator"), "target tgt-graduates-350k",
+     "figures.indicator", "missing"),
+    (lambda d: _item(d, "T-dual-use")["aliases"].append("x"), "item T-dual-use", "aliases", "too short"),
+])
+def test_validation_errors_name_file_item_and_key(tmp_path, mutate, where, key, words):
+    path = _write(tmp_path, mutate)
+    with pytest.raises(CatalogError) as info:
+        load_catalog([path])
+    message = str(info.value)
+    assert str(path) in message
+    assert where in message
+    assert f"key '{key}'" in message
+    assert words in message
+
+
+def test_unreadable_yaml(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("id: [unclosed\n", encoding="utf-8")
+    with pytest.raises(CatalogError, match=re.escape(str(path))):
+        load_catalog([path])
+
+
+def test_same_id_in_two_plan_files_is_an_error(tmp_path):
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(PLAN.read_text(encoding="utf-8").replace("id: hangzhou-2024", "id: hz-copy"),
+                    encoding="utf-8")
+    with pytest.raises(CatalogError, match="duplicate id"):
+        load_catalog([PLAN, copy])
+
+
+def test_another_plan_is_just_another_file(tmp_path):
+    plan = {
+        "id": "hangzhou-2025", "title": "2025年改革攻坚", "city": "杭州", "announced": "2025-02-10",
+        "watch_from": "2025-01-01", "reform_count": 1, "task_count": 0,
+        "districts": ["余杭区"],
+        "items": [{"id": "G25", "kind": "group", "title": "组"},
+                  {"id": "P25-ai", "kind": "project", "parent": "G25", "title": "人工智能第一城",
+                   "aliases": ["人工智能创新发展第一城"]}],
+        "targets": [],
+    }
+    path = tmp_path / "hangzhou-2025.yaml"
+    path.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
+    catalog = load_catalog(plan_files() + [path])
+    assert [p.id for p in catalog.plans] == ["hangzhou-2024", "hangzhou-2025"]
+    matcher = Matcher(catalog)
+    result = matcher.match({
+        "url": "https://www.hangzhou.com.cn/2025/03/01/x.htm", "title": "杭州争创人工智能创新发展第一城",
+        "published": "2025-03-01",
+        "text": "杭州市召开大会，全力争创全国人工智能创新发展第一城，余杭区作交流发言。"})
+    assert result["relevant"] and result["projects"] == ["P25-ai"]
+
+
+def test_sync_catalog_upserts_and_deletes(tmp_path, catalog):
+    database = dbmod.connect(tmp_path / "hz.db")
+    counts = sync_catalog(database, catalog)
+    assert counts["plans"] == 1 and counts["items"] == 34 and counts["targets"] == 6
+    assert counts["aliases"] > 200
+    row = database["targets"].get("tgt-graduates-350k")
+    assert (row["value"], row["unit"], row["item_id"]) == (35, "万名", "T-graduates")
+    assert database["items"].get("R03")["parent_id"] == "G-business"
+    assert database.execute("select count(*) from aliases where term = '一网通办'").fetchone()[0] == 1
+
+    smaller = _write(tmp_path, lambda d: d.update(
+        items=[i for i in d["items"] if i["id"] != "R12"]))
+    counts = sync_catalog(database, load_catalog([smaller]))
+    assert counts["items"] == 33
+    assert not list(database.query("select id from items where id = 'R12'"))
+    assert not list(database.query("select * from aliases where item_id = 'R12'"))
+    # Idempotent.
+    assert sync_catalog(database, load_catalog([smaller])) == counts
