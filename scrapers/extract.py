@@ -108,6 +108,7 @@ class _Config:
     g_byline: list[re.Pattern]
     g_noise: list[re.Pattern]
     noise_re: re.Pattern
+    inline_noise: re.Pattern
     reject_ctx: re.Pattern
     prefer_ctx: re.Pattern
     site_hint: re.Pattern
@@ -157,6 +158,7 @@ def load_config(path: str | None = None) -> _Config:
         g_byline=_compile_list(g["byline_patterns"]),
         g_noise=_compile_list(g["noise_lines"]),
         noise_re=re.compile("|".join(f"(?:{p})" for p in g["noise_lines"])),
+        inline_noise=re.compile("|".join(f"(?:{p})" for p in g["inline_noise"])),
         reject_ctx=re.compile(g["date_reject_context"]),
         prefer_ctx=re.compile(g["date_prefer_context"]),
         site_hint=re.compile(g["site_name_hint"]),
@@ -593,6 +595,8 @@ def _density_body(root: etree._Element, cfg: _Config) -> etree._Element | None:
             parent = el
         if parent is None:
             continue
+        if any(a.tag == "a" for a in el.iterancestors()):
+            continue  # teaser text inside a link (live lists, recommendation cards)
         score = min(len(text), 300) / 10 + len(_PUNCT.findall(text)) + 1
         scores[parent] = scores.get(parent, 0) + score
         gp = parent.getparent()
@@ -624,12 +628,18 @@ def _body_lines(el: etree._Element, rules: _Rules, cfg: _Config, drop_texts: set
             continue
         if any(p.search(text) for p in noise):
             continue
-        lines.append(text)
+        text = cfg.inline_noise.sub("", text).strip()
+        if text:
+            lines.append(text)
     # from the first to the last sentence: chrome rarely ends with sentence punctuation
     sent = set(g["sentence_chars"])
     idx = [i for i, t in enumerate(lines) if any(c in sent for c in t)]
     if idx:
         first, last = idx[0], idx[-1]
+        # a lede broken by <br> may end its first line with a comma
+        starts = [i for i, t in enumerate(lines[:first]) if len(t) >= 4 and t.endswith(("，", ","))]
+        if starts:
+            first = starts[0]
         # a long first paragraph without a full stop is still text (lede without punctuation)
         while first > 0 and len(lines[first - 1]) >= 40:
             first -= 1
