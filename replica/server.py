@@ -376,6 +376,12 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request, client_address):
+        # clients that give up (timeouts, size limits, killed crawls) are part of the job, not errors
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class ReplicaServer:
     """A running replica on 127.0.0.1 (background thread)."""
