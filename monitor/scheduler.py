@@ -7,6 +7,7 @@ run recorded. Alerts are dispatched from the outbox by one job; digests by one c
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import logging
 import os
 import random
@@ -239,11 +240,30 @@ class Service:
         self._datasette: subprocess.Popen | None = None
         self._datasette_restarts = 0
         self._dispatching = threading.Lock()
+        self._lock_file = None
         self._log_dir = Path(tempfile.mkdtemp(prefix="hzwatch-run-"))
 
     # -- start ---------------------------------------------------------------------------
+    def _take_run_lock(self) -> None:
+        """One service per database: a second one would kill the first one's crawls as orphans."""
+        path = Path(f"{self.opts.db_path}.run.lock")
+        self._lock_file = open(path, "a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            other = self._lock_file.read().strip() or "?"
+            self._lock_file.close()
+            self._lock_file = None
+            raise ScheduleError(f"another hzwatch run (pid {other}) is using {self.opts.db_path}")
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(str(os.getpid()))
+        self._lock_file.flush()
+
     def prepare(self) -> None:
         """Initialise the DB, sync the catalog, close runs left behind by a previous process."""
+        self._take_run_lock()
         db = database.connect(self.opts.db_path)
         try:
             from db.catalog import sync_catalog
@@ -465,6 +485,8 @@ class Service:
             self._dispatching.release()
         if self._datasette is not None and self._datasette.poll() is None:
             _kill(self._datasette)
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock; the file may stay
         log.info("stopped")
 
 
