@@ -37,6 +37,8 @@ _LINK_ON, _LINK_OFF, _BREAK = "\ufdd0", "\ufdd1", "\ufdd2"
 _LINK_SEG = re.compile(_LINK_ON + "([^" + _LINK_OFF + "]*)")
 _UNMARK = {ord(_LINK_ON): None, ord(_LINK_OFF): None, ord(_BREAK): " "}
 _HTML_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
+# control characters: libxml2 keeps some, and lxml then refuses any text edit on that node
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -214,7 +216,7 @@ def _drop(el: etree._Element) -> None:
 
 def _parse(text: str) -> etree._Element | None:
     # plain lxml elements: lxml.html's custom element lookup costs more than the parse
-    text = _XML_DECL.sub("", text, count=1)
+    text = _CONTROL.sub("", _XML_DECL.sub("", text, count=1))
     if not text.strip():
         return None
     try:
@@ -595,7 +597,7 @@ def _density_body(root: etree._Element, cfg: _Config) -> etree._Element | None:
             parent = el
         if parent is None:
             continue
-        if any(a.tag == "a" for a in el.iterancestors()):
+        if next(el.iterancestors("a"), None) is not None:
             continue  # teaser text inside a link (live lists, recommendation cards)
         score = min(len(text), 300) / 10 + len(_PUNCT.findall(text)) + 1
         scores[parent] = scores.get(parent, 0) + score

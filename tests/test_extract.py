@@ -381,3 +381,21 @@ def test_speed_is_lxml_class():
         extract(raw)
     per_page_ms = (time.perf_counter() - start) / len(data) * 1000
     assert per_page_ms < 150, f"{per_page_ms:.1f} ms/page"
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "<html><body><h1>控制字符标题</h1><p>控制\x0b字符\x1f\x00 杭州市政府发布通知，要求各地加强管理，确保各项工作落到实处。</p></body></html>",
+        "<?xml version='1.0' encoding='gbk'?><html><body><p>x</p></body></html>",
+        "<div>" * 3000 + "深层嵌套" + "</div>" * 3000,
+        bytes(range(256)) * 20,
+        b"\xff\xfe" + "杭州".encode("utf-16-le"),
+        "<", "", b"",
+    ],
+)
+def test_bad_input_never_raises(junk):
+    e = extract(junk, url="https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_1.htm")
+    assert isinstance(e, Extracted)
+    assert e.error is None or isinstance(e.error, str)
+    assert isinstance(pager_links(junk, HZNEWS_URL), list)
