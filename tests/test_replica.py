@@ -103,6 +103,11 @@ def test_gov_column_script_xml_traps_and_no_charset(replica):
     assert re.search(r'<span>\d{4}-\d{2}-\d{2}</span></li>$', recs[1])
     total = int(re.search(r"totalRecord: (\d+)", page).group(1))
     assert total == len(arts(replica, host="www.hangzhou.gov.cn", where="812262")) + 3   # + pinned, dup, external
+    # the browser pager's own URL form: index.html?uid=UNIT&pageNum=N
+    page2 = _records(text(replica, f"{WWW}/col/col812262/index.html?uid=4832375&pageNum=2")[2])
+    proxy = _records(text(replica, f"{WWW}/module/jpage/dataproxy.jsp?startrecord=16&endrecord=30&perpage=15",
+                          data=b"webid=149&columnid=812262&unitid=4832375")[2])
+    assert page2 == proxy and len(page2) == min(15, total - 15) and not set(page2) & set(recs)
 
 
 def test_gov_dataproxy_pages_through_every_record(replica):
