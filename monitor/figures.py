@@ -233,8 +233,8 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
     hits = sorted(hits, key=lambda h: (h.start, -(h.end - h.start)))
     kept: list[Hit] = []
     for h in hits:                                # 保障性住房 inside 配售型保障性住房 is not a decoy
-        if kept and h.end <= kept[-1].end and h.start >= kept[-1].start:
-            continue
+        if kept and h.start < kept[-1].end and (h.end <= kept[-1].end or h.target == kept[-1].target):
+            continue                                  # nested, or the same indicator worded twice
         kept.append(h)
     out, seen = [], set()
     sentences = _Sentences(norm, breaks)
@@ -247,8 +247,10 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         later = n + 1 < len(kept) and kept[n + 1].start < limit
         window_end = kept[n + 1].start if later else limit
         number = _first_number(norm, hit.end, window_end, target)
-        if number is None and later and "分别" in norm[hit.start:s1]:
-            number = _respectively(norm, kept, n, s1, target)
+        if number is not None and "分别" in norm[hit.end:number.start]:
+            number = None                              # "A、B分别达x、y": position decides
+        if number is None and "分别" in norm[hit.end:s1]:
+            number = _respectively(norm, kept, n, s0, s1, target)
         if number is None:
             continue
         between = norm[hit.end:number.start]
@@ -334,19 +336,16 @@ def _first_number(norm: str, start: int, end: int, target) -> Number | None:
     return None
 
 
-def _respectively(norm: str, kept: list[Hit], n: int, s1: int, target) -> Number | None:
-    """'A、B分别达92%、95%': the i-th indicator of the run takes the i-th number after 分别."""
-    run = [kept[n]]
-    i = n - 1
-    while i >= 0 and kept[i].end >= kept[n].start - 25 and kept[i].target:
-        run.insert(0, kept[i])
-        i -= 1
-    j = n + 1
-    while j < len(kept) and kept[j].start < s1 and "分别" not in norm[run[-1].end:kept[j].start]:
-        run.append(kept[j])
-        j += 1
-    pos = norm.find("分别", run[-1].end, s1)
+def _respectively(norm: str, kept: list[Hit], n: int, s0: int, s1: int, target) -> Number | None:
+    """'A、B分别达92%、95%': the i-th indicator before 分别 takes the i-th figure after it."""
+    pos = norm.find("分别", kept[n].end, s1)
     if pos < 0:
+        return None
+    run = [h for h in kept if s0 <= h.start and h.end <= pos]
+    # Only the indicators listed together: drop any followed by its own figure.
+    run = [h for k, h in enumerate(run)
+           if not any(x.unit for x in parse_numbers(norm[h.end:run[k + 1].start if k + 1 < len(run) else pos]))]
+    if kept[n] not in run:
         return None
     numbers = [x for x in parse_numbers(norm[pos:s1]) if x.unit]
     idx = run.index(kept[n])

@@ -277,6 +277,8 @@ class Matcher:
         if any(h.target for h in fhits) and published is not None:
             for fig in extract_progress(norm, fhits, plan, published, self._mask_terms[pid]):
                 s0, s1 = fig.pop("_span")
+                if s1 < len(norm) and norm[s1] != "\n":
+                    s1 += 1                              # keep the sentence's own 。！？；
                 a, b = index[s0], index[max(s0, s1 - 1)] + 1
                 fig["quote"] = doc[a:b].strip()
                 out["progress"].append(fig)
