@@ -1,7 +1,7 @@
 """Commands that publish the database: `serve` (live, read-only), `publish` (a snapshot), `demo`."""
 from __future__ import annotations
 
-import re
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -19,7 +19,6 @@ from monitor.cli_core import open_db
 PUBLISH_TARGETS = ["package", "cloudrun", "heroku", "vercel", "fly"]
 # Plugins the site needs wherever it is published; opencc/sqlite-utils for the vendored search code.
 PUBLISH_INSTALL = ["datasette-dashboards", "datasette-atom", "sqlite-utils", "opencc"]
-URL_LINE = re.compile(r"Uvicorn running on (http://\S+)")
 
 
 def _prepare_search(db_path: str) -> dict:
@@ -34,24 +33,16 @@ def _prepare_search(db_path: str) -> dict:
 
 
 def _run_datasette(argv: list[str]) -> None:
-    """Run Datasette in the foreground, echoing its URL; Ctrl-C stops it cleanly."""
+    """Become Datasette (exec): Ctrl-C and SIGTERM reach it directly and no child is orphaned."""
     from monitor.serve import datasette_env
 
-    proc = subprocess.Popen(argv, env=datasette_env(), stderr=subprocess.PIPE, text=True)
+    click.echo("Datasette starting; its URL follows (\"Uvicorn running on …\"); Ctrl-C to stop", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
     try:
-        for line in proc.stderr:
-            m = URL_LINE.search(line)
-            if m:
-                click.echo(f"Datasette: {m.group(1)}/  (Ctrl-C to stop)", err=True)
-            elif "ERROR" in line or "Error" in line or "Traceback" in line:
-                click.echo(line.rstrip(), err=True)
-        code = proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait(timeout=10)
-        return
-    if code:
-        raise click.ClickException(f"Datasette exited with status {code}")
+        os.execve(argv[0], argv, datasette_env())
+    except OSError as exc:
+        raise click.ClickException(f"cannot start Datasette: {exc}") from exc
 
 
 @click.command()
@@ -166,7 +157,6 @@ def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
     from db.catalog import sync_catalog
     from monitor.cli_core import load_catalog_or_fail
     from replica import server as replica_server
-    from scrapers.sources import load_sources
 
     for suffix in ("", "-wal", "-shm"):
         Path(db_path + suffix).unlink(missing_ok=True)
@@ -179,12 +169,14 @@ def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
     remap = [arg for r in replica.remap_args() for arg in ("--remap", r)]
     started = time.monotonic()
     try:
-        for source in load_sources():
-            argv = [sys.executable, "-m", "monitor.cli", "crawl", source.id, "--db", db_path, *remap, "--fast"]
-            code = subprocess.call(argv, stdin=subprocess.DEVNULL)
-            click.echo(f"crawled {source.id}" + ("" if code == 0 else f" (exit {code})"), err=True)
+        # One crawl of every source; the crawl pipeline matches and indexes each article it stores.
+        code = subprocess.call([sys.executable, "-m", "monitor.cli", "crawl", "--db", db_path, *remap, "--fast"],
+                               stdin=subprocess.DEVNULL)
     finally:
         replica.stop()
+    if code:
+        click.echo(f"crawl exited with status {code}; serving what was stored", err=True)
+    # Safety net: articles stored while the matcher was unavailable get matched now.
     code = subprocess.call([sys.executable, "-m", "monitor.cli", "match", "--all", "--db", db_path])
     if code:
         raise click.ClickException(f"matching failed (exit {code})")

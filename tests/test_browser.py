@@ -27,7 +27,7 @@ def server(tmp_path_factory):
     build_fixture_db(path)
     argv = [sys.executable, "-m", "monitor.cli", "serve", "--db", str(path), "--port", "0"]
     proc, url = start_logged(argv, tmp / "serve.log", cwd=str(REPO),
-                             pattern=r"Datasette: (http://127\.0\.0\.1:\d+)")
+                             pattern=r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
     try:
         yield url, tmp
     finally:
