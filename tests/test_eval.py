@@ -1,0 +1,83 @@
+"""`hzwatch eval`: the scores on the dev set and our cases, and a report that shows disagreements."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monitor.evaluate import EvalError, evaluate, format_report, load_cases
+from monitor.matcher import Matcher
+
+REPO = Path(__file__).resolve().parents[1]
+DEV = REPO.parent / "shared" / "eval" / "dev"
+CASES = REPO / "tests" / "eval_cases"
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return Matcher()
+
+
+@pytest.mark.parametrize("directory", [DEV, CASES], ids=["dev", "own"])
+def test_perfect_scores(matcher, directory):
+    report = evaluate(matcher, load_cases(directory))
+    assert report["relevance"]["f1"] == 1.0
+    assert report["items"]["f1"] == 1.0
+    assert report["progress"]["accuracy"] == 1.0
+    assert report["disagreements"] == []
+
+
+def test_own_cases_have_figures(matcher):
+    report = evaluate(matcher, load_cases(CASES))
+    assert report["progress"]["labelled"] >= 12
+    assert report["progress"]["as_of_right"] == report["progress"]["labelled"]
+
+
+def _copy_with(tmp_path, name, change):
+    data = json.loads((CASES / name).read_text(encoding="utf-8"))
+    change(data["label"])
+    (tmp_path / name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
+def test_disagreements_are_reported(matcher, tmp_path):
+    _copy_with(tmp_path, "x01-shanghai-onenet.json", lambda lab: lab.update(relevant=True, projects=["R03"]))
+    _copy_with(tmp_path, "p01-housing-june.json", lambda lab: lab["progress"][0].update(value=3300))
+    _copy_with(tmp_path, "n12-corridor-rd.json", lambda lab: lab["projects"].remove("T-corridor"))
+    report = evaluate(matcher, load_cases(tmp_path))
+    assert report["relevance"] == {"tp": 2, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.6667,
+                                   "f1": 0.8}
+    assert report["items"]["fp"] == 1 and report["items"]["fn"] == 1
+    assert report["progress"] == {"labelled": 1, "right": 0, "false": 1, "as_of_right": 0, "accuracy": 0.0}
+    kinds = sorted(d["kind"] for d in report["disagreements"])
+    assert kinds == ["items", "items", "progress-false", "progress-missed", "relevance"]
+    table = format_report(report)
+    assert "x01-shanghai-onenet" in table and "progress-false" in table and "tgt-housing-6000=3200" in table
+
+
+def test_bad_case_files(tmp_path):
+    (tmp_path / "a.json").write_text("{", encoding="utf-8")
+    with pytest.raises(EvalError, match="a.json"):
+        load_cases(tmp_path)
+    with pytest.raises(EvalError, match="not a directory"):
+        load_cases(tmp_path / "missing")
+
+
+def test_cli_eval(tmp_path):
+    env = {**os.environ}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "monitor.cli", "eval", *a],  # noqa: E731
+                                    capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    proc = run(str(DEV))
+    assert proc.returncode == 0, proc.stderr
+    assert "relevance  P 1.000  R 1.000  F1 1.000" in proc.stdout
+    proc = run(str(CASES), "--json", "--min-f1", "0.95")
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["relevance"]["f1"] == 1.0
+    _copy_with(tmp_path, "x01-shanghai-onenet.json", lambda lab: lab.update(relevant=True))
+    _copy_with(tmp_path, "p01-housing-june.json", lambda lab: None)
+    proc = run(str(tmp_path), "--min-f1", "0.9")
+    assert proc.returncode == 1
+    assert "below --min-f1" in proc.stderr and "x01-shanghai-onenet" in proc.stdout

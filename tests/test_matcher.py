@@ -1,0 +1,281 @@
+"""The matcher against the dev set, our own labelled cases, and its building blocks."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import db as dbmod
+from db.catalog import sync_catalog
+from db.matches import iter_articles_needing_match, save_match
+from monitor.catalog import load_catalog
+from monitor.matcher import MATCHER_VERSION, Matcher, infer_date
+from monitor.normalize import normalize, normalize_map
+
+REPO = Path(__file__).resolve().parents[1]
+DEV = REPO.parent / "shared" / "eval" / "dev"
+CASES = REPO / "tests" / "eval_cases"
+OUTPUT_KEYS = {"relevant", "score", "projects", "targets", "progress", "evidence"}
+
+
+@pytest.fixture(scope="module")
+def matcher():
+    return Matcher()
+
+
+def _load(path: Path) -> tuple[dict, dict]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if k != "label"}, data["label"]
+
+
+def test_dev_set_is_there():
+    assert len(list(DEV.glob("*.json"))) == 21
+
+
+@pytest.mark.parametrize("path", sorted(DEV.glob("*.json")), ids=lambda p: p.stem)
+def test_dev_article(matcher, path):
+    article, label = _load(path)
+    result = matcher.match(article)
+    assert set(result) == OUTPUT_KEYS
+    assert result["relevant"] == label["relevant"], label["notes"]
+    assert sorted(result["projects"]) == sorted(label["projects"]), label["notes"]
+    assert result["targets"] == sorted(label["targets"])
+    assert len(result["progress"]) == len(label["progress"])
+
+
+@pytest.mark.parametrize("path", sorted(CASES.glob("*.json")), ids=lambda p: p.stem)
+def test_own_case(matcher, path):
+    article, label = _load(path)
+    result = matcher.match(article)
+    assert result["relevant"] == label["relevant"], label["notes"]
+    assert sorted(result["projects"]) == sorted(label["projects"]), label["notes"]
+    assert result["targets"] == sorted(label["targets"])
+    got = sorted((p["target"], p["value"], p["unit"], p["as_of"], p["quote"]) for p in result["progress"])
+    want = sorted((p["target"], p["value"], p["unit"], p["as_of"], p["quote"]) for p in label["progress"])
+    assert got == want
+
+
+def test_own_cases_cover_every_target_and_the_hard_negatives():
+    labels = [_load(p)[1] for p in sorted(CASES.glob("*.json"))]
+    assert len(labels) >= 25
+    covered = {p["target"] for lab in labels for p in lab["progress"]}
+    assert covered == set(load_catalog().targets)
+    assert sum(not lab["relevant"] for lab in labels) >= 8
+
+
+def test_evidence_points_into_the_original(matcher):
+    article, _ = _load(CASES / "p05-traditional-mirror.json")
+    result = matcher.match(article)
+    doc = article["title"] + "\n" + article["text"]
+    assert result["evidence"]
+    for e in result["evidence"]:
+        assert normalize(doc[e["start"]:e["end"]]) == e["term"], e
+        assert doc[e["start"]:e["end"]] in e["snippet"].replace("\n", " ")
+
+
+def test_title_hits_weigh_more(matcher):
+    body = "杭州市发布消息。" + "今天天气晴好。" * 20
+    in_title = matcher.match({"url": "https://www.hangzhou.com.cn/a", "title": "杭州推进平急两用设施建设",
+                              "published": "2024-05-01", "text": body})
+    in_body = matcher.match({"url": "https://www.hangzhou.com.cn/a", "title": "今日要闻",
+                             "published": "2024-05-01", "text": body + "平急两用。"})
+    assert in_title["relevant"] and in_title["projects"] == ["T-dual-use"]
+    assert not in_body["relevant"]
+
+
+def test_theme_level_article(matcher):
+    r = matcher.match({"url": "https://hzdaily.hangzhou.com.cn/hzrb/2024/03/01/x.html", "title": "奋进主题年",
+                       "published": None,
+                       "text": "全市上下奋进“深化改革、强基固本”主题年，以杭州的稳进立为全省大局多做贡献。"})
+    assert r["relevant"] and r["projects"] == []
+    assert r["evidence"][0]["item"] == "hangzhou-2024"
+
+
+@pytest.mark.parametrize("url, date", [
+    ("http://hzdaily.hangzhou.com.cn/hzrb/2024/01/31/article_detail_1_20240131A031.html", "2024-01-31"),
+    ("http://zjrb.zjol.com.cn/html/2024-01/31/content_3718090.htm?div=-1", "2024-01-31"),
+    ("http://tibet.cn/cn/Instant/local/202206/t20220628_7230553.html", "2022-06-28"),
+    ("https://edu.hangzhou.gov.cn/art/2025/4/23/art_1228921845_58945540.html", "2025-04-23"),
+    ("https://news.qq.com/rain/a/20241230A06MRR00", "2024-12-30"),
+    ("http://wuhuxiaoyouquan.cn/Content/2024/05-16/1726081537.html", "2024-05-16"),
+    ("http://focus.szonline.cn/zx/2023/0119/64368.html", "2023-01-19"),
+    ("https://www.example.gov.cn/col/202403/", "2024-03-01"),
+    ("https://nginx-hzwcm.hangzhou.com.cn/hzwcm/site3/mweb/ja98q/content_9166010.html", None),
+    (None, None),
+])
+def test_infer_date(url, date):
+    got = infer_date(url)
+    assert (got.isoformat() if got else None) == date
+
+
+def test_old_date_from_url_makes_it_irrelevant(matcher):
+    text = "杭州市持续推进平急两用公共基础设施建设，全市平急两用项目加快落地。"
+    base = {"title": "杭州平急两用设施建设", "published": None, "text": text}
+    assert matcher.match(dict(base, url="https://www.hangzhou.com.cn/2024/03/01/content_1.htm"))["relevant"]
+    assert not matcher.match(dict(base, url="https://www.hangzhou.com.cn/2023/03/01/content_1.htm"))["relevant"]
+
+
+def test_unknown_date_falls_back_to_years_in_the_text(matcher):
+    text = "杭州市持续推进平急两用公共基础设施建设，全市平急两用项目加快落地。"
+    base = {"url": "https://example.org/a", "title": "杭州平急两用设施建设", "published": None}
+    assert matcher.match(dict(base, text=text + "2024年计划开工30个。"))["relevant"]
+    assert not matcher.match(dict(base, text=text + "2022年计划开工30个。"))["relevant"]
+
+
+def test_other_city_in_title_wins(matcher):
+    r = matcher.match({"url": "https://example.org/a", "title": "宁波推进平急两用设施建设",
+                       "published": "2024-05-01",
+                       "text": "宁波市推进平急两用设施建设，学习借鉴杭州经验，平急两用项目加快落地。"})
+    assert not r["relevant"]
+
+
+def test_source_field_counts_for_locality(matcher):
+    text = "我市推进平急两用设施建设，平急两用项目加快落地。"
+    base = {"url": "https://example.org/a", "title": "平急两用设施建设提速", "published": "2024-05-01",
+            "text": text}
+    assert matcher.match(dict(base, source="杭州日报"))["relevant"]
+    assert not matcher.match(dict(base, source="宁波日报"))["relevant"]
+    assert not matcher.match(base)["relevant"]
+
+
+def test_normalize():
+    assert normalize("預(yù)付式消費") == "预付式消费"
+    assert normalize("“一網通辦”") == "一网通办"
+    assert normalize("收件率达９２．３％") == "收件率达92.3%"
+    assert normalize("深化改革 强基固本\u3000主题年") == "深化改革强基固本主题年"
+    assert normalize("hello  world\u200b") == "hello world"
+    assert normalize("基层治理“141”体系") == "基层治理141体系"
+    assert normalize("第一段\r\n\r\n  第二段") == "第一段\n第二段"
+    assert normalize(None) == ""
+
+
+def test_normalize_map_points_back():
+    text = "　　國家市場監(jiān)督管理總局，“一網通辦”收件率达９２％。\n\n 下一段 text  here"
+    norm, index = normalize_map(text)
+    assert len(index) == len(norm) + 1 and index[len(norm)] == len(text)
+    for i, ch in enumerate(norm):
+        original = text[index[i]]
+        assert normalize(original) in (ch, "") or ch in " \n", (i, ch, original)
+
+
+def test_version_includes_the_catalog_hash(tmp_path):
+    plan = REPO / "monitor" / "plans" / "hangzhou-2024.yaml"
+    assert MATCHER_VERSION == Matcher().version
+    changed = tmp_path / "hangzhou-2024.yaml"
+    changed.write_text(plan.read_text(encoding="utf-8").replace("[平急两用]", "[平急两用, 平战结合]"),
+                       encoding="utf-8")
+    other = Matcher(load_catalog([changed]))
+    assert other.version != MATCHER_VERSION
+    assert other.version.split("+")[0] == MATCHER_VERSION.split("+")[0]
+
+
+def test_bad_input_does_not_crash(matcher):
+    r = matcher.match({"url": None, "title": None, "published": "not a date", "text": None})
+    assert r["relevant"] is False and set(r) == OUTPUT_KEYS
+    r = matcher.match({})
+    assert r["relevant"] is False
+
+
+# ---------------------------------------------------------------- storage
+
+def _store(database, articles):
+    ids = []
+    for n, a in enumerate(articles):
+        ids.append(database["articles"].insert({
+            "url": a["url"] + f"#{n}", "site": a.get("site"), "title": a["title"],
+            "published": a.get("published"), "body": a["text"], "source_name": a.get("source"),
+        }).last_pk)
+    return ids
+
+
+def test_save_match_and_iter(tmp_path, matcher):
+    database = dbmod.connect(tmp_path / "hz.db")
+    sync_catalog(database, matcher.catalog)
+    articles = [_load(p)[0] for p in sorted(CASES.glob("p0*.json"))[:4]]
+    ids = _store(database, articles)
+    pending = list(iter_articles_needing_match(database, matcher.version))
+    assert [a["id"] for a in pending] == ids
+    assert set(pending[0]) >= {"id", "url", "title", "published", "text", "source"}
+    for a in pending:
+        save_match(database, a["id"], matcher.match(a), matcher.version)
+    assert list(iter_articles_needing_match(database, matcher.version)) == []
+    assert len(list(iter_articles_needing_match(database, matcher.version, force=True))) == 4
+    row = database["articles"].get(ids[0])
+    assert row["relevant"] == 1 and row["matcher_version"] == matcher.version and row["matched_at"]
+    items = [r["item_id"] for r in database.query(
+        "select item_id from matches where article_id = ?", [ids[0]])]
+    assert items == ["T-housing"]
+    progress = list(database.query("select * from progress where article_id = ?", [ids[0]]))
+    assert [(p["target_id"], p["value"], p["as_of"]) for p in progress] == [
+        ("tgt-housing-6000", 3200, "2024-06-30")]
+    # Saving again replaces, never duplicates.
+    save_match(database, ids[0], matcher.match(pending[0]), matcher.version)
+    assert database.execute("select count(*) from progress where article_id = ?", [ids[0]]).fetchone()[0] == 1
+    # A verdict that turns negative clears the rows.
+    save_match(database, ids[0], {"relevant": False, "score": 0.0, "projects": [], "targets": [],
+                                  "progress": [], "evidence": []}, "other")
+    assert database.execute("select count(*) from matches where article_id = ?", [ids[0]]).fetchone()[0] == 0
+    assert [a["id"] for a in iter_articles_needing_match(database, matcher.version)] == [ids[0]]
+
+
+# ---------------------------------------------------------------- CLI
+
+def hz(*args, stdin=None, env=None):
+    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], input=stdin, capture_output=True,
+                          text=True, cwd=REPO, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_cli_match_one_article():
+    article = (DEV / "045.json").read_text(encoding="utf-8")
+    proc = hz("match", "-", stdin=article)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["relevant"] and result["projects"] == ["R08"]
+    proc = hz("match", str(CASES / "p02-onenet-rates.json"))
+    assert [p["value"] for p in json.loads(proc.stdout)["progress"]] == [92.3, 95.1]
+
+
+def test_cli_match_jsonl_streams_and_survives_bad_lines():
+    lines = [json.dumps(_load(p)[0], ensure_ascii=False) for p in sorted(DEV.glob("*.json"))]
+    lines.insert(3, "{not json")
+    proc = hz("match", "--jsonl", "-", stdin="\n".join(lines) + "\n")
+    out = proc.stdout.splitlines()
+    assert len(out) == 22
+    assert "error" in json.loads(out[3]) and "line 4" in proc.stderr
+    assert proc.returncode == 1
+    assert sum(json.loads(line).get("relevant", False) for line in out) == 12
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]", encoding="utf-8")
+    proc = hz("match", str(bad))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr and "JSON object" in proc.stderr
+    proc = hz("match")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    proc = hz("eval", str(tmp_path))
+    assert proc.returncode != 0 and "no 'label'" in proc.stderr
+    (tmp_path / "empty").mkdir()
+    proc = hz("eval", str(tmp_path / "empty"))
+    assert proc.returncode != 0 and "no *.json cases" in proc.stderr
+
+
+def test_cli_match_all(tmp_path):
+    dbfile = tmp_path / "hz.db"
+    assert hz("init", "--db", str(dbfile)).returncode == 0
+    database = dbmod.connect(dbfile)
+    _store(database, [_load(p)[0] for p in sorted(DEV.glob("*.json"))])
+    database.conn.close()
+    proc = hz("match", "--all", env={"HZWATCH_DB": str(dbfile)})
+    assert proc.returncode == 0, proc.stderr
+    assert "matched 21 articles" in proc.stdout and "12 relevant" in proc.stdout
+    assert hz("match", "--all", "--db", str(dbfile)).stdout.startswith("matched 0 articles")
+    assert "matched 21" in hz("match", "--all", "--force", "--db", str(dbfile)).stdout
+    database = dbmod.connect(dbfile)
+    assert database.execute("select count(*) from articles where relevant = 1").fetchone()[0] == 12
+    assert database.execute("select count(*) from matches").fetchone()[0] == 17
