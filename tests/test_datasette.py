@@ -227,3 +227,32 @@ def test_hzwatch_serve_refuses_missing_database(tmp_path):
     r = subprocess.run([sys.executable, "-m", "monitor.cli", "serve", "--db", str(tmp_path / "none.db")],
                        capture_output=True, text=True, cwd=str(serve.REPO))
     assert r.returncode != 0 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_publish_dry_run_prepares_a_snapshot_that_serves(site, tmp_path):
+    """`hzwatch publish` snapshots the live DB and vendors `db` beside the plugins for the image."""
+    import shlex
+    import sqlite3
+    import subprocess
+
+    _client, info, path = site
+    r = subprocess.run([sys.executable, "-m", "monitor.cli", "publish", "--db", str(path), "--dry-run",
+                        "--name", "hzwatch-site"], capture_output=True, text=True, cwd=str(serve.REPO))
+    assert r.returncode == 0, r.stderr
+    argv = shlex.split(r.stdout.strip().splitlines()[-1])
+    assert argv[1:4] == ["-m", "datasette", "package"] and "--tag" in argv
+    assert {"datasette-dashboards", "datasette-atom"} <= {argv[i + 1] for i, a in enumerate(argv) if a == "--install"}
+    snapshot = argv[4]
+    plugins = argv[argv.index("--plugins-dir") + 1]
+    with sqlite3.connect(snapshot) as conn:
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == info["articles"]
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    assert (serve.Path(plugins) / "vendor" / "db" / "search.py").exists()
+    # Serve the prepared snapshot exactly as the image would (datasette --get: no server needed).
+    get = subprocess.run([sys.executable, "-m", "datasette", "serve", "-i", snapshot,
+                          "--metadata", argv[argv.index("--metadata") + 1], "--plugins-dir", plugins,
+                          "--template-dir", argv[argv.index("--template-dir") + 1],
+                          "--get", "/search?q=" + quote("数谷")],
+                         capture_output=True, text=True, cwd=str(tmp_path))
+    assert get.returncode == 0, get.stderr[-2000:]
+    assert "篇包含“数谷”的文章" in get.stdout
