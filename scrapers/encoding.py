@@ -81,4 +81,6 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     single = [c for c in declared if c in _SINGLE_BYTE]
     if single and best_err and best_err > len(body) // 50:
         return body.decode(single[0]), single[0]
-    return body.decode(best, errors="replace"), best
+    # a handful of stray bytes in an otherwise clean page: drop them rather than show U+FFFD
+    errors = "ignore" if best_err is not None and best_err <= max(8, len(body) // 200) else "replace"
+    return body.decode(best, errors=errors), best

@@ -989,6 +989,8 @@ def extract(
     out.error = detect_error_page(out, text=" ".join(page_lines)) if out.body or out.title else "empty-shell"
     if out.error is None and not out.body:
         out.error = "empty-shell"
+    if out.error is None and not out.title:
+        out.error = "no-title"  # a body without any headline is not an article we can store
     return out
 
 
