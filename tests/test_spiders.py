@@ -308,3 +308,20 @@ def test_jcms_empty_dataproxy_falls_back_to_browser_pages(db):
     out = list(spider.parse_column(resp(fallback.url, page2, request=fallback)))
     assert out[0].url == "https://www.hangzhou.gov.cn/art/2024/3/1/art_812262_59090001.html"
     assert out[-1].url == col_url + "?uid=4832375&pageNum=3"
+
+
+def test_spider_runs_record_counters_and_warn_when_selectors_keep_finding_nothing(db):
+    url = "https://kj.hangzhou.gov.cn/col/col1693962/index.html"
+    redesigned = "<html><body><div class='newlist'><p>栏目改版，敬请期待</p></div></body></html>"
+    for i in range(3):
+        spider = JcmsColumnSpider(source=SOURCES["gov-kj"], db=db, since=date(2024, 1, 1))
+        assert list(spider.parse_column(resp(url, redesigned, meta={"col": {"col": 1693962}, "page": 1}))) == []
+        spider.closed("finished")
+        run = db_runs.get_run(db, spider.run_id)
+        assert run["status"] == "ok" and run["ended"] and run["pages_fetched"] == 1
+    warning = db.execute("SELECT layout_warning FROM sources WHERE id = 'gov-kj'").fetchone()[0]
+    assert warning and "layout may have changed" in warning
+    # a killed run (still 'running', its process gone) is marked when the next run starts
+    db.execute("INSERT INTO runs (source_id, started, status, pid) VALUES ('gov-kj', '2026-01-01', 'running', 999999)")
+    JcmsColumnSpider(source=SOURCES["gov-kj"], db=db)
+    assert db.execute("SELECT status FROM runs WHERE pid = 999999").fetchone()[0] == "killed"

@@ -222,6 +222,10 @@ class SourceSpider(scrapy.Spider):
         dated = [i.date for i in items if i.date and not i.pinned]
         return bool(dated) and max(dated) < self.since
 
+    def capped(self) -> bool:
+        """True once --max-articles is reached: walking further lists is pointless."""
+        return self.max_articles is not None and self.counters["article_requests"] >= self.max_articles
+
     def count_found(self, n: int) -> None:
         self.items_found = (self.items_found or 0) + n
 

@@ -78,7 +78,7 @@ class ChannelListSpider(SourceSpider):
             return
         if self.incremental and not any_new:
             return
-        if self.all_older(items):
+        if self.all_older(items) or self.capped():
             return
         if page >= self.max_pages:
             return

@@ -169,7 +169,7 @@ class JcmsColumnSpider(SourceSpider):
             return False
         if self.incremental and not self._last_any_new:
             return False
-        if self.all_older(items):
+        if self.all_older(items) or self.capped():
             return False
         return page < self.max_pages
 
