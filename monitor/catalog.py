@@ -28,7 +28,7 @@ PLAN_KEYS = ("id", "title", "city", "announced", "watch_from", "reform_count", "
 ITEM_KEYS = ("id", "kind", "title")
 TARGET_KEYS = ("id", "item", "metric", "comparator", "value", "unit", "due", "figures")
 TERM_KEYS = ("aliases", "weak", "context", "exclude")
-PATTERN_LIST_KEYS = ("goal", "earlier", "cumulative", "delta")
+PATTERN_LIST_KEYS = ("goal", "earlier", "cumulative", "delta", "year_start")
 
 
 class CatalogError(ValueError):
@@ -52,6 +52,7 @@ class Item:
     weak: list[str] = field(default_factory=list)
     context: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    relevance_weight: float = 1.0   # share of this item's evidence that counts toward relevance
 
     @property
     def reported(self) -> bool:
@@ -299,9 +300,12 @@ def _load_items(path: Path, plan_id: str, raw_items: Any) -> list[Item]:
         terms = {key: _terms(path, where, key, raw.get(key)) for key in TERM_KEYS}
         if terms["weak"] and not terms["context"]:
             raise CatalogError(path, where, "context", "weak terms need context terms")
+        rw = raw.get("relevance_weight", 1.0)
+        if not isinstance(rw, (int, float)) or not 0 <= rw <= 1:
+            raise CatalogError(path, where, "relevance_weight", "must be a number from 0 to 1")
         items.append(Item(id=item_id, plan_id=plan_id, kind=kind, title=str(raw["title"]),
                           definition=str(raw.get("definition") or ""), parent=raw.get("parent"),
-                          position=position, **terms))
+                          position=position, relevance_weight=float(rw), **terms))
     by_id = {i.id: i for i in items}
     for item in items:
         want = ITEM_KINDS[item.kind]
@@ -366,17 +370,17 @@ def _load_figures(path: Path, where: str, raw: dict, districts: list[str]) -> di
         raise CatalogError(path, where, "figures", "must be a mapping")
     fig = {
         "city_scope": _terms(path, where, "figures.city_scope", raw.get("city_scope")),
-        "subcity_scope": _terms(path, where, "figures.subcity_scope", raw.get("subcity_scope")),
+        "other_scope": _terms(path, where, "figures.other_scope", raw.get("other_scope")),
         "max_gap": int(raw.get("max_gap", 40)),
         "sentence_breaks": str(raw.get("sentence_breaks", "。！？；;!?\n")),
     }
     # Districts (full and short forms) mark a sub-city scope for figures.
     for district in districts:
         full = normalize(district)
-        fig["subcity_scope"].append(full)
+        fig["other_scope"].append(full)
         short = re.sub(r"[区县市]$", "", full)
         if len(short) >= 2:
-            fig["subcity_scope"].append(short)
+            fig["other_scope"].append(short)
     compiled = {}
     for key in PATTERN_LIST_KEYS:
         patterns = raw.get(key) or []
@@ -391,13 +395,17 @@ def _load_figures(path: Path, where: str, raw: dict, districts: list[str]) -> di
         as_of = str(entry["as_of"])
         if as_of not in ("month_end", "day", "published", "year_end") and not re.fullmatch(r"\d\d-\d\d", as_of):
             raise CatalogError(path, where, f"{key}.as_of", f"unknown as_of {as_of!r}")
+        offset = entry.get("year_offset", 0)
+        if not isinstance(offset, int):
+            raise CatalogError(path, where, f"{key}.year_offset", "must be an integer")
         periods.append({"re": _compile(path, where, f"{key}.pattern", entry["pattern"]),
-                        "as_of": as_of, "same_year_only": bool(entry.get("same_year_only"))})
+                        "as_of": as_of, "same_year_only": bool(entry.get("same_year_only")),
+                        "year_offset": offset})
     compiled["periods"] = periods
     # One alternation per check: a clause is tested once, not once per word.
     compiled["goal_or_earlier"] = re.compile("|".join(
         f"(?:{p.pattern})" for p in compiled["goal"] + compiled["earlier"]) or r"(?!x)x")
-    for key in ("city_scope", "subcity_scope"):
+    for key in ("city_scope", "other_scope"):
         terms = sorted(set(fig[key]), key=len, reverse=True)
         compiled[key] = re.compile("|".join(re.escape(t) for t in terms) or r"(?!x)x")
     fig["_re"] = compiled

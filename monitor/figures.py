@@ -45,6 +45,7 @@ class Number:
     end: int
     qualifier: str = ""   # '>=' (超/以上/多), '~' (约/近), 'range'
     upper: float | None = None
+    scaled: bool = False  # written with 万/亿 (35.2万): a count even without a unit word
 
 
 def cn_to_number(s: str) -> float | None:
@@ -126,7 +127,8 @@ def parse_numbers(text: str) -> list[Number]:
             qualifier = "~"
         start = m.start("pct") - 3 if g["pct"] is not None else m.start()
         out.append(Number(value=round(value, 6), unit=unit, start=max(start, m.start()),
-                          end=m.end(), qualifier=qualifier, upper=upper))
+                          end=m.end(), qualifier=qualifier, upper=upper,
+                          scaled=bool(g["amul"] in ("万", "亿") or (g["c"] and g["c"][-1] in "万亿"))))
     return out
 
 
@@ -173,6 +175,7 @@ def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.d
     year = int(g["year"]) if g.get("year") else (published.year if published else None)
     if year is None:
         return "unknown", period["as_of"]
+    year += period["year_offset"]              # 去年 in a 2025 article is 2024
     if period["same_year_only"] and year != due.year:
         return "other-year", period["as_of"]
     kind = period["as_of"]
@@ -199,7 +202,7 @@ def _scope_ok(text: str, fig: dict) -> bool | None:
     city = sub = -1
     for m in fig["_re"]["city_scope"].finditer(text):
         city = m.start()
-    for m in fig["_re"]["subcity_scope"].finditer(text):
+    for m in fig["_re"]["other_scope"].finditer(text):
         sub = m.start()
     if city < 0 and sub < 0:
         return None
@@ -208,6 +211,15 @@ def _scope_ok(text: str, fig: dict) -> bool | None:
 
 def _any(patterns, text: str) -> bool:
     return any(p.search(text) for p in patterns)
+
+
+def _year_start(fig: dict, text: str, due: dt.date) -> bool:
+    for p in fig["_re"]["year_start"]:
+        for m in p.finditer(text):
+            year = m.groupdict().get("year")
+            if year is None or int(year) == due.year:
+                return True
+    return False
 
 
 def _cumulative(fig: dict, text: str, due: dt.date) -> bool:
@@ -277,7 +289,7 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         if years - {target.due.year}:
             continue
         period = resolve_period(context, fig, published, target.due)
-        if "累计" in context and (period is None or period[1] != "published"):
+        if "累计" in context and not _year_start(fig, context, target.due):
             continue                               # a running total needs "今年以来"-style start
         if period is None:
             if target.period_required or published is None:
@@ -321,7 +333,9 @@ class _Sentences:
 
 
 def _accepts(number: Number, target) -> bool:
-    _mult, base = unit_scale(target.unit)
+    mult, base = unit_scale(target.unit)
+    if not number.unit:                        # 大学生35.2万: a 万 count of the target's own unit
+        return number.scaled and mult > 1
     return number.unit in target.units or (number.unit == base)
 
 

@@ -238,7 +238,7 @@ class Matcher:
         items = self.catalog.items
         item_min = float(m.get("item_min", 1.0))
         listed = [i for i, sc in item_scores.items() if sc >= item_min and items[i].reported]
-        topical = sum(item_scores[i] for i in listed) + theme_score
+        topical = sum(item_scores[i] * items[i].relevance_weight for i in listed) + theme_score
 
         # --- locality
         loc_ok, share = self._locality(plan, hits, norm, title_end, host, source)
@@ -249,6 +249,13 @@ class Matcher:
         elif date_unknown:
             years = [int(y) for y in _YEAR.findall(norm)]
             date_ok = not years or max(years) >= plan.watch_from.year
+        # An old text re-posted later (an archive of the 2019 work report): a title year two or
+        # more years before the watch date says when it is from, unless the text names a year
+        # of the watch period (a January review of last year is still news).
+        title_years = [int(y) for y in _YEAR.findall(norm[:title_end])]
+        if date_ok and title_years and max(title_years) <= plan.watch_from.year - 2:
+            date_ok = max((int(y) for y in _YEAR.findall(norm[title_end:])),
+                          default=0) >= plan.watch_from.year
 
         relevance_min = float(m.get("relevance_min", 2.0))
         strength = min(1.0, topical / (2 * relevance_min))

@@ -161,3 +161,26 @@ def test_no_figures_without_a_date(matcher):
     text = "杭州深入推进住房保障。截至6月底，全市新建配售型保障性住房3200套。"
     r = matcher.match(art(text, published=None, url="https://example.org/news/abc.html"))
     assert r["relevant"] and r["progress"] == []
+
+
+def test_last_year_in_next_years_article(matcher):
+    text = "杭州市人才工作会议召开，青荷驿站持续扩容。去年，全市新引进35岁以下大学生35.2万名。"
+    assert figures(matcher, art(text, published="2025-01-15")) == [
+        ("tgt-graduates-350k", 35.2, "万名", "2024-12-31")]
+    assert figures(matcher, art(text, published="2024-01-15")) == []
+
+
+def test_running_total_from_the_start_of_the_year(matcher):
+    text = "杭州深入推进住房保障，积极探索配租+配售新模式。截至9月底，今年全市累计新建配售型保障性住房4500余套。"
+    assert figures(matcher, art(text, published="2024-10-08")) == [
+        ("tgt-housing-6000", 4500, "套", "2024-09-30")]
+
+
+def test_count_written_with_wan_only(matcher):
+    text = "杭州市人才工作会议召开，青荷驿站持续扩容。今年以来，全市新引进35岁以下大学生28.6万，同比增长6%。"
+    assert figures(matcher, art(text)) == [("tgt-graduates-350k", 28.6, "万名", "2024-07-10")]
+
+
+def test_province_figure_is_not_the_city(matcher):
+    text = "杭州深化政务服务增值化改革。今年以来，全省大厅“一网通办”收件率达91%。"
+    assert figures(matcher, art(text)) == []

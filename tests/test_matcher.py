@@ -279,3 +279,20 @@ def test_cli_match_all(tmp_path):
     database = dbmod.connect(dbfile)
     assert database.execute("select count(*) from articles where relevant = 1").fetchone()[0] == 12
     assert database.execute("select count(*) from matches").fetchone()[0] == 17
+
+
+def test_archived_old_report_is_old(matcher):
+    text = "杭州市人民政府市长向大会报告工作。全市深化“平急两用”设施建设，推进政务服务“一网通办”。"
+    old = {"url": "https://example.org/archive/1", "published": "2024-06-01", "text": text,
+           "title": "政府工作报告（2019年1月21日在杭州市第十三届人民代表大会第四次会议上）"}
+    assert not matcher.match(old)["relevant"]
+    review = dict(old, title="2023年杭州平急两用设施建设回顾")
+    assert matcher.match(review)["relevant"]
+
+
+def test_generic_talent_words_alone_are_not_enough(matcher):
+    text = ("杭州某科技公司近日发布新产品。公司负责人说，公司重视高层次人才，人才服务到位。"
+            "这款产品面向海外市场，预计年内上市。")
+    r = matcher.match({"url": "https://www.hangzhou.com.cn/2024/05/01/x.htm", "title": "杭州一企业发布新品",
+                       "published": "2024-05-01", "text": text})
+    assert not r["relevant"]
