@@ -162,12 +162,14 @@ def _small_int(s: str | None) -> int | None:
 
 def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.date):
     """(as_of, kind) from the last period marker in `context`, or None when there is none/unknown."""
+    # Periods are listed most specific first (截至6月底 before 今年): the first that matches wins,
+    # at its last occurrence.
     best = None
     for period in fig["_re"]["periods"]:
         for m in period["re"].finditer(context):
-            if best is None or m.end() > best[0].end() or (
-                    m.end() == best[0].end() and m.start() < best[0].start()):
-                best = (m, period)
+            best = (m, period)
+        if best:
+            break
     if best is None:
         return None
     m, period = best
