@@ -951,6 +951,20 @@ def extract(
         if pref:
             put("published", pref[0][0], "trailer")
     if out.published is None:
+        for el in root.xpath(g["time_class_xpath"])[:20]:
+            t = _text(el)
+            if 6 <= len(t) <= 60:
+                found = _find_dates(t, cfg)
+                if found:
+                    put("published", found[0][0], "time-class")
+                    break
+    if out.published is None:
+        for key in g["meta"]["published_fallback"]:
+            iso = dates.parse(metas.get(key.lower()))
+            if iso:
+                put("published", iso, f"meta:{key}")
+                break
+    if out.published is None:
         put("published", _url_date(url, cfg), "url")
 
     if out.source is None:
