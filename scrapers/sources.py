@@ -184,6 +184,8 @@ def _validate(path, sid: str, cfg: dict, profiles: set[str] | None) -> Source:
                 bad(f"columns[{j}].col", "each column needs a numeric col id")
             if col.get("api", "xml") not in ("xml", "jpaas"):
                 bad(f"columns[{j}].api", "api must be xml or jpaas")
+            if col.get("paging", "dataproxy") not in ("dataproxy", "param_json"):
+                bad(f"columns[{j}].paging", "paging must be dataproxy or param_json")
         if "{col}" not in cfg["column_url"]:
             bad("column_url", "needs {col}")
         site = cfg["site"]

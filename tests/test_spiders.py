@@ -325,3 +325,22 @@ def test_spider_runs_record_counters_and_warn_when_selectors_keep_finding_nothin
     db.execute("INSERT INTO runs (source_id, started, status, pid) VALUES ('gov-kj', '2026-01-01', 'running', 999999)")
     JcmsColumnSpider(source=SOURCES["gov-kj"], db=db)
     assert db.execute("SELECT status FROM runs WHERE pid = 999999").fetchone()[0] == "killed"
+
+
+def test_hrss_pages_by_param_json_on_the_column_page(db):
+    spider = JcmsColumnSpider(source=SOURCES["gov-hrss"], db=db, since=date(2024, 1, 1))
+    col = SOURCES["gov-hrss"].config["columns"][0]
+    assert col["paging"] == "param_json"
+    url = "https://hrss.hangzhou.gov.cn/col/col1229782005/index.html"
+    page = GOV_COLUMN.replace("/art/2024/5/11/art_812262_59096831.html", "/art/2025/3/18/art_1229782005_4338158.html")
+    out = list(spider.parse_column(resp(url, page, meta={"col": col, "page": 1})))
+    assert out[0].url == "https://hrss.hangzhou.gov.cn/art/2025/3/18/art_1229782005_4338158.html"
+    nxt = out[-1]
+    assert nxt.url.split("?")[0] == url
+    assert json.loads(parse_qs(urlsplit(nxt.url).query)["paramJson"][0]) == {"pageNo": 2, "pageSize": 15}
+    body = json.dumps({"success": True, "data": {"html": "<div count='40'><ul><li><a href='/art/2025/2/1/"
+                       "art_1229782005_4330001.html' title='二月招聘'>二月</a><i>2025-02-01</i></li></ul></div>"}})
+    r = TextResponse(nxt.url, body=body.encode(), request=nxt)
+    out = list(spider.parse_jpaas(r))
+    assert out[0].url == "https://hrss.hangzhou.gov.cn/art/2025/2/1/art_1229782005_4330001.html"
+    assert json.loads(parse_qs(urlsplit(out[1].url).query)["paramJson"][0])["pageNo"] == 3

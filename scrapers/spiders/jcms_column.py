@@ -149,6 +149,10 @@ class JcmsColumnSpider(SourceSpider):
             if not params:
                 return
             yield self.jpaas_request(response.url, col, params, 2)
+        elif col.get("paging") == "param_json":
+            # newer Hanweb sites (hrss): the column page itself answers ?paramJson={"pageNo":N,...} with JSON
+            params = pager_params(text)
+            yield self.param_json_request(response.url, col, params, 2)
         else:
             params = pager_params(text)
             if not {"webid", "columnid"} <= params.keys():
@@ -226,6 +230,15 @@ class JcmsColumnSpider(SourceSpider):
                               meta={"col": col, "params": params, "page": page, "column_url": column_url,
                                     "conditional": True})
 
+    def param_json_request(self, column_url: str, col: dict, params: dict, page: int):
+        size = int(params.get("perpage") or 15)
+        query = {"paramJson": json.dumps({"pageNo": page, "pageSize": size}, separators=(",", ":"))}
+        jp = {"pageSize": str(size), "mode": "param_json"}
+        return scrapy.Request(column_url.split("?")[0] + "?" + urlencode(query), callback=self.parse_jpaas,
+                              errback=self.list_error, dont_filter=True, headers={"Referer": column_url},
+                              meta={"col": col, "params": jp, "page": page, "column_url": column_url.split("?")[0],
+                                    "conditional": True})
+
     def parse_jpaas(self, response):
         meta = response.meta
         if not self.list_response_ok(response):
@@ -249,7 +262,10 @@ class JcmsColumnSpider(SourceSpider):
         size = int(meta["params"].get("pageSize") or 10)
         if not seen or (total and meta["page"] * size >= total) or not self.more_pages(items, meta["page"]):
             return
-        yield self.jpaas_request(meta["column_url"], meta["col"], meta["params"], meta["page"] + 1)
+        if meta["params"].get("mode") == "param_json":
+            yield self.param_json_request(meta["column_url"], meta["col"], {"perpage": size}, meta["page"] + 1)
+        else:
+            yield self.jpaas_request(meta["column_url"], meta["col"], meta["params"], meta["page"] + 1)
 
 
 def _jpaas_fragment(text: str) -> str:
