@@ -93,7 +93,8 @@ def status(db_path, interval_scale) -> None:
     """Each source's last run, result, next run and layout warnings; pending and failed alerts."""
     from db import status as st
     from monitor.cli_core import open_db
-    from monitor.scheduler import TIMEZONE, RunOptions, ScheduleError, load_source_schedules, next_due
+    from monitor.scheduler import (TIMEZONE, RunOptions, ScheduleError, load_source_schedules, next_due,
+                                   service_pid)
     from monitor.subscriptions import SubscriptionSet
 
     tz = ZoneInfo(TIMEZONE)
@@ -124,6 +125,8 @@ def status(db_path, interval_scale) -> None:
         click.echo(f"{sid:<22} {_local(started, tz) if run else 'never':<24} {run['status'] if run else '-':<8} "
                    f"{(run.get('new_articles') or 0) if run else 0:>4} {_due(due, now, tz):<19}  "
                    + "; ".join(notes))
+    pid = service_pid(db_path)
+    click.echo(f"service: running (pid {pid})" if pid else "service: not running")
     counts = st.outbox_counts(db)
     click.echo("alerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sending", "failed", "sent")))
 

@@ -224,6 +224,22 @@ def _tail(path: Path, lines: int = 5) -> str:
     return " / ".join(ln.strip() for ln in text.strip().splitlines()[-lines:])[:600]
 
 
+def service_pid(db_path) -> int | None:
+    """Pid of the `hzwatch run` holding this database's run lock, if one is running."""
+    path = Path(f"{db_path}.run.lock")
+    if not path.exists():
+        return None
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            text = fh.read().strip()
+            return int(text) if text.isdigit() else -1
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    return None
+
+
 # -- the service -------------------------------------------------------------------------
 
 class Service:

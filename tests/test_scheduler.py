@@ -251,6 +251,7 @@ def test_full_cycle_schedule_crawl_match_alert_datasette(tmp_path, small_replica
         line = next(ln for ln in status_out.stdout.splitlines() if ln.startswith("hznews "))
         assert any(f" {st} " in line for st in ("ok", "partial", "running")), line
         assert "0 pending" in status_out.stdout and f"{len(sent)} sent" in status_out.stdout
+        assert f"service: running (pid {proc.pid})" in status_out.stdout
         # Datasette dies: the service starts it again.
         [ds] = [pid for pid in children(proc.pid) if b"datasette" in Path(f"/proc/{pid}/cmdline").read_bytes()]
         os.kill(ds, signal.SIGKILL)
