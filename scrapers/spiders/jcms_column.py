@@ -152,7 +152,9 @@ class JcmsColumnSpider(SourceSpider):
         elif col.get("paging") == "param_json":
             # newer Hanweb sites (hrss): the column page itself answers ?paramJson={"pageNo":N,...} with JSON
             params = pager_params(text)
-            yield self.param_json_request(response.url, col, params, 2)
+            total = int(params.get("total") or 0)
+            if not total or len(frags) < total:
+                yield self.param_json_request(response.url, col, params, 2)
         else:
             params = pager_params(text)
             if not {"webid", "columnid"} <= params.keys():
@@ -251,7 +253,11 @@ class JcmsColumnSpider(SourceSpider):
         except (ValueError, AttributeError):
             ok, frag = False, ""
         if not ok:
-            self.fail(response.url, "list_bad_json", (text or "")[:200], transient=True)
+            from scrapers.spiders.base import _extract_mod, _reason_name
+
+            reason = _extract_mod().detect_error_page(text or "") if not frag else None
+            name = _reason_name(reason) if reason and reason != "empty-shell" else "bad_json"
+            self.fail(response.url, f"list_{name}", (text or "")[:200], transient=True)
             self.listing_complete = False
             return
         items, seen, _ = self.parse_records([frag], meta["column_url"])
