@@ -51,6 +51,8 @@ def run(db_path, subscriptions_path, no_serve, no_crawl, host, port, remap, fast
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
+    # urllib3 logs request paths at DEBUG, and webhook tokens live in paths.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
     subset = load_subscriptions_or_fail(subscriptions_path)
     open_db(db_path).close()  # fail early, in one line, on a bad path
     opts = RunOptions(db_path=db_path, subscriptions=subset, serve=not no_serve, host=host, port=port,

@@ -260,3 +260,25 @@ def test_bad_subscription_files_are_one_line_errors(tmp_path, body, message):
 def test_example_subscriptions_file_loads(repo_root):
     subset = load_subscriptions(repo_root / "subscriptions.example.yaml")
     assert {s.mode for s in subset.subscriptions} == {"immediate", "digest"}
+
+
+@pytest.mark.parametrize("url", [
+    "dingtalk://abcdefgh12345678@0123456789abcdef0123456789abcdef/",
+    "wecombot://0123456789abcdef0123",
+    "feishu://0123456789abcdef0123456789",
+])
+def test_chinese_im_urls_take_the_same_code_path(url):
+    """DingTalk, WeCom group bots and Feishu are Apprise URLs like any other (no network here)."""
+    import apprise
+
+    assert apprise.Apprise().add(url)
+    assert alerts.send("notaurl", messages_module().Message("t", "b")) == (False, "not a valid Apprise URL")
+    token = url.split("://")[1].split("@")[-1].strip("/")
+    assert token not in alerts.redact(f"failed to reach {url}; bot {token} rejected", [url])
+    assert alerts.redact(f"failed: {url}", []) == "failed: <url>"
+
+
+def messages_module():
+    from monitor import messages
+
+    return messages
