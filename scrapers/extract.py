@@ -4,7 +4,14 @@
 author, editor, clean body text and, per field, the method that found it. Profile rules are
 tried first; every field still missing falls back to the generic rules (meta tags, the line
 under the headline, the 【来源 作者 编辑】 trailer, text density, the URL's date).
-Parsing uses lxml.html: BeautifulSoup costs about ten times more per page.
+
+`Extracted.error` is None for an article, else one reason: the error-page reasons configured in
+profiles.yaml (not-found-page, rate-limited, access-denied, empty-shell) or no-title.
+`pager_links` + `merge_pages` turn a multi-page article (_2.htm, _0.htm) into one.
+
+Parsing uses lxml's HTML parser with plain elements (about 2-3 ms a page); BeautifulSoup costs
+about ten times more. Block boundaries and link spans are written into the tree once as marker
+characters, so every later text query is one C-level serialisation instead of a Python walk.
 """
 from __future__ import annotations
 
@@ -15,7 +22,6 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urljoin
 
-import lxml.html
 import yaml
 from lxml import etree
 from lxml.cssselect import CSSSelector
@@ -42,10 +48,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-_TOKEN_SPLIT = re.compile(r"[\s\-_:.]+")
 _ENP = re.compile(r"<!--\s*enpproperty(.*?)/enpproperty\s*-->", re.S | re.I)
 _ENP_FIELD = re.compile(r"<(\w+)>(.*?)</\1>", re.S)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _PUNCT = re.compile(r"[，。！？；：、“”,]")
 
 
@@ -396,7 +400,6 @@ def _title(root, metas, enp, rules: _Rules, cfg: _Config) -> tuple[str | None, s
     if t is not None:
         head_title = _text(t)
     stripped = strip_site_suffix(head_title, cfg) if head_title else ""
-    stripped_cut = stripped.rstrip(".…")
 
     cands: list[tuple[str, str]] = []
     for key in g["title_meta"]:

@@ -403,7 +403,7 @@ def test_bad_input_never_raises(junk):
 
 # ------------------------------------------------------------------------------- the replica sites over HTTP
 
-from support_replica import fetch, replica, replica_module  # noqa: E402,F401  (real HTTP server on 127.0.0.1)
+from support_replica import fetch, replica, replica_module  # noqa: E402,F401,F811  (real HTTP server on 127.0.0.1)
 
 PAPERS = {"hzrb": "杭州日报", "dskb": "都市快报", "mrsb": "每日商报"}
 
