@@ -207,7 +207,18 @@ def m004_crawl(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN listing_complete INTEGER")
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_alerts, m003_search, m004_crawl]
+def m005_publish_indexes(db: sqlite_utils.Database) -> None:
+    # The Datasette home page and dashboards count relevant articles per source and month; without
+    # these covering indexes each count reads every article body (0.3-0.8 s at 100k articles).
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS idx_articles_relevant ON articles(relevant, published, source_id);
+        CREATE INDEX IF NOT EXISTS idx_articles_source_relevant ON articles(source_id, relevant);
+        """
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_alerts, m003_search, m004_crawl, m005_publish_indexes]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
