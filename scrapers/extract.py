@@ -268,6 +268,8 @@ def _lines(root: etree._Element | None) -> list[tuple[str, int]]:
     raw = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
     out = []
     for line in raw.split(_BREAK):
+        if not line or line.isspace():
+            continue
         if _LINK_ON in line or _LINK_OFF in line:
             link = sum(len(seg.strip()) for seg in _LINK_SEG.findall(line))
             off = line.find(_LINK_OFF)
@@ -292,6 +294,8 @@ def _page_lines(root: etree._Element) -> tuple[list[str], list[str]]:
     raw = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
     full, plain = [], []
     for line in raw.split(_BREAK):
+        if not line or line.isspace():
+            continue
         text = norm(line)
         if not text:
             continue
@@ -619,9 +623,21 @@ def _density_body(root: etree._Element, cfg: _Config) -> etree._Element | None:
     return best
 
 
+@functools.lru_cache(maxsize=32)
+def _combined_noise_for(name: str, patterns: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _combined_noise(cfg: _Config, rules: _Rules) -> re.Pattern:
+    """One regex for the generic and the profile's noise lines (one search per line, not thirty)."""
+    if not rules.noise_lines:
+        return cfg.noise_re
+    return _combined_noise_for(rules.name, tuple(cfg.generic["noise_lines"]) + tuple(rules.raw.get("noise_lines") or ()))
+
+
 def _body_lines(el: etree._Element, rules: _Rules, cfg: _Config, drop_texts: set[str]) -> list[str]:
     g = cfg.generic
-    noise = cfg.g_noise + rules.noise_lines
+    noise = _combined_noise(cfg, rules)
     max_ld = g["max_link_density"]
     lines = []
     for text, link in _lines(el):
@@ -631,7 +647,7 @@ def _body_lines(el: etree._Element, rules: _Rules, cfg: _Config, drop_texts: set
             continue
         if link and link > len(text) * max_ld:
             continue
-        if any(p.search(text) for p in noise):
+        if noise.search(text):
             continue
         text = cfg.inline_noise.sub("", text).strip()
         if text:
