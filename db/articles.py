@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections import Counter
 from datetime import datetime, timezone
 from functools import lru_cache
 
@@ -69,16 +70,15 @@ def simhash(text: str | None) -> str:
     t = _PUNCT.sub("", normalise_text(text))
     if not t:
         return "0" * 16
-    weights = [0] * SIMHASH_BITS
-    grams = [t[i:i + 3] for i in range(max(1, len(t) - 2))]
-    for g in grams:
-        v = int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "big")
-        for b in range(SIMHASH_BITS):
-            weights[b] += 1 if v >> b & 1 else -1
+    digests = [hashlib.blake2b(t[i:i + 3].encode(), digest_size=8).digest() for i in range(max(1, len(t) - 2))]
     out = 0
-    for b in range(SIMHASH_BITS):
-        if weights[b] > 0:
-            out |= 1 << b
+    # Count byte values per byte position, then weigh each bit from the counts: the same result as
+    # summing +1/-1 per feature and bit, at a fraction of the cost for long bodies.
+    for pos, column in enumerate(zip(*digests)):
+        counts = Counter(column).items()
+        for k in range(8):
+            if sum(c if value >> k & 1 else -c for value, c in counts) > 0:
+                out |= 1 << ((7 - pos) * 8 + k)
     return f"{out:016x}"
 
 
