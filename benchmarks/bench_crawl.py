@@ -96,6 +96,8 @@ def classify(log: list[dict], patterns: list[re.Pattern]) -> Counter:
             c["article"] += 1
         else:
             c["list"] += 1
+            if e.get("status") == 304:
+                c["list_304"] += 1
     c["total"] = len(log)
     return c
 
@@ -363,7 +365,8 @@ def main(argv=None) -> int:
     from replica import server as replica_server
 
     work = Path(tempfile.mkdtemp(prefix="hzwatch-bench-"))
-    server = replica_server.start(articles=args.articles, seed=args.seed)
+    # No throttle page (rate_limit_nth=0): the benchmark measures an unchanged site, not the trap.
+    server = replica_server.start(articles=args.articles, seed=args.seed, rate_limit_nth=0)
     figures: dict = {"articles_in_replica": args.articles, "load_avg_start": os.getloadavg()[0]}
     try:
         print(f"replica: {server.base_url}, {args.articles} generated articles; load average "
@@ -382,7 +385,7 @@ def main(argv=None) -> int:
                               ("after_publish", f"{args.publish} article requests")):
             r = inc[label]
             name = "unchanged site" if label == "unchanged" else f"after publish({args.publish})"
-            print(f"incremental {name}: {r['total']} requests = {r.get('list', 0)} list + {r.get('article', 0)} "
+            print(f"incremental {name}: {r['total']} requests = {r.get('list', 0)} list ({r.get('list_304', 0)} answered 304) + {r.get('article', 0)} "
                   f"article {r['articles_by_kind']} + {r.get('robots', 0)} robots.txt; {r['new_articles']} new "
                   f"articles  (target: {target})", flush=True)
         print(f"memory      crawl process peak RSS: {t['crawl_peak_mb']:.0f} MB (tree {t['crawl_tree_peak_mb']:.0f} MB; "
