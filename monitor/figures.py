@@ -92,9 +92,14 @@ def _value(text: str | None, mul: str | None) -> float | None:
     return v * _MULTIPLIER[mul] if mul else v
 
 
+_ANY_DIGIT = re.compile(r"[\d零〇一二两三四五六七八九十百千万亿]")
+
+
 def parse_numbers(text: str) -> list[Number]:
     """Every quantity in `text` with its unit; bare Chinese numerals without a unit are words (一网通办)."""
     out = []
+    if not _ANY_DIGIT.search(text):
+        return out
     for m in _NUMBER.finditer(text):
         g = m.groupdict()
         unit = g["unit"] or ""

@@ -218,7 +218,7 @@ class Matcher:
                 e = -e
                 if e <= last_end:                     # nested alias of the same item (数谷 in 中国数谷)
                     continue
-                if any(s < xe and xs < e for xs, xe in excludes[item_id]):
+                if item_id in excludes and any(s < xe and xs < e for xs, xe in excludes[item_id]):
                     continue
                 w = 1.0
                 if kind == "weak":
@@ -300,7 +300,7 @@ class Matcher:
         spans = []
         for s, e, _t, p in hits["loc"]:
             if p[1] == pid:
-                if not any(s < ne and ns < e for ns, ne in not_city):
+                if not not_city or not any(s < ne and ns < e for ns, ne in not_city):
                     spans.append((s, -e, plan.city, p[2]))
             elif p[3] != plan.city:
                 spans.append((s, -e, p[3], 1.0))      # another plan's city competes with this one

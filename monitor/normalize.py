@@ -27,12 +27,9 @@ _CJK_OR_PUNCT_RE = re.compile(f"[{_CJK_OR_PUNCT}]")
 
 def _blank(m: re.Match) -> str:
     """A whitespace run: a newline if it holds one, nothing inside Chinese text, else one space."""
-    run = m.group()
-    if "\n" in run or "\r" in run:
-        return "\n"              # line breaks are sentence boundaries
     text, start, end = m.string, m.start(), m.end()
-    if start == 0 or end == len(text) or _CJK_OR_PUNCT_RE.match(text, start - 1) \
-            or _CJK_OR_PUNCT_RE.match(text, end):
+    if start == 0 or end == len(text) or text[start - 1] == "\n" or text[end] == "\n" \
+            or _CJK_OR_PUNCT_RE.match(text, start - 1) or _CJK_OR_PUNCT_RE.match(text, end):
         return ""                 # layout blanks in Chinese: 深化改革 强基固本 -> 深化改革强基固本
     return " "
 
@@ -59,7 +56,11 @@ _STEPS: list[tuple[re.Pattern, object]] = [
     (re.compile(rf"\((?<=[{_CJK}]\()[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹ]{{1,6}}\)"), ""),
     # Quote marks (aliases are written without: "141"体系 -> 141体系), zero-width, U+FFFD.
     (re.compile("[“”‘’\"'「」『』〝〞\u200b-\u200f\u2060\ufeff\ufffd\x00-\x08\x0b\x0c\x0e-\x1f]"), ""),
-    (re.compile(r"\s+"), _blank),
+    # Line breaks with blank lines or indentation after them become one newline (a sentence
+    # boundary); other blank runs are dropped in Chinese text and kept as one space elsewhere.
+    (re.compile(r"\r\n?"), "\n"),
+    (re.compile(r"\n\s+"), "\n"),
+    (re.compile(r"[^\S\n]+"), _blank),
 ]
 
 
@@ -79,7 +80,7 @@ class Offsets:
 
     def _build(self) -> list:
         if self._steps is None:
-            norm, self._steps = _tracked(self._text)
+            norm, self._steps = _tracked(self._text, simplify=False)
             self._len = len(norm) + 1
         return self._steps
 
@@ -107,8 +108,11 @@ def _t2s(text: str) -> str:
     return simplified
 
 
-def _tracked(text: str) -> tuple[str, list[tuple[list[int], list[int]]]]:
-    """The normalised text and, per length-changing step, its (new, old) position breakpoints."""
+def _tracked(text: str, simplify: bool = True) -> tuple[str, list[tuple[list[int], list[int]]]]:
+    """The normalised text and, per length-changing step, its (new, old) position breakpoints.
+
+    t2s maps one character to one, so positions do not need it (simplify=False skips it).
+    """
     steps = []
     text = _fullwidth_all(text)                # one for one: positions do not move
     for pattern, repl in _STEPS[1:]:
@@ -120,6 +124,10 @@ def _tracked(text: str) -> tuple[str, list[tuple[list[int], list[int]]]]:
             parts.append(text[pos:start])
             parts.append(rep)
             out += start - pos
+            if len(rep) == end - start:        # same length ("\n" for "\n"): nothing shifts
+                out += len(rep)
+                pos = end
+                continue
             new.append(out)
             old.append(start)
             out += len(rep)
@@ -128,8 +136,9 @@ def _tracked(text: str) -> tuple[str, list[tuple[list[int], list[int]]]]:
             pos = end
         parts.append(text[pos:])
         text = "".join(parts)
-        steps.append((new, old))
-    return _t2s(text), steps
+        if len(new) > 1:                       # a step that moved nothing needs no lookup
+            steps.append((new, old))
+    return (_t2s(text) if simplify else text), steps
 
 
 def normalize(text: str | None) -> str:
