@@ -508,6 +508,20 @@ def _clean_person(value: str | None) -> str | None:
     return v
 
 
+def _clean_author(value: str | None, cfg: _Config) -> str | None:
+    """Drop tokens that are verbs, placeholders or media names from a byline."""
+    if not value:
+        return None
+    stop = set(cfg.generic["author_stopwords"])
+    media = re.compile(cfg.generic["author_media_suffix"])
+    tokens = [t for t in re.split(r"[\s、，,]+", value) if t]
+    kept = [t for t in tokens if t not in stop and not media.search(t)]
+    if not kept:
+        return None
+    sep = "、" if "、" in value else " "
+    return sep.join(kept)
+
+
 def _search(patterns: Iterable[re.Pattern], lines: Iterable[str], group: str) -> tuple[str | None, str | None]:
     for line in lines:
         for pat in patterns:
@@ -1011,7 +1025,7 @@ def extract(
             (trailer, cfg.g_author, "trailer"),
         ):
             v, _ = _search(pats, unedit(lines), "author")
-            v = _clean_person(v)
+            v = _clean_author(_clean_person(v), cfg)
             if v and v != out.editor:
                 put("author", v, how)
                 break
