@@ -196,9 +196,7 @@ def _script_article(db) -> int:
 
 
 def _operations(db) -> None:
-    """Sources, runs, fetch failures, list pages and alert outbox rows."""
-    for src in SOURCES:
-        db["sources"].upsert(dict(src, config=json.dumps(src, ensure_ascii=False)), pk="id")
+    """Runs, fetch failures, list pages and alert outbox rows (sources exist already)."""
     for i, src in enumerate(SOURCES):
         for j, status in enumerate(["ok", "partial", "failed" if i == 2 else "ok"]):
             run_id = db["runs"].insert({

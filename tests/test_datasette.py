@@ -189,7 +189,7 @@ def test_scraped_html_is_escaped_everywhere(site):
     client, info, _path = site
     aid = info["script_article_id"]
     pages = [f"/hzwatch/articles?id={aid}", f"/hzwatch/articles/{aid}", f"/article/{aid}",
-             "/search?q=" + quote("人才新政"), "/hzwatch/latest_matches", f"/item/T-talent-policy"]
+             "/search?q=" + quote("人才新政"), "/hzwatch/latest_matches", "/item/T-talent-policy"]
     for path in pages:
         r = client.get(path)
         assert r.status_code == 200, path
