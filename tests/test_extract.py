@@ -220,6 +220,24 @@ def test_author_is_never_the_editor():
     assert "责任编辑" not in e.body
 
 
+@pytest.mark.parametrize(
+    "info, lede, author",
+    [
+        ("2024-03-01 09:00 来源：杭州日报 作者：未知", "记者表示，杭州将加快建设。", None),
+        ("2024-03-01 09:00 来源：杭州日报", "本报讯（记者 徐盈盈 通讯员 王青）杭州将加快建设。", "徐盈盈"),
+        ("2024-03-01 09:00 来源：杭州日报 南都记者 余毅菁 向雪妮", "杭州将加快建设。", "余毅菁 向雪妮"),
+        ("2024-03-01 09:00 来源：杭州日报 作者：陈智 整合", "杭州将加快建设。", "陈智"),
+    ],
+)
+def test_bylines(info, lede, author):
+    html = (f"<html><head><title>杭州加快建设新型研发机构</title></head><body><h1>杭州加快建设新型研发机构</h1>"
+            f"<p class='info'>{info}</p><div class='text'><p>{lede}</p>"
+            "<p>今年全市将新建高水平新型研发机构10家，推动科技成果转移转化。</p></div></body></html>")
+    e = extract(html)
+    assert e.author == author
+    assert e.source == "杭州日报"
+
+
 # ------------------------------------------------------------------------------- error pages
 
 
