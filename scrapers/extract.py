@@ -412,11 +412,22 @@ def _title(root, metas, enp, rules: _Rules, cfg: _Config) -> tuple[str | None, s
             cands.append((v, f"meta:{key}"))
     body = root.find("body")
     scope = body if body is not None else root
-    try:
-        found = _css(", ".join(g["title_selectors"]))(scope)
-    except Exception:
-        found = []
-    for el in found[:200]:
+    tags = set(g["title_tags"])
+    words = tuple(g["title_class_words"])
+    found = []
+    for el in scope.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            continue
+        if tag in tags:
+            found.append(el)
+            continue
+        attrs = (el.get("class") or "") + " " + (el.get("id") or "")
+        if len(attrs) > 1 and any(w in attrs for w in words):
+            found.append(el)
+        if len(found) >= 200:
+            break
+    for el in found:
         txt = _text(el)
         if lo <= len(txt) <= hi:
             cands.append((txt, f"selector:{el.tag}"))
