@@ -185,6 +185,12 @@ def test_search_page_equals_substring_scan(site, term):
     assert len(canned) == min(len(expected), 100)
 
 
+def test_search_marks_traditional_titles(site):
+    client, _info, _path = site
+    html = client.get("/search", params={"q": "数谷"}).text
+    assert "<mark>數谷</mark>" in html  # a Traditional title found through its Simplified form
+
+
 def test_scraped_html_is_escaped_everywhere(site):
     client, info, _path = site
     aid = info["script_article_id"]
@@ -203,7 +209,7 @@ def test_scraped_html_is_escaped_everywhere(site):
     assert ESCAPED_SCRIPT in search and "<mark>人才新政</mark>" in search
 
 
-def test_article_page_shows_traditional_text_converted_when_terms_only_match_there(site):
+def test_article_page_marks_terms_in_traditional_text(site):
     client, _info, path = site
     db = dbpkg.connect(path)
     row = db.execute("SELECT a.id FROM articles a JOIN matches m ON m.article_id = a.id "
@@ -212,7 +218,8 @@ def test_article_page_shows_traditional_text_converted_when_terms_only_match_the
     db.close()
     assert row, "fixture lacks a Traditional-only matched article"
     html = client.get(f"/article/{row[0]}").text
-    assert "已转为简体" in html and "<mark>数谷</mark>" in html
+    # The original Traditional text is shown, with the Simplified match marked in it.
+    assert "<mark>數谷</mark>" in html and "已转为简体" not in html
 
 
 def test_links_from_tables_to_custom_pages(site):

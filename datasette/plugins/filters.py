@@ -6,11 +6,33 @@ from datasette import hookimpl
 from markupsafe import Markup, escape
 
 
+_T2S = None
+
+
+def _simplified(text):
+    """Traditional -> Simplified, character for character (opencc t2s)."""
+    global _T2S
+    if _T2S is None:
+        import opencc
+
+        _T2S = opencc.OpenCC("t2s")
+    return _T2S.convert(text)
+
+
 def _terms_pattern(terms):
-    terms = sorted({t for t in (terms or []) if t and t.strip()}, key=len, reverse=True)
+    terms = {t.strip() for t in (terms or []) if t and t.strip()}
+    terms |= {_simplified(t) for t in terms}
     if not terms:
         return None
-    return re.compile("|".join(re.escape(t.strip()) for t in terms))
+    return re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)))
+
+
+def _spans(text, pattern):
+    """Where the terms occur; looked up in the Simplified form so 數谷 is marked for 数谷."""
+    simplified = _simplified(text)
+    # t2s maps almost every character one to one; if lengths differ, offsets would not line up.
+    source = simplified if len(simplified) == len(text) else text
+    return [m.span() for m in pattern.finditer(source)]
 
 
 def highlight(text, terms):
@@ -22,12 +44,18 @@ def highlight(text, terms):
     if pattern is None:
         return Markup(escape(text))
     out, last = [], 0
-    for m in pattern.finditer(text):
-        out.append(escape(text[last:m.start()]))
-        out.append(Markup("<mark>") + escape(m.group(0)) + Markup("</mark>"))
-        last = m.end()
+    for start, end in _spans(text, pattern):
+        out.append(escape(text[last:start]))
+        out.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        last = end
     out.append(escape(text[last:]))
     return Markup("").join(out)
+
+
+def has_term(text, term):
+    """True if term occurs in text (directly or in its Simplified form)."""
+    pattern = _terms_pattern([term])
+    return bool(text) and pattern is not None and bool(_spans(str(text), pattern))
 
 
 def snippet(text, terms, width=60):
@@ -36,8 +64,8 @@ def snippet(text, terms, width=60):
     if isinstance(terms, str):
         terms = terms.split()
     pattern = _terms_pattern(terms)
-    m = pattern.search(text) if pattern else None
-    start = max((m.start() if m else 0) - width // 2, 0)
+    spans = _spans(text, pattern) if pattern else []
+    start = max((spans[0][0] if spans else 0) - width // 2, 0)
     piece = text[start:start + width * 2]
     prefix = "…" if start > 0 else ""
     suffix = "…" if start + width * 2 < len(text) else ""
@@ -73,6 +101,7 @@ def evidence_terms(evidence):
 @hookimpl
 def prepare_jinja2_environment(env):
     env.filters["num"] = num
+    env.filters["has_term"] = has_term
     env.filters["evidence_terms"] = evidence_terms
     env.filters["highlight"] = highlight
     env.filters["snippet"] = snippet
