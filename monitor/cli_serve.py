@@ -16,7 +16,10 @@ from monitor.cli import db_option
 from monitor.cli_core import open_db
 
 # Datasette's own publish targets plus `package` (a Docker image); see `datasette publish --help`.
+# vercel and fly need the datasette-publish-vercel / datasette-publish-fly plugins installed.
 PUBLISH_TARGETS = ["package", "cloudrun", "heroku", "vercel", "fly"]
+NAME_OPTION = {"package": "--tag", "cloudrun": "--service", "heroku": "--name", "vercel": "--project",
+               "fly": "--app"}
 # Plugins the site needs wherever it is published; opencc/sqlite-utils for the vendored search code.
 PUBLISH_INSTALL = ["datasette-dashboards", "datasette-atom", "sqlite-utils", "opencc"]
 
@@ -107,8 +110,7 @@ def publish_argv(target: str, snapshot_path: Path, plugins_dir: Path, name: str 
     for package in PUBLISH_INSTALL:
         argv += ["--install", package]
     if name:
-        argv += ["--tag", name] if target == "package" else ["--service", name] if target == "cloudrun" \
-            else ["--name", name]
+        argv += [NAME_OPTION[target], name]
     # A published snapshot is immutable by nature: SQL time limit still applies, SQL stays off.
     argv += ["--extra-options",
              " ".join(f"--setting {k} {v}" for k, v in dict(SETTINGS, default_allow_sql="off").items())]
