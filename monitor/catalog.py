@@ -408,5 +408,6 @@ def _load_figures(path: Path, where: str, raw: dict, districts: list[str]) -> di
     for key in ("city_scope", "other_scope"):
         terms = sorted(set(fig[key]), key=len, reverse=True)
         compiled[key] = re.compile("|".join(re.escape(t) for t in terms) or r"(?!x)x")
+    compiled["breaks"] = re.compile("[" + re.escape("".join(sorted(set(fig["sentence_breaks"])))) + "]")
     fig["_re"] = compiled
     return fig

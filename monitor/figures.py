@@ -248,7 +248,6 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
     """
     fig = plan.figures
     targets = {t.id: t for t in plan.targets}
-    breaks = set(fig["sentence_breaks"])
     hits = sorted(hits, key=lambda h: (h.start, -(h.end - h.start)))
     kept: list[Hit] = []
     for h in hits:                                # 保障性住房 inside 配售型保障性住房 is not a decoy
@@ -256,7 +255,7 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
             continue                                  # nested, or the same indicator worded twice
         kept.append(h)
     out, seen = [], set()
-    sentences = _Sentences(norm, breaks)
+    sentences = _Sentences(norm, fig["_re"]["breaks"])
     for n, hit in enumerate(kept):
         if hit.target is None:
             continue
@@ -327,9 +326,8 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
 class _Sentences:
     """Sentence spans of a text, found once: `around(pos)` -> (start, end) without the break."""
 
-    def __init__(self, norm: str, breaks: set[str]):
-        self.breaks = [i for i, c in enumerate(norm) if c in breaks] if len(norm) < 256 else [
-            m.start() for m in re.finditer("[" + re.escape("".join(sorted(breaks))) + "]", norm)]
+    def __init__(self, norm: str, pattern: re.Pattern):
+        self.breaks = [m.start() for m in pattern.finditer(norm)]
         self.length = len(norm)
 
     def around(self, pos: int) -> tuple[int, int]:
