@@ -2,7 +2,7 @@
 retry back-off and size/type limits."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
@@ -176,3 +176,29 @@ class SizeLimitMiddleware:
         if self.maxsize and len(response.body) > self.maxsize:
             raise IgnoreRequest(f"too_large: {len(response.body)} bytes")
         return response
+
+
+class RedirectGuardMiddleware(_SpiderAware):
+    """Record redirects that go nowhere useful (loops, other hosts) as fetch failures.
+
+    Sits just above Scrapy's RedirectMiddleware, which would otherwise drop them silently
+    (the duplicate filter eats a redirect to itself, the offsite filter one to another host).
+    """
+
+    def process_response(self, request, response, spider=None):
+        if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
+            return response
+        spider = self._spider(spider)
+        target = urljoin(request.url, response.headers[b"Location"].decode("latin-1").strip()).split("#")[0]
+        chain = [*request.meta.get("redirect_urls", []), request.url]
+        reason = None
+        if hasattr(spider, "host_allowed") and not spider.host_allowed(target):
+            reason = "redirect_offsite"
+        elif target in chain or len(chain) > request.meta.get("redirect_max", 20):
+            reason = "redirect_loop"
+        if reason is None:
+            return response
+        first = chain[0]
+        if hasattr(spider, "fail"):
+            spider.fail(first, reason, f"-> {target}")
+        raise IgnoreRequest(f"recorded: {reason} {first} -> {target}")

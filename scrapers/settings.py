@@ -37,6 +37,8 @@ BASE = {
         "scrapers.middlewares.ConditionalRequestMiddleware": 560,
         "scrapers.middlewares.RetryBackoffMiddleware": 549,
         "scrapers.middlewares.SizeLimitMiddleware": 580,
+        # above RedirectMiddleware (600): sees the 3xx first and records loops / offsite targets
+        "scrapers.middlewares.RedirectGuardMiddleware": 610,
         # last before the network: the request goes to the mapped URL, the response comes back real
         "scrapers.middlewares.RemapMiddleware": 990,
     },

@@ -259,6 +259,9 @@ class SourceSpider(scrapy.Spider):
 
     def list_error(self, failure):
         request = failure.request
+        if failure.check(IgnoreRequest) and str(failure.value).startswith("recorded:"):
+            self.listing_complete = False
+            return
         self.counters["pages"] += 1
         self.listing_complete = False
         self.fail(request.url, LIST_FAILURE_PREFIX + _failure_reason(failure), str(failure.value)[:200], transient=True)
@@ -283,6 +286,10 @@ class SourceSpider(scrapy.Spider):
         url = response.meta["article_url"]
         if response.status >= 400:
             self.fail(response.url, f"http_{response.status}", transient=response.status >= 500 or response.status == 429)
+            return
+        kind = _not_html(response)
+        if kind:
+            self.fail(response.url, "not_html", kind)
             return
         text = self.page_text(response)
         if text is None:
@@ -345,8 +352,10 @@ class SourceSpider(scrapy.Spider):
     def article_error(self, failure):
         request = failure.request
         self.counters["pages"] += 1
-        if failure.check(IgnoreRequest) and str(failure.value).startswith("known article"):
-            self.counters["pages"] -= 1
+        if failure.check(IgnoreRequest) and str(failure.value).startswith(("known article", "recorded:")):
+            # known: not a fetch at all; recorded: the middleware already wrote the failure row
+            if str(failure.value).startswith("known article"):
+                self.counters["pages"] -= 1
             return
         reason = _failure_reason(failure)
         self.fail(request.url, reason, str(failure.value)[:200], transient=reason in _TRANSIENT)
@@ -355,31 +364,58 @@ class SourceSpider(scrapy.Spider):
 _TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
 
 
+_BINARY_MAGIC = {b"%PDF": "pdf", b"PK\x03\x04": "zip", b"\xd0\xcf\x11\xe0": "ms-office", b"\x89PNG": "png",
+                 b"\xff\xd8\xff": "jpeg", b"GIF8": "gif", b"\x1f\x8b": "gzip", b"Rar!": "rar"}
+
+
+def _not_html(response) -> str | None:
+    """What an article response really is when it is not an HTML page (whatever its Content-Type says)."""
+    head = response.body[:1024].lstrip()
+    for magic, name in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            return name
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+    if "json" in ctype or head[:1] in (b"{", b"["):
+        return "json"
+    if head and b"<" not in head and b"\x00" in head:
+        return "binary"
+    return None
+
+
 def _reason_name(reason: str) -> str:
     return reason.replace("-", "_")
 
 
 def _failure_reason(failure) -> str:
     """Short reason for a download failure."""
+    from scrapy import exceptions as sx
     from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet import error as tx
     from twisted.internet.defer import CancelledError
-    from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TimeoutError, TCPTimedOutError
 
+    msg = str(failure.value)
+    low = msg.lower()
     if failure.check(IgnoreRequest):
-        msg = str(failure.value)
-        if "robots.txt" in msg.lower() or "forbidden by robots" in msg.lower():
+        if "robots.txt" in low:
             return "robots"
         if msg.startswith(("too_large", "not_html")):
             return msg.split(":", 1)[0]
+        if "maxsize" in low or "max size" in low or "decompress" in low:
+            return "too_large"
         return "ignored"
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
-    if failure.check(DNSLookupError):
+    if failure.check(sx.CannotResolveHostError, tx.DNSLookupError):
         return "dns"
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if failure.check(sx.DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError):
         return "timeout"
-    if failure.check(CancelledError):
-        return "too_large"
-    if failure.check(ConnectionRefusedError):
+    if failure.check(sx.DownloadCancelledError, CancelledError):
+        # Scrapy cancels a download that passes DOWNLOAD_MAXSIZE; a stalled one ends as a timeout
+        return "too_large" if "size" in low or "maxsize" in low else "timeout" if "timeout" in low else "cancelled"
+    if failure.check(sx.DownloadConnectionRefusedError, tx.ConnectionRefusedError):
         return "connection"
+    if failure.check(sx.ResponseDataLossError, tx.ConnectionLost, tx.ConnectionDone):
+        return "truncated"
+    if failure.check(sx.DownloadFailedError):
+        return "timeout" if "timeout" in low or "timed out" in low else "connection"
     return "error"
