@@ -184,7 +184,8 @@ class Matcher:
 
         url = article.get("url") or ""
         host = (urlsplit(url).hostname or "").lower()
-        source = normalize(article.get("source") or "")
+        # The 来源 line and the site's own name ("杭州日报 (hzdaily…)") both say whose news it is.
+        source = normalize(" ".join(str(article.get(k) or "") for k in ("source", "site")).strip())
         published = parse_published(article.get("published")) or infer_date(url)
         date_text = None
         if published is None:
@@ -360,7 +361,7 @@ class Matcher:
                 scores[plan.city] += float(lm.get("source_bonus", 2.0))
             else:
                 for city, entry in self._place_hosts.items():
-                    if city != plan.city and any(s in source for s in entry["sources"]):
+                    if city != plan.city and any(s in source for s in entry["sources"] + entry["names"]):
                         scores[city] += float(lm.get("source_bonus", 2.0))
                         break
         own = scores.pop(plan.city, 0.0)

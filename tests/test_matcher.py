@@ -296,3 +296,11 @@ def test_generic_talent_words_alone_are_not_enough(matcher):
     r = matcher.match({"url": "https://www.hangzhou.com.cn/2024/05/01/x.htm", "title": "杭州一企业发布新品",
                        "published": "2024-05-01", "text": text})
     assert not r["relevant"]
+
+
+def test_site_name_counts_like_a_source(matcher):
+    text = "我市推进平急两用设施建设，平急两用项目加快落地。"
+    base = {"url": "https://example.org/a", "title": "平急两用设施建设提速", "published": "2024-05-01",
+            "text": text}
+    assert matcher.match(dict(base, site="杭州日报 (hzdaily.hangzhou.com.cn)"))["relevant"]
+    assert not matcher.match(dict(base, site="银川市人民政府 (yinchuan.gov.cn)"))["relevant"]
