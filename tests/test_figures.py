@@ -184,3 +184,9 @@ def test_count_written_with_wan_only(matcher):
 def test_province_figure_is_not_the_city(matcher):
     text = "杭州深化政务服务增值化改革。今年以来，全省大厅“一网通办”收件率达91%。"
     assert figures(matcher, art(text)) == []
+
+
+def test_end_of_named_year(matcher):
+    text = "杭州深入推进住房保障，积极探索配租+配售新模式。截至2024年底，全市新建配售型保障性住房6200套。"
+    assert figures(matcher, art(text, published="2025-01-06")) == [
+        ("tgt-housing-6000", 6200, "套", "2024-12-31")]
