@@ -64,6 +64,10 @@ _STEPS: list[tuple[re.Pattern, object]] = [
 ]
 
 
+# Steps whose every match is one character replaced by nothing (a fast path in `_tracked`).
+_ONE_CHAR_DELETIONS = {_STEPS[3][0]}
+
+
 class Offsets:
     """Maps positions in normalised text back to the original: offsets[i] for i in 0..len(norm).
 
@@ -116,6 +120,13 @@ def _tracked(text: str, simplify: bool = True) -> tuple[str, list[tuple[list[int
     steps = []
     text = _fullwidth_all(text)                # one for one: positions do not move
     for pattern, repl in _STEPS[1:]:
+        if pattern in _ONE_CHAR_DELETIONS:
+            # Each match deletes one character: the breakpoints follow from the positions alone.
+            gone = [m.start() for m in pattern.finditer(text)]
+            if gone:
+                steps.append(([0] + [z - j for j, z in enumerate(gone)], [0] + [z + 1 for z in gone]))
+                text = pattern.sub("", text)
+            continue
         new, old = [0], [0]
         parts, pos, out = [], 0, 0
         for m in pattern.finditer(text):
