@@ -34,8 +34,15 @@ fi
 # The other stages' benchmarks, when present (each prints its own figures).
 for name in matcher extract search; do
   script=benchmarks/bench_$name.py
+  args=()
+  if [[ $QUICK == 1 ]]; then
+    case $name in
+      matcher) args=(--count 1000) ;;
+      search)  args=(--articles 20000) ;;
+    esac
+  fi
   if [[ -f $script ]]; then
-    run "$name" $PY "$script"
+    run "$name" $PY "$script" "${args[@]}"
   else
     echo; echo "=== $name: $script not present, skipped"
   fi
