@@ -23,16 +23,26 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
     """Labelled cases as articles of about `chars` characters.
 
     mode "filler": each case's text, then paragraphs of the non-relevant cases until long enough
-    (like a real page: one story plus other news); mode "repeat": the case's own text repeated
-    (every alias and figure sentence several times: a worst case for the matcher).
+    (like a real page: one story plus other news); "crawl": the same, one relevant case in ten;
+    "repeat": the case's own text repeated (every alias and figure sentence several times).
     """
     dirs = [REPO / "tests" / "eval_cases", REPO.parent / "shared" / "eval" / "dev"]
     cases = []
     for d in dirs:
         for path in sorted(d.glob("*.json")) if d.is_dir() else []:
             cases.append(json.loads(path.read_text(encoding="utf-8")))
-    filler = "\n".join(c["text"] for c in cases if not c["label"]["relevant"])
+    # Filler is other news: non-relevant texts that name no plan item at all.
+    from monitor.catalog import load_catalog
+    from monitor.normalize import normalize
+
+    terms = [t for i in load_catalog().items.values() for t in i.aliases + i.weak]
+    filler = "\n".join(c["text"] for c in cases if not c["label"]["relevant"]
+                       and not any(t in normalize(c["text"]) for t in terms))
     base = []
+    if mode == "crawl":                       # a crawl is mostly other news: 1 case in 10 relevant
+        pos = [c for c in cases if c["label"]["relevant"]]
+        neg = [c for c in cases if not c["label"]["relevant"]]
+        cases = [pos[i % len(pos)] if i % 10 == 0 else neg[i % len(neg)] for i in range(10 * len(neg))]
     for data in cases:
         data = {k: v for k, v in data.items() if k != "label"}
         text, k = data["text"], 0
@@ -51,8 +61,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=5000)
     ap.add_argument("--chars", type=int, default=2000)
-    ap.add_argument("--mode", choices=["filler", "repeat"], default="filler",
-                    help="pad each case with other news (filler) or with itself (repeat: worst case)")
+    ap.add_argument("--mode", choices=["filler", "crawl", "repeat"], default="filler",
+                    help="filler: every case padded with other news; crawl: the same with 1 relevant "
+                         "case in 10; repeat: each case padded with itself (worst case)")
     args = ap.parse_args()
     arts = articles(args.count, args.chars, args.mode)
     # A fixed pure-Python loop: about 0.45 s on an idle core of this machine kind; on a shared

@@ -260,6 +260,8 @@ class Matcher:
         topical = sum(item_scores[i] * items[i].relevance_weight for i in listed) + theme_score
 
         # --- locality
+        if topical <= 0:                 # nothing about the plan: no need to place or date it
+            return out
         loc_ok, share = self._locality(plan, hits, norm, title_end, host, source)
         # --- date
         date_ok = True

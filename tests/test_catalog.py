@@ -53,6 +53,13 @@ def test_bundled_plan_has_the_issue_ids(catalog):
             assert catalog.items[item.parent].kind in ("group", "aim")
 
 
+def test_theme_terms_are_whole_phrases(catalog):
+    # A YAML flow list splits on commas: '深化改革,强基固本' must stay one phrase.
+    theme = catalog.plans[0].theme
+    assert "深化改革,强基固本" in theme and "深化改革、强基固本" in theme
+    assert all(len(t) >= 7 for t in theme), theme
+
+
 def test_targets(catalog):
     assert set(catalog.targets) == set(TARGETS)
     for tid, (value, unit) in TARGETS.items():

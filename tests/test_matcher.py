@@ -78,6 +78,13 @@ def test_evidence_points_into_the_original(matcher):
         assert doc[e["start"]:e["end"]] in e["snippet"].replace("\n", " ")
 
 
+def test_common_reform_words_are_not_the_theme(matcher):
+    text = "杭州市召开会议，要求深化改革，强基础、固根本，推动各项工作落实。会议强调强基固本。"
+    r = matcher.match({"url": "https://www.hangzhou.com.cn/2024/05/01/x.htm", "title": "杭州市召开工作会议",
+                       "published": "2024-05-01", "text": text})
+    assert not r["relevant"]
+
+
 def test_title_hits_weigh_more(matcher):
     body = "杭州市发布消息。" + "今天天气晴好。" * 20
     in_title = matcher.match({"url": "https://www.hangzhou.com.cn/a", "title": "杭州推进平急两用设施建设",
