@@ -147,6 +147,10 @@ def test_second_run_fetches_no_article_again_then_exactly_the_published_ones(sit
     assert lists and Counter(r["status"] for r in lists)[304] >= len(lists) - 2, Counter(r["status"] for r in lists)
     # hrss answers its 2nd column request with the 200 "访问过于频繁" page: a failure, not an article
     assert q(dbpath, "SELECT COUNT(*) FROM fetch_failures WHERE source_id = 'gov-hrss' AND reason = 'list_rate_limited'")[0][0] == 1
+    # ... and the column is asked once more after the pause, so the run still ends with its list read
+    hrss = [r for r in log if r["host"] == "hrss.hangzhou.gov.cn" and r["path"].startswith("/col/")]
+    assert len(hrss) == 2
+    assert q(dbpath, "SELECT listing_complete FROM runs WHERE source_id = 'gov-hrss' ORDER BY id DESC LIMIT 1") == [(1,)]
     print(f"\nsecond run: {len(log)} requests ({len(lists)} list pages) in {secs:.1f}s")
 
     before = q(dbpath, "SELECT COUNT(*) FROM articles")[0][0]

@@ -24,6 +24,10 @@ MAX_REPLACEMENT_SHARE = 0.02
 LIST_FAILURE_PREFIX = "list_"
 # Recorded as fetch failures for the record, but not a sign of a broken run (a day without an issue).
 BENIGN_REASONS = {"no_issue"}
+RATE_LIMIT_RETRIES = 1
+# request meta keys the spiders set themselves (copied when a request is asked again)
+_OWN_META = {"list_idx", "page", "conditional", "col", "params", "start", "n", "column_url", "mode", "day",
+             "article_url", "list_title", "list_date", "pages", "follow"}
 
 
 def today_beijing() -> date:
@@ -252,9 +256,24 @@ class SourceSpider(scrapy.Spider):
         if text is not None:
             reason = _extract_mod().detect_error_page(text)
             if reason and reason != "empty-shell":
-                self.fail(response.url, f"{LIST_FAILURE_PREFIX}{_reason_name(reason)}", transient=True)
-                self.listing_complete = False
+                retried = reason == "rate-limited" and self.retry_later(response)
+                self.fail(response.url, f"{LIST_FAILURE_PREFIX}{_reason_name(reason)}",
+                          "retried after a pause" if retried else None, transient=not retried)
+                if not retried:
+                    self.listing_complete = False
                 return False
+        return True
+
+    def retry_later(self, response) -> bool:
+        """Ask again once after a "访问过于频繁" page (the retry back-off middleware waits first)."""
+        n = response.meta.get("rate_limit_retries", 0)
+        engine = getattr(getattr(self, "crawler", None), "engine", None)
+        if n >= RATE_LIMIT_RETRIES or engine is None:
+            return False
+        meta = {k: v for k, v in response.meta.items() if k in _OWN_META}
+        meta.update(rate_limit_retries=n + 1, retry_times=n + 1)
+        engine.crawl(response.request.replace(dont_filter=True, meta=meta))
+        self.counters["rate_limit_retries"] += 1
         return True
 
     def list_error(self, failure):
@@ -302,7 +321,9 @@ class SourceSpider(scrapy.Spider):
             return
         reason = ex.error or ex_mod.detect_error_page(ex)
         if reason:
-            self.fail(response.url, _reason_name(reason), transient=reason == "rate-limited")
+            retried = reason == "rate-limited" and self.retry_later(response)
+            self.fail(response.url, _reason_name(reason), "retried after a pause" if retried else None,
+                      transient=reason == "rate-limited" and not retried)
             return
         pages = response.meta["pages"] + [ex]
         if len(pages) == 1:
