@@ -59,6 +59,9 @@ def match(source, jsonl, all_, force, db_path, plan_paths) -> None:
     matcher = _matcher(plan_paths)
     if jsonl:
         out = sys.stdout
+        # One result per input line, flushed at once: a caller may wait for each answer.
+        if hasattr(out, "reconfigure"):
+            out.reconfigure(line_buffering=True)
         errors = 0
         for n, line in enumerate(source, 1):
             if not line.strip():

@@ -311,3 +311,18 @@ def test_site_name_counts_like_a_source(matcher):
             "text": text}
     assert matcher.match(dict(base, site="杭州日报 (hzdaily.hangzhou.com.cn)"))["relevant"]
     assert not matcher.match(dict(base, site="银川市人民政府 (yinchuan.gov.cn)"))["relevant"]
+
+
+def test_cli_jsonl_answers_each_line_at_once():
+    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "match", "--jsonl", "-"], cwd=REPO,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8")
+    try:
+        for path in (DEV / "009.json", DEV / "026.json"):
+            proc.stdin.write(json.dumps(_load(path)[0], ensure_ascii=False) + "\n")
+            proc.stdin.flush()
+            answer = json.loads(proc.stdout.readline())   # would hang if results were buffered
+            assert answer["relevant"] == (path.stem == "009")
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
