@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 import scrapy
 from lxml import html as lxml_html
 
-from scrapers.spiders.base import ListItem, SourceSpider
+from scrapers.spiders.base import ListItem, SourceSpider, _extract_mod
 
 _YMD = re.compile(r"_(\d{8})(?:[A-Z]\d{2}|\.html)")
 
@@ -69,33 +69,35 @@ class EpaperDaySpider(SourceSpider):
         return out
 
     def parse_day(self, response):
-        if response.status in (404, 410) or (response.status == 200 and self._is_missing(response)):
-            # a day without an issue: remembered, so an old empty day is not asked again
-            self.counters["pages"] += 1
-            self.fail(response.url, "no_issue", f"day {response.meta['day']}: HTTP {response.status}")
-            self.new_list_state[response.url] = {"items_found": 0, "keep": True}
+        if response.status in (404, 410):
+            self.no_issue(response)
             return
         text = self.page_text(response) if response.status == 200 else None
         if response.status == 200 and text is None:
             return
+        lists = []
+        if text is not None:
+            for url in self.links(text, response.url, self._page_re):
+                a, b = self.cfg.get("page_to_list") or ["", ""]
+                lists.append(url.replace(a, b) if a else url)
+            lists += [u for u in self.links(text, response.url, self._list_re) if u not in lists]
+            # the "404页面" answered with status 200 on days without an issue
+            if not lists and _extract_mod().detect_error_page(text) == "not-found-page":
+                self.no_issue(response)
+                return
         if not self.list_response_ok(response, text):
             return
-        lists = []
-        for url in self.links(text, response.url, self._page_re):
-            a, b = self.cfg.get("page_to_list") or ["", ""]
-            lists.append(url.replace(a, b) if a else url)
-        lists += [u for u in self.links(text, response.url, self._list_re) if u not in lists]
         self.count_found(len(lists))
         self.remember_list(response, len(lists), keep=True)
         for url in lists:
             yield scrapy.Request(url, callback=self.parse_article_list, errback=self.list_error,
                                  meta={"day": response.meta["day"], "conditional": True})
 
-    def _is_missing(self, response) -> bool:
-        text = self.page_text(response) or ""
-        from scrapers.spiders.base import _extract_mod
-
-        return _extract_mod().detect_error_page(text) == "not-found-page"
+    def no_issue(self, response) -> None:
+        """A day without an issue: recorded, and remembered so an old empty day is not asked again."""
+        self.counters["pages"] += 1
+        self.fail(response.url, "no_issue", f"day {response.meta['day']}: HTTP {response.status}")
+        self.new_list_state[response.url] = {"items_found": 0, "keep": True}
 
     def parse_article_list(self, response):
         text = self.page_text(response) if response.status == 200 else None
