@@ -1,7 +1,6 @@
 """The matcher against the dev set, our own labelled cases, and its building blocks."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
