@@ -69,7 +69,7 @@ def infer_date(url: str | None) -> dt.date | None:
     return None
 
 
-_KINDS = ("place", "theme", "loc", "notcity", "alias", "weak", "exclude", "indicator", "decoy")
+_KINDS = ("place", "wide", "theme", "loc", "notcity", "alias", "weak", "exclude", "indicator", "decoy")
 
 
 class _DocIndex:
@@ -113,9 +113,8 @@ class Matcher:
                 payloads[name].append(("place", city))
             for src in entry["sources"]:
                 payloads[src].append(("place", city))
-        # Frequent function words are counted with str.count, outside the automaton: only the
-        # number matters and every hit through the automaton costs Python time.
-        self._wide_terms = places["province_terms"] + places["national_terms"]
+        for term in places["province_terms"] + places["national_terms"]:
+            payloads[term].append(("wide",))
         self._mask_terms = {}
         for plan in self.catalog.plans:
             pid = plan.id
@@ -370,7 +369,7 @@ class Matcher:
         others = sum(scores.values())
         top_other = max(scores.values(), default=0.0)
         share = own / (own + others) if own + others else 0.0
-        wide = sum(norm.count(t) for t in self._wide_terms)
+        wide = len(hits["wide"])
         ok = (own >= float(lm.get("min_city", 1.0)) and own >= top_other
               and share >= float(lm.get("min_share", 0.4))
               and wide < float(lm.get("province_ratio", 2.0)) * own)
