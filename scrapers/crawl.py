@@ -68,10 +68,15 @@ def run_crawl(sources, db, *, since: date | None = None, until: date | None = No
         run_id = getattr(spider, "run_id", None)
         row = db_runs.get_run(db, run_id) if run_id else None
         warn = db.execute("SELECT layout_warning FROM sources WHERE id = ?", [src.id]).fetchone()
+        seconds = elapsed
+        if row and row.get("ended"):
+            from datetime import datetime
+
+            seconds = (datetime.fromisoformat(row["ended"]) - datetime.fromisoformat(row["started"])).total_seconds()
         results.append(SourceResult(
             src.id, run_id, (row or {}).get("status") or "not-run", (row or {}).get("pages_fetched") or 0,
             (row or {}).get("new_articles") or 0, (row or {}).get("updated_articles") or 0,
-            (row or {}).get("failures") or {}, elapsed, warn[0] if warn else None))
+            (row or {}).get("failures") or {}, seconds, warn[0] if warn else None))
     return results
 
 
