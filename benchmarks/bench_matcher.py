@@ -54,7 +54,8 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
                 k = (k + 400) % max(1, len(filler) - 400)
         data["text"] = text[:chars]
         base.append(data)
-    return [base[i % len(base)] for i in range(count)]
+    # Fresh objects for every article, as a crawl or a JSONL stream gives them.
+    return [json.loads(json.dumps(base[i % len(base)])) for i in range(count)]
 
 
 def main() -> None:
