@@ -195,6 +195,8 @@ def bench_throughput(server, work: Path, max_pages: int, concurrency: int, repea
         "crawl_peak_mb": max(r["peak_mb"] for r in fulls), "crawl_tree_peak_mb": max(r["tree_peak_mb"] for r in fulls),
         "articles": counts["articles"], "matches": counts["matches"],
         "host_end_s": full["host_end"],
+        "full_cpu_ms_per_page": 1000 * full["cpu"] / max(full["pages"], 1),
+        "bare_cpu_ms_per_page": 1000 * bare["cpu"] / max(bare["pages"], 1),
         "article_requests": kinds["article"], "list_requests": kinds["list"],
     }
     res["ratio"] = res["full_pps"] / res["bare_pps"] if res["bare_pps"] else 0.0
@@ -392,6 +394,8 @@ def main(argv=None) -> int:
               f"{t['matches']} matches; {t['list_requests']} list + {t['article_requests']} article requests)")
         print(f"throughput  bare Scrapy spider:   {t['bare_pages']} pages in {t['bare_wall']:.1f} s = "
               f"{t['bare_pps']:.0f} pages/s, best of {t['all_bare_pps']} (in-reactor {t['bare_inner_pps']:.0f} pages/s)")
+        print(f"throughput  CPU per page (user+sys of the crawling process): hzwatch "
+              f"{t['full_cpu_ms_per_page']:.1f} ms, bare {t['bare_cpu_ms_per_page']:.1f} ms")
         slow = list(t["host_end_s"].items())[:3]
         print("throughput  hzwatch crawl, last request per host (s after start, requests): "
               + ", ".join(f"{h} {v[0]} s ({v[1]})" for h, v in slow))

@@ -6,6 +6,7 @@ process before it exits; the tree total (sum of VmRSS at one instant) is sampled
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import threading
 import time
@@ -118,8 +119,9 @@ def _cmdline(pid: int) -> str:
 
 
 def run_measured(argv: list[str], timeout: float = 1800, **popen_kw) -> dict:
-    """Run argv to its end; wall seconds, exit code, stderr tail and peak memory of its tree."""
+    """Run argv to its end: wall and CPU seconds (of its waited-for tree), exit code, output, peak memory."""
     t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen_kw)
     with MemoryWatch(proc.pid) as watch:
         try:
@@ -128,6 +130,8 @@ def run_measured(argv: list[str], timeout: float = 1800, **popen_kw) -> dict:
             proc.kill()
             out, err = proc.communicate()
     wall = time.perf_counter() - t0
-    return {"rc": proc.returncode, "wall": wall, "stdout": out.decode("utf-8", "replace"),
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"rc": proc.returncode, "wall": wall, "cpu": cpu, "stdout": out.decode("utf-8", "replace"),
             "stderr": err.decode("utf-8", "replace"), "peak_mb": watch.root_mb(),
             "tree_peak_mb": watch.tree_mb(), "watch": watch}
