@@ -325,3 +325,20 @@ def test_cli_jsonl_answers_each_line_at_once():
         proc.stdin.close()
         proc.wait(timeout=60)
     assert proc.returncode == 0
+
+
+def test_position_map_replays_normalize_exactly():
+    import random
+
+    from monitor.normalize import _tracked
+
+    alphabet = list(" \t\u3000\xa0\n\r中文國，,a1“”(jiān)&nbsp;\u2003x.、\u200b")
+    rng = random.Random(7)
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 18)))
+        norm, index = normalize_map(text)
+        assert _tracked(text)[0] == norm, repr(text)
+        assert index[len(norm)] == len(text)
+        for i, ch in enumerate(norm):
+            original = text[index[i]]
+            assert ch == " " or ch == "\n" or normalize(original) == ch, (repr(text), i)
