@@ -2,7 +2,7 @@
 
 Everything is real: the replica sites (replica.server) on 127.0.0.1, `hzwatch crawl` in its own
 process, SQLite on disk, Datasette over HTTP. Small and fast by default; set
-HZWATCH_FAULTS_LONG=1 (or pass --faults-long) for the long mode (20 kills instead of 3).
+HZWATCH_FAULTS_LONG=1 for the long mode (20 kills instead of 3, every source).
 """
 from __future__ import annotations
 
