@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from urllib.parse import urlsplit
 
@@ -86,6 +87,32 @@ class _DocIndex:
         if i == self.ntitle:
             return self.title
         return self.title + 1 + self.xmap[i - self.ntitle - 1]
+
+
+def _occurrences(hay: str, term: str) -> list[int]:
+    out, pos = [], hay.find(term)
+    while pos >= 0:
+        out.append(pos)
+        pos = hay.find(term, pos + 1)
+    return out
+
+
+def _verbatim(cache: dict, term: str, s: int, norm: str, doc: str) -> int | None:
+    """Where the hit at norm[s] sits in `doc` when the term appears there verbatim.
+
+    If the original holds the term exactly as often as the normalised text, the i-th
+    occurrences correspond; this spares building the full position map. None otherwise
+    (Traditional text, quotes or full-width forms inside the term).
+    """
+    if term not in cache:
+        in_norm = _occurrences(norm, term)
+        in_doc = _occurrences(doc, term)
+        cache[term] = (in_norm, in_doc) if len(in_norm) == len(in_doc) else None
+    pair = cache[term]
+    if pair is None:
+        return None
+    k = bisect_left(pair[0], s)
+    return pair[1][k] if k < len(pair[0]) and pair[0][k] == s else None
 
 
 def _host_match(host: str, fragment: str) -> bool:
@@ -290,9 +317,14 @@ class Matcher:
         # --- evidence
         snip = int(m.get("snippet_chars", 30))
         cap = int(m.get("max_evidence_per_item", 5))
+        places: dict[str, tuple[list[int], list[int]] | None] = {}
         for item_id, spans in [(pid, theme_hits)] + [(i, item_evidence[i]) for i in listed]:
             for s, e, t in spans[:cap]:
-                a, b = index[s], index[e - 1] + 1
+                a = _verbatim(places, t, s, norm, doc)
+                if a is None:
+                    a, b = index[s], index[e - 1] + 1
+                else:
+                    b = a + len(t)
                 out["evidence"].append({
                     "item": item_id, "term": t, "start": a, "end": b,
                     "snippet": doc[max(0, a - snip):b + snip].replace("\n", " ").strip(),

@@ -342,3 +342,12 @@ def test_position_map_replays_normalize_exactly():
         for i, ch in enumerate(norm):
             original = text[index[i]]
             assert ch == " " or ch == "\n" or normalize(original) == ch, (repr(text), i)
+
+
+def test_verbatim_evidence_offsets_equal_the_full_map(matcher, monkeypatch):
+    import monitor.matcher as matcher_module
+
+    articles = [_load(p)[0] for p in sorted(DEV.glob("*.json")) + sorted(CASES.glob("*.json"))]
+    fast = [matcher.match(a)["evidence"] for a in articles]
+    monkeypatch.setattr(matcher_module, "_verbatim", lambda *args: None)
+    assert [matcher.match(a)["evidence"] for a in articles] == fast
