@@ -25,7 +25,7 @@ _CN = r"[零〇一二两三四五六七八九十百千万亿点]+"
 # Units, longest first, including ones no target uses (人次, 岁) so they are not misread as 人.
 _UNITS = ["万平方米", "平方米", "个百分点", "百分点", "万人次", "人次", "套(间)", "周岁", "万套",
           "万名", "万人", "万户", "万个", "万元", "亿元", "元", "套", "间", "名", "人", "位", "户",
-          "个", "岁", "所", "家", "项", "%"]
+          "个", "岁", "所", "家", "项", "%", "成"]
 _NUMBER = re.compile(
     r"(?P<pre>超过|超|逾|近|约|不少于|不低于)?"
     rf"(?:百分之(?P<pct>{_AR}|{_CN})|(?P<a>{_AR})(?P<amul>[千万亿](?![元平]))?|(?P<c>{_CN}))"
@@ -123,6 +123,10 @@ def parse_numbers(text: str) -> list[Number]:
         elif unit == "亿元":
             value *= 100_000_000
             unit = "元"
+        elif unit == "成":                 # 九成 = 90%
+            value *= 10
+            upper = upper * 10 if upper is not None else None
+            unit = "%"
         qualifier = ""
         if upper is not None:
             qualifier = "range"
