@@ -20,7 +20,7 @@ from monitor.figures import Hit, extract_progress
 from monitor.normalize import normalize, normalize_map
 
 # Bump LOGIC_VERSION when matching logic changes; the catalog hash covers the YAML files.
-LOGIC_VERSION = "1.0"
+LOGIC_VERSION = "1.1"
 MATCHER_VERSION = f"{LOGIC_VERSION}+{catalog_hash()}"
 
 # URL date shapes: /2024-01/31/, /2024/01/31/, /art/2025/4/23/, /2024/05-16/, /2023/0119/,
