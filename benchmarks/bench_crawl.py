@@ -150,8 +150,11 @@ def must(result: dict, what: str) -> dict:
     return result
 
 
+SOURCES: list[str] = []   # source ids to crawl (--sources); empty = all
+
+
 def crawl(server, db: Path, *extra: str) -> dict:
-    return must(run_measured(hz("crawl", "--db", str(db), "--fast", *remap_flags(server), *extra),
+    return must(run_measured(hz("crawl", *SOURCES, "--db", str(db), "--fast", *remap_flags(server), *extra),
                              cwd=REPO, env=env()), f"hzwatch crawl --db {db}")
 
 
@@ -373,10 +376,12 @@ def main(argv=None) -> int:
                     help="list pages (e-paper: days) per list; high so the first run walks the whole site")
     ap.add_argument("--concurrency", type=int, default=32, help="bare spider concurrency (hzwatch --fast uses 32)")
     ap.add_argument("--repeat", type=int, default=2, help="alternating runs of each side; the best counts")
+    ap.add_argument("--sources", nargs="*", default=[], metavar="ID", help="crawl only these sources")
     ap.add_argument("--skip-service", action="store_true")
     ap.add_argument("--json", action="store_true", help="also print one JSON line of all figures")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args(argv)
+    SOURCES[:] = args.sources
 
     from replica import server as replica_server
 
@@ -385,7 +390,8 @@ def main(argv=None) -> int:
     server = replica_server.start(articles=args.articles, seed=args.seed, rate_limit_nth=0)
     figures: dict = {"articles_in_replica": args.articles, "load_avg_start": os.getloadavg()[0]}
     try:
-        print(f"replica: {server.base_url}, {args.articles} generated articles; load average "
+        print(f"replica: {server.base_url}, {args.articles} generated articles, sources: "
+              f"{' '.join(SOURCES) or 'all'}; load average "
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; work dir {work}", flush=True)
         t = bench_throughput(server, work, args.max_pages, args.concurrency, args.repeat)
         figures.update(t)

@@ -143,6 +143,9 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(replica, tmp_path
     sql = "SELECT a.url, m.item_id FROM matches m JOIN articles a ON a.id = m.article_id"
     ref_m, got_m = Counter(query(ref_db, sql)), Counter(query(db, sql))
     assert got_m == ref_m, f"matches differ from the reference crawl: {list(((ref_m - got_m) + (got_m - ref_m)).items())[:5]}"
+    # Stories (what alerts are sent per): the same grouping of articles, no story split in two.
+    ref_s, got_s = _story_groups(ref_db), _story_groups(db)
+    assert got_s == ref_s, f"story grouping differs: {sorted(map(sorted, ref_s ^ got_s))[:3]}"
     # Runs killed mid-crawl are closed by the next run, never left 'running' nor passed off as 'ok'.
     if left_running:
         rows = query(db, f"SELECT id, status FROM runs WHERE id IN ({','.join('?' * len(left_running))})",
@@ -151,6 +154,13 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(replica, tmp_path
         assert not wrong, f"killed runs still recorded as {wrong}"
     latest = query(db, "SELECT source_id, status FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY source_id)")
     assert all(status not in ("running", "failed") for _, status in latest), latest
+
+
+def _story_groups(db: Path) -> set[frozenset]:
+    groups: dict = {}
+    for url, story in query(db, "SELECT url, story_id FROM articles"):
+        groups.setdefault(story if story is not None else url, set()).add(url)
+    return {frozenset(g) for g in groups.values()}
 
 
 def _count(db: Path) -> int:
