@@ -27,7 +27,7 @@ PLAN_KEYS = ("id", "title", "city", "announced", "watch_from", "reform_count", "
              "districts", "items")
 ITEM_KEYS = ("id", "kind", "title")
 TARGET_KEYS = ("id", "item", "metric", "comparator", "value", "unit", "due", "figures")
-TERM_KEYS = ("aliases", "weak", "context", "exclude")
+TERM_KEYS = ("aliases", "broad", "weak", "context", "exclude")
 PATTERN_LIST_KEYS = ("goal", "earlier", "cumulative", "delta", "year_start")
 
 
@@ -49,10 +49,12 @@ class Item:
     parent: str | None = None
     position: int = 0
     aliases: list[str] = field(default_factory=list)   # normalised terms
+    broad: list[str] = field(default_factory=list)     # count only beside a sibling item's evidence
     weak: list[str] = field(default_factory=list)
     context: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     relevance_weight: float = 1.0   # share of this item's evidence that counts toward relevance
+    needs_alias: bool = False       # weak hits alone (a bare 人才) never list this item
 
     @property
     def reported(self) -> bool:
@@ -303,9 +305,13 @@ def _load_items(path: Path, plan_id: str, raw_items: Any) -> list[Item]:
         rw = raw.get("relevance_weight", 1.0)
         if not isinstance(rw, (int, float)) or not 0 <= rw <= 1:
             raise CatalogError(path, where, "relevance_weight", "must be a number from 0 to 1")
+        needs_alias = raw.get("needs_alias", False)
+        if not isinstance(needs_alias, bool):
+            raise CatalogError(path, where, "needs_alias", "must be true or false")
         items.append(Item(id=item_id, plan_id=plan_id, kind=kind, title=str(raw["title"]),
                           definition=str(raw.get("definition") or ""), parent=raw.get("parent"),
-                          position=position, relevance_weight=float(rw), **terms))
+                          position=position, relevance_weight=float(rw), needs_alias=needs_alias,
+                          **terms))
     by_id = {i.id: i for i in items}
     for item in items:
         want = ITEM_KINDS[item.kind]
@@ -325,7 +331,7 @@ def _load_items(path: Path, plan_id: str, raw_items: Any) -> list[Item]:
 def _check_aliases(path: Path, items: list[Item]) -> None:
     owner: dict[str, str] = {}
     for item in items:
-        for key in ("aliases", "weak"):
+        for key in ("aliases", "broad", "weak"):
             for term in getattr(item, key):
                 if term in owner:
                     raise CatalogError(path, f"item {item.id}", key,

@@ -20,7 +20,7 @@ from monitor.figures import Hit, extract_progress
 from monitor.normalize import normalize, normalize_map
 
 # Bump LOGIC_VERSION when matching logic changes; the catalog hash covers the YAML files.
-LOGIC_VERSION = "1.1"
+LOGIC_VERSION = "1.2"
 MATCHER_VERSION = f"{LOGIC_VERSION}+{catalog_hash()}"
 
 # URL date shapes: /2024-01/31/, /2024/01/31/, /art/2025/4/23/, /2024/05-16/, /2023/0119/,
@@ -70,7 +70,7 @@ def infer_date(url: str | None) -> dt.date | None:
     return None
 
 
-_KINDS = ("place", "wide", "theme", "loc", "notcity", "alias", "weak", "exclude", "indicator", "decoy")
+_KINDS = ("place", "wide", "theme", "loc", "notcity", "alias", "broad", "weak", "exclude", "indicator", "decoy")
 
 
 class _DocIndex:
@@ -154,6 +154,8 @@ class Matcher:
             for item in plan.items:
                 for term in item.aliases:
                     payloads[term].append(("alias", pid, item.id, 1.0))
+                for term in item.broad:
+                    payloads[term].append(("broad", pid, item.id, 1.0))
                 for term in item.weak:
                     payloads[term].append(("weak", pid, item.id, 0.0))
                 for term in item.exclude:
@@ -165,9 +167,19 @@ class Matcher:
                     payloads[term].append(("decoy", pid, target.id))
             # Names that contain a goal word (春雨计划 holds 计划) are blanked before goal checks.
             goal = plan.figures["_re"]["goal_or_earlier"]
-            self._mask_terms[pid] = sorted({t for i in plan.items for t in i.aliases + i.weak
+            self._mask_terms[pid] = sorted({t for i in plan.items for t in i.aliases + i.broad + i.weak
                                             if goal.search(t)}, key=len, reverse=True)
         self._plan_cities = plan_cities
+        self._items = self.catalog.items
+        # Terms inside another item's longer term (人才 in 顶尖人才, 人才分类评价): a hit there
+        # belongs to the longer term's item, so it is checked against that item's hits.
+        self._nested: dict[tuple[str, str], set[str]] = {}
+        for plan in self.catalog.plans:
+            terms = [(t, i.id) for i in plan.items for t in i.aliases + i.broad + i.weak]
+            for a, ia in terms:
+                owners = {ib for b, ib in terms if ib != ia and a != b and a in b}
+                if owners:
+                    self._nested[(a, ia)] = owners
         self._contexts = {i.id: i.context for p in self.catalog.plans for i in p.items}
         self._host_city: dict[tuple[str, str], str | None] = {}
         # Keys are UTF-8 bytes spelled as latin-1 characters: pyahocorasick scans a node's
@@ -248,20 +260,32 @@ class Matcher:
             if p[1] == pid:
                 excludes[p[2]].append((s, e))
         per_item = defaultdict(list)
-        for kind in ("alias", "weak"):
+        for kind in ("alias", "broad", "weak"):
             for s, e, t, p in hits[kind]:
                 if p[1] == pid:
                     per_item[p[2]].append((s, -e, t, kind))   # sorts by start, longest first
+        owned = set()                 # (start, end, item) of hits inside another item's longer term
+        if self._nested:
+            for item_id, ihits in per_item.items():
+                for s, ne, t, _k in ihits:
+                    owners = self._nested.get((t, item_id))
+                    if owners and any(os_ <= s and -ne <= -one and -one - os_ > -ne - s
+                                      for o in owners for os_, one, _t, _k in per_item.get(o, ())):
+                        owned.add((s, -ne, item_id))
         window = int(m.get("context_window", 80))
         weak_w = float(m.get("weak_weight", 0.5))
         item_scores: dict[str, float] = {}
         item_evidence: dict[str, list] = {}
+        broad_only: list[str] = []
+        item_scores_broad: dict[str, float] = {}
         for item_id, ihits in per_item.items():
             ihits.sort()
-            score, kept, last_end = 0.0, [], -1
+            score, kept, last_end, any_alias, any_broad = 0.0, [], -1, False, False
             for s, e, t, kind in ihits:
                 e = -e
                 if e <= last_end:                     # nested alias of the same item (数谷 in 中国数谷)
+                    continue
+                if owned and (s, e, item_id) in owned:
                     continue
                 if item_id in excludes and any(s < xe and xs < e for xs, xe in excludes[item_id]):
                     continue
@@ -271,18 +295,34 @@ class Matcher:
                     if not any(c in near for c in self._contexts[item_id]):
                         continue
                     w = weak_w
+                any_alias = any_alias or kind == "alias"
+                any_broad = any_broad or kind == "broad"
                 score += w * (title_w if s < title_end else 1.0)
                 kept.append((s, e, t))
                 last_end = e
-            if kept:
+            if not kept or not (any_alias or any_broad or not self._items[item_id].needs_alias):
+                continue
+            if not any_alias and any_broad:
+                broad_only.append(item_id)
+                item_scores_broad[item_id] = score
+                item_evidence[item_id] = kept
+            else:
                 item_scores[item_id] = score
                 item_evidence[item_id] = kept
         theme_hits = [(s, e, t) for s, e, t, p in hits["theme"] if p[1] == pid]
         theme_score = sum(plan.theme_weight * (title_w if s < title_end else 1.0)
                           for s, _e, _t in theme_hits)
-        items = self.catalog.items
+        items = self._items
         item_min = float(m.get("item_min", 1.0))
         listed = [i for i, sc in item_scores.items() if sc >= item_min and items[i].reported]
+        # Broad words (人才办, 高层次人才) support an item only in news about its aim, i.e.
+        # beside a sibling item found on its own evidence.
+        if broad_only:
+            parents = {items[i].parent for i in listed}
+            listed += [i for i in broad_only if items[i].parent in parents
+                       and item_scores_broad[i] >= item_min and items[i].reported]
+            for i in broad_only:
+                item_scores[i] = item_scores_broad[i]
         topical = sum(item_scores[i] * items[i].relevance_weight for i in listed) + theme_score
 
         # --- locality
