@@ -406,8 +406,20 @@ def _load_figures(path: Path, where: str, raw: dict, districts: list[str]) -> di
             raise CatalogError(path, where, f"{key}.year_offset", "must be an integer")
         periods.append({"re": _compile(path, where, f"{key}.pattern", entry["pattern"]),
                         "as_of": as_of, "same_year_only": bool(entry.get("same_year_only")),
-                        "year_offset": offset})
+                        "year_offset": offset, "review_year": bool(entry.get("review_year"))})
     compiled["periods"] = periods
+    review = raw.get("review") or {}
+    if not isinstance(review, dict):
+        raise CatalogError(path, where, "figures.review", "must be a mapping")
+    months = review.get("months_after", 3)
+    if not isinstance(months, int) or not 0 <= months <= 11:
+        raise CatalogError(path, where, "figures.review.months_after", "must be an integer 0-11")
+    fig["review_months_after"] = months
+    for key in ("markers", "end", "end_next_year"):
+        patterns = review.get(key) or []
+        if not isinstance(patterns, list):
+            raise CatalogError(path, where, f"figures.review.{key}", "must be a list of patterns")
+        compiled[f"review_{key}"] = [_compile(path, where, f"figures.review.{key}", p) for p in patterns]
     # One alternation per check: a clause is tested once, not once per word.
     compiled["goal_or_earlier"] = re.compile("|".join(
         f"(?:{p.pattern})" for p in compiled["goal"] + compiled["earlier"]) or r"(?!x)x")

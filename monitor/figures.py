@@ -52,6 +52,9 @@ def cn_to_number(s: str) -> float | None:
     """Chinese numeral to a number: 六千 -> 6000, 三十五万 -> 350000, 九十二点三 -> 92.3."""
     if not s:
         return None
+    if "点" in s and s[-1] in _CN_BIG:                  # 三十五点六万
+        head = cn_to_number(s[:-1])
+        return head * _CN_BIG[s[-1]] if head is not None else None
     if "点" in s:
         whole, _, frac = s.partition("点")
         if not frac or any(c not in _CN_DIGITS for c in frac):
@@ -108,8 +111,8 @@ def parse_numbers(text: str) -> list[Number]:
         elif g["a"] is not None:
             value = _value(g["a"], g["amul"])
         else:
-            if not unit or not _HAS_CN_DIGIT.search(g["c"]):
-                continue
+            if not unit or not (_HAS_CN_DIGIT.search(g["c"]) or g["c"][0] == "十"):
+                continue                               # 十名 is ten; 百/千/万 alone are words
             value = _value(g["c"], None)
         if value is None:
             continue
@@ -169,8 +172,68 @@ def _small_int(s: str | None) -> int | None:
     return int(v) if v is not None else None
 
 
-def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.date):
-    """(as_of, kind) from the last period marker in `context`, or None when there is none/unknown."""
+def review_regions(norm: str, fig: dict, published: dt.date | None) -> list[tuple[int, int, int]]:
+    """Spans of `norm` that review a finished year: [(start, end, year)].
+
+    A review marker (2024年工作回顾, 过去一年, …答卷) opens a span when the text was published
+    from that year's December to `months_after` months into the next year; the span runs to the
+    next mention of a later year, a forward-looking word, or (published the next year) 今年.
+    """
+    if published is None:
+        return []
+    rx = fig["_re"]
+    out = []
+    for p in rx.get("review_markers", ()):
+        for m in p.finditer(norm):
+            y = m.groupdict().get("year")
+            if y:
+                year = int(y)
+            elif published.month == 12:
+                year = published.year
+            elif published.month <= fig.get("review_months_after", 3):
+                year = published.year - 1
+            else:
+                continue
+            after = (published.year - year) * 12 + published.month - 12
+            if not 0 <= after <= fig.get("review_months_after", 3):
+                continue
+            out.append((m.start(), year))
+    if not out:
+        return []
+    ends = []
+    for p in rx.get("review_end", ()):
+        for m in p.finditer(norm):
+            y = m.groupdict().get("year")
+            ends.append((m.start(), int(y) if y else None))
+    regions = []
+    for start, year in sorted(out):
+        end = len(norm)
+        for pos, y in ends:
+            if pos > start and (y is None or y > year) and pos < end:
+                end = pos
+        if published.year > year:
+            for p in rx.get("review_end_next_year", ()):
+                m = p.search(norm, start)
+                if m and m.start() < end:
+                    end = m.start()
+        regions.append((start, end, year))
+    return regions
+
+
+def _reviewed_year(regions, pos: int) -> int | None:
+    year = None
+    for start, end, y in regions:
+        if start <= pos < end:
+            year = y
+    return year
+
+
+def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.date,
+                   review_year: int | None = None):
+    """(as_of, kind) from the last period marker in `context`, or None when there is none/unknown.
+
+    `review_year`: the context sits in a review of that year (全年 then means that year).
+    """
     # Periods are listed most specific first (截至6月底 before 今年): the first that matches wins,
     # at its last occurrence.
     best = None
@@ -184,6 +247,8 @@ def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.d
     m, period = best
     g = m.groupdict()
     year = int(g["year"]) if g.get("year") else (published.year if published else None)
+    if not g.get("year") and review_year is not None and period.get("review_year"):
+        year = review_year
     if year is None:
         return "unknown", period["as_of"]
     year += period["year_offset"]              # 去年 in a 2025 article is 2024
@@ -259,6 +324,7 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
             continue                                  # nested, or the same indicator worded twice
         kept.append(h)
     out, seen = [], set()
+    regions = None                                 # review spans, found on first need
     sentences = _Sentences(norm, fig["_re"]["breaks"])
     for n, hit in enumerate(kept):
         if hit.target is None:
@@ -283,8 +349,11 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         context = clause
         if scope is None:                          # subject in the previous sentence of the paragraph
             p0, _ = sentences.around(s0 - 2) if s0 >= 2 and norm[s0 - 1] != "\n" else (s0, s0)
-            context = norm[p0:number.start]
             scope = _scope_ok(norm[p0:s0], fig) if p0 < s0 else None
+            if scope is not None:
+                context = norm[p0:number.start]
+            else:                                  # else the scope the text last named (全市…)
+                scope = _scope_ok(norm[:s0], fig)
         if not scope:
             continue
         masked = context
@@ -298,20 +367,26 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         years = {int(y) for y in re.findall(r"((?:19|20)\d\d)年", context)}
         if years - {target.due.year}:
             continue
-        period = resolve_period(context, fig, published, target.due)
+        if regions is None:
+            regions = review_regions(norm, fig, published)
+        reviewed = _reviewed_year(regions, s0) if regions else None
+        period = resolve_period(context, fig, published, target.due, reviewed)
         if "累计" in context and not _year_start(fig, context, target.due):
             continue                               # a running total needs "今年以来"-style start
         if period is None:
-            if target.period_required or published is None:
+            if reviewed is not None:               # a review's unmarked figure: that year's result
+                as_of = min(dt.date(reviewed, 12, 31), published)
+            elif target.period_required or published is None:
                 continue
-            as_of = published
+            else:
+                as_of = published
         else:
             as_of, kind = period
             if not isinstance(as_of, dt.date):
                 continue
             if kind in ("year_end",) and published and published < as_of:
-                if "已" not in context:            # 今年…6000套 before year-end is the plan, not a result
-                    continue
+                if "已" not in context and reviewed is None:
+                    continue                       # 今年…6000套 before year-end is the plan, not a result
                 as_of = published
         if as_of.year != target.due.year or (published and (as_of - published).days > 31):
             continue
