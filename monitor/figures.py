@@ -352,8 +352,13 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
             scope = _scope_ok(norm[p0:s0], fig) if p0 < s0 else None
             if scope is not None:
                 context = norm[p0:number.start]
-            else:                                  # else the scope the text last named (全市…)
-                scope = _scope_ok(norm[:s0], fig)
+        if regions is None:
+            regions = review_regions(norm, fig, published)
+        reviewed = _reviewed_year(regions, s0) if regions else None
+        if scope is None and reviewed is not None:
+            # A year review speaks for one body throughout: the scope it last named (全市…)
+            # holds across paragraphs. Elsewhere a new paragraph needs its own scope.
+            scope = _scope_ok(norm[:s0], fig)
         if not scope:
             continue
         masked = context
@@ -367,9 +372,6 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         years = {int(y) for y in re.findall(r"((?:19|20)\d\d)年", context)}
         if years - {target.due.year}:
             continue
-        if regions is None:
-            regions = review_regions(norm, fig, published)
-        reviewed = _reviewed_year(regions, s0) if regions else None
         period = resolve_period(context, fig, published, target.due, reviewed)
         if "累计" in context and not _year_start(fig, context, target.due):
             continue                               # a running total needs "今年以来"-style start
