@@ -192,3 +192,83 @@ def test_end_of_named_year(matcher):
     text = "杭州深入推进住房保障，积极探索配租+配售新模式。截至2024年底，全市新建配售型保障性住房6200套。"
     assert figures(matcher, art(text, published="2025-01-06")) == [
         ("tgt-housing-6000", 6200, "套", "2024-12-31")]
+
+
+# ---------------------------------------------------------------- year reviews, numerals
+
+@pytest.mark.parametrize("text, value, unit, qualifier", [
+    ("十名", 10, "名", ""),
+    ("十九名", 19, "名", ""),
+    ("二百六十余名", 260, "名", ">="),
+    ("三十五点六万名", 356000, "名", ""),
+    ("超过4000套", 4000, "套", ">="),
+    ("7000余套", 7000, "套", ">="),
+])
+def test_parse_more_numerals(text, value, unit, qualifier):
+    numbers = parse_numbers(text)
+    assert [(n.value, n.unit, n.qualifier) for n in numbers] == [(value, unit, qualifier)]
+
+
+def test_cn_decimal_with_wan():
+    assert cn_to_number("三十五点六万") == 356000
+    assert cn_to_number("十") == 10
+
+
+# A city's report on the year just ended: a heading or lead names the year once; the figures after
+# it carry no period of their own.
+REVIEW = ("一、2024年工作回顾\n2024年，全市上下奋进深化改革、强基固本主题年。\n"
+          "——民生保障更加有力。全市民生实事全面完成年度任务。新建配售型保障性住房7100余套。\n"
+          "——人才集聚成效明显。青荷驿站扩容。全市新引进35岁以下大学生36.2万名，新引育顶尖人才十九名、各类领军人才五百八十名。\n")
+
+
+def test_year_review_dates_unmarked_figures_to_that_year(matcher):
+    got = figures(matcher, art(REVIEW, published="2025-01-25", title="杭州市政府工作报告摘要"))
+    assert sorted(got) == [("tgt-graduates-350k", 36.2, "万名", "2024-12-31"),
+                           ("tgt-housing-6000", 7100, "套", "2024-12-31"),
+                           ("tgt-leading-talent-500", 580, "名", "2024-12-31"),
+                           ("tgt-top-talent-15", 19, "名", "2024-12-31")]
+
+
+def test_year_review_ends_where_the_next_year_begins(matcher):
+    # The same unmarked figures under the next year's plan heading are goals, not results.
+    text = REVIEW.split("——")[0] + "二、2025年工作安排\n全市新建配售型保障性住房7100余套。\n"
+    assert figures(matcher, art(text, published="2025-01-25", title="杭州市政府工作报告摘要")) == []
+
+
+def test_year_review_needs_the_right_publication_time(matcher):
+    # A review marker in a mid-year article (过去一年 in July) is not a year-end review.
+    text = "过去一年，杭州人才工作成效明显。\n全市新引进35岁以下大学生36.2万名。"
+    assert figures(matcher, art(text, published="2024-07-10")) == []
+    # Published in January: 过去一年 is 2024, and 全年 in it means 2024, not 2025.
+    text = "过去一年，杭州人才工作成效明显。\n青荷驿站扩容。全年新引进大学生36.2万人。"
+    assert figures(matcher, art(text, published="2025-01-10")) == [
+        ("tgt-graduates-350k", 36.2, "万名", "2024-12-31")]
+
+
+def test_year_review_of_a_district_is_not_the_city(matcher):
+    text = ("2024年余杭区工作回顾\n过去一年，余杭区坚持人才引领。\n"
+            "青荷驿站扩容。新引进35岁以下大学生3.3万名。")
+    assert figures(matcher, art(text, published="2025-01-10")) == []
+
+
+def test_year_review_today_in_the_next_year_is_that_year(matcher):
+    # 今年 in a January review is the new year: its figure is not the reviewed year's.
+    text = "过去一年，杭州人才工作成效明显。\n今年，全市新引进35岁以下大学生2.1万名。"
+    assert figures(matcher, art(text, published="2025-01-10")) == []
+
+
+def test_december_review_of_this_year(matcher):
+    text = "一年来，杭州持续推进住房保障，探索配租+配售新模式。\n全市新建配售型保障性住房6300套。"
+    assert figures(matcher, art(text, published="2024-12-28")) == [
+        ("tgt-housing-6000", 6300, "套", "2024-12-28")]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("今年以来，全市已开工建设配售房2800套。", [("tgt-housing-6000", 2800, "套", "2024-07-10")]),
+    ("今年以来，全市新引进大学生21.3万人。", [("tgt-graduates-350k", 21.3, "万名", "2024-07-10")]),
+    ("2020年以来，全市累计新引进大学生190万人。", []),
+    ("今年以来，余杭区新引进大学生3.1万人。", []),
+])
+def test_indicator_wordings(matcher, sentence, expected):
+    text = "我市深入推进住房保障和人才强市建设，青荷驿站持续扩容。" + sentence
+    assert figures(matcher, art(text)) == expected

@@ -351,3 +351,57 @@ def test_verbatim_evidence_offsets_equal_the_full_map(matcher, monkeypatch):
     fast = [matcher.match(a)["evidence"] for a in articles]
     monkeypatch.setattr(matcher_module, "_verbatim", lambda *args: None)
     assert [matcher.match(a)["evidence"] for a in articles] == fast
+
+
+# ---------------------------------------------------------------- item evidence rules
+
+def _items(matcher, title, text, published="2024-06-01"):
+    r = matcher.match({"url": "https://www.hangzhou.gov.cn/art/2024/6/1/art_1_2.html", "title": title,
+                       "published": published, "text": text})
+    return r["projects"] if r["relevant"] else None
+
+
+def test_word_inside_another_items_term_belongs_to_that_item(matcher):
+    # 人才 in 顶尖人才 / 人才分类评价 is evidence for those tasks, not for the talent policy.
+    text = "杭州市今年以来新引育顶尖人才8名、领军人才260余名，人才分类评价扩面，顶尖人才加快集聚。"
+    assert _items(matcher, "杭州顶尖人才引育提速", text) == ["T-talent-top", "T-evaluation"]
+
+
+def test_talent_office_as_news_source_is_not_talent_policy(matcher):
+    text = ("记者从杭州市委人才办获悉，今年以来全市新引进35岁以下大学生22.4万名。"
+            "市委人才办有关负责人表示，青荷驿站将继续扩容。")
+    assert _items(matcher, "杭州引进大学生22.4万名", text) == ["T-graduates"]
+    # The office acting on the policy in talent news is evidence.
+    acting = text + "市委人才办联合企业推出一批实习岗位，面向全球青年招募。"
+    assert _items(matcher, "杭州引进大学生22.4万名", acting) == ["T-talent-policy", "T-graduates"]
+
+
+def test_broad_talent_words_need_talent_news(matcher):
+    # A 人才服务 desk in a business service centre is not the talent-policy task …
+    text = ("杭州市企业综合服务中心启用，设政策服务、人才服务、金融服务等专区，"
+            "深化政务服务增值化改革，为企业提供增值化政务服务。")
+    assert _items(matcher, "杭州企业综合服务中心启用", text) == ["R03"]
+    # … but the task's own wording (人才强市) lists it anywhere.
+    own = text + "中心还将服务人才强市建设。"
+    assert "T-talent-policy" in _items(matcher, "杭州企业综合服务中心启用", own)
+
+
+def test_weak_talent_word_alone_does_not_list_the_policy(matcher):
+    # Two bare 人才 near 引进 would have listed the task before: it now needs its own terms.
+    text = ("杭州今年以来新引进35岁以下大学生22万名，人才净流入率居前列。"
+            "青荷驿站为来杭大学生提供免费住宿，引进的人才可申请人才租赁住房。")
+    assert _items(matcher, "杭州引进大学生22万名", text) == ["T-graduates"]
+
+
+def test_passing_burden_words_are_not_the_firewall_task(matcher):
+    text = ("杭州市清理规范临聘借调人员，临聘人员数量压减两成。负责人表示，清理规范是为基层减负，"
+            "也让人员力量向一线倾斜。")
+    assert _items(matcher, "杭州清理规范临聘借调人员", text) == ["R12"]
+    firewall = text + "全市同步健全为基层减负防火墙工作机制，整治形式主义。"
+    assert _items(matcher, "杭州清理规范临聘借调人员", firewall) == ["R12", "T-burden-firewall"]
+
+
+def test_soe_wording_from_the_plan(matcher):
+    text = ("杭州市印发企业市内跨区迁移一件事改革方案。同时支持市属国企参与区县(市)园区开发，"
+            "完善属地利益分享机制。")
+    assert _items(matcher, "杭州推进市域一体化改革", text) == ["R06", "R07"]
