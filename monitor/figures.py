@@ -325,6 +325,7 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         kept.append(h)
     out, seen = [], set()
     regions = None                                 # review spans, found on first need
+    read: set[tuple] = set()                       # sentences already read for a target
     sentences = _Sentences(norm, fig["_re"]["breaks"])
     for n, hit in enumerate(kept):
         if hit.target is None:
@@ -334,6 +335,18 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         limit = min(s1, hit.end + fig["max_gap"])
         later = n + 1 < len(kept) and kept[n + 1].start < limit
         window_end = kept[n + 1].start if later else limit
+        # Everything below reads only this sentence, the one before it in the paragraph, the
+        # review year and (in a review) the scope named before: a sentence repeated verbatim
+        # (pages that print a summary twice) gives the same answer, so it is read once.
+        p0 = sentences.around(s0 - 2)[0] if s0 >= 2 and norm[s0 - 1] != "\n" else s0
+        if regions is None:
+            regions = review_regions(norm, fig, published)
+        reviewed = _reviewed_year(regions, s0) if regions else None
+        doc_scope = _scope_ok(norm[:s0], fig) if reviewed is not None else None
+        key = (hit.target, norm[p0:s1], hit.start - p0, window_end - p0, reviewed, doc_scope)
+        if key in read:
+            continue
+        read.add(key)
         number = _first_number(norm, hit.end, window_end, target)
         if number is not None and "分别" in norm[hit.end:number.start]:
             number = None                              # "A、B分别达x、y": position decides
@@ -348,17 +361,13 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         scope = _scope_ok(clause, fig)
         context = clause
         if scope is None:                          # subject in the previous sentence of the paragraph
-            p0, _ = sentences.around(s0 - 2) if s0 >= 2 and norm[s0 - 1] != "\n" else (s0, s0)
             scope = _scope_ok(norm[p0:s0], fig) if p0 < s0 else None
             if scope is not None:
                 context = norm[p0:number.start]
-        if regions is None:
-            regions = review_regions(norm, fig, published)
-        reviewed = _reviewed_year(regions, s0) if regions else None
         if scope is None and reviewed is not None:
             # A year review speaks for one body throughout: the scope it last named (全市…)
             # holds across paragraphs. Elsewhere a new paragraph needs its own scope.
-            scope = _scope_ok(norm[:s0], fig)
+            scope = doc_scope
         if not scope:
             continue
         masked = context

@@ -115,6 +115,10 @@ def _verbatim(cache: dict, term: str, s: int, norm: str, doc: str) -> int | None
     return pair[1][k] if k < len(pair[0]) and pair[0][k] == s else None
 
 
+# bytes.translate table: UTF-8 continuation bytes -> 0, every other byte -> 1.
+_LEAD_BYTES = bytes(0 if 0x80 <= i <= 0xBF else 1 for i in range(256))
+
+
 def _host_match(host: str, fragment: str) -> bool:
     if "." in fragment:
         return host == fragment or host.endswith("." + fragment)
@@ -173,11 +177,14 @@ class Matcher:
         self._items = self.catalog.items
         # Terms inside another item's longer term (人才 in 顶尖人才, 人才分类评价): a hit there
         # belongs to the longer term's item, so it is checked against that item's hits.
-        self._nested: dict[tuple[str, str], set[str]] = {}
+        # Stored as (longer term, offset of this term in it): a hit at s is owned when the text
+        # holds the longer term at s - offset.
+        self._nested: dict[tuple[str, str], list[tuple[str, int]]] = {}
         for plan in self.catalog.plans:
             terms = [(t, i.id) for i in plan.items for t in i.aliases + i.broad + i.weak]
             for a, ia in terms:
-                owners = {ib for b, ib in terms if ib != ia and a != b and a in b}
+                owners = [(b, k) for b, ib in terms if ib != ia and a != b
+                          for k in range(len(b) - len(a) + 1) if b.startswith(a, k)]
                 if owners:
                     self._nested[(a, ia)] = owners
         self._contexts = {i.id: i.context for p in self.catalog.plans for i in p.items}
@@ -188,7 +195,10 @@ class Matcher:
         # key can only match at a character boundary.
         for term, plist in payloads.items():
             key = term.encode("utf-8").decode("latin-1")
-            self._auto.add_word(key, (len(key), term, tuple(plist)))
+            groups = defaultdict(list)
+            for p in plist:
+                groups[p[0]].append(p)
+            self._auto.add_word(key, (len(key), term, tuple((k, tuple(v)) for k, v in groups.items())))
         self._auto.make_automaton()
 
     # ------------------------------------------------------------ entry point
@@ -204,21 +214,27 @@ class Matcher:
         title_end = len(ntitle)
 
         hits: dict[str, list] = {kind: [] for kind in _KINDS}  # kind -> [(start, end, term, payload)]
-        raw = norm.encode("utf-8").decode("latin-1")
-        ascii_only = len(raw) == len(norm)
+        data = norm.encode("utf-8")
+        raw = data.decode("latin-1")
+        # Character count up to a byte offset = lead bytes before it: continuation bytes
+        # (0x80-0xBF) become 0 and the rest 1, then bytes.count does the counting in C.
+        leads = None if len(data) == len(norm) else data.translate(_LEAD_BYTES)
         last_byte = last_char = 0
-        for end, (_length, term, plist) in self._auto.iter(raw):
+        for end, (_length, term, groups) in self._auto.iter(raw):
             # Hits come in order of their end: count characters up to this end incrementally.
-            if ascii_only:
-                char_end = end + 1
+            end += 1
+            if leads is None:
+                char_end = end
             else:
-                if end + 1 > last_byte:
-                    last_char += len(raw[last_byte:end + 1].encode("latin-1").decode("utf-8"))
-                    last_byte = end + 1
+                if end > last_byte:
+                    last_char += leads.count(1, last_byte, end)
+                    last_byte = end
                 char_end = last_char
             start = char_end - len(term)
-            for p in plist:
-                hits[p[0]].append((start, char_end, term, p))
+            for kind, plist in groups:
+                bucket = hits[kind]
+                for p in plist:
+                    bucket.append((start, char_end, term, p))
 
         url = article.get("url") or ""
         host = (urlsplit(url).hostname or "").lower()
@@ -265,12 +281,12 @@ class Matcher:
                 if p[1] == pid:
                     per_item[p[2]].append((s, -e, t, kind))   # sorts by start, longest first
         owned = set()                 # (start, end, item) of hits inside another item's longer term
-        if self._nested:
+        nested = self._nested
+        if nested:
             for item_id, ihits in per_item.items():
                 for s, ne, t, _k in ihits:
-                    owners = self._nested.get((t, item_id))
-                    if owners and any(os_ <= s and -ne <= -one and -one - os_ > -ne - s
-                                      for o in owners for os_, one, _t, _k in per_item.get(o, ())):
+                    owners = nested.get((t, item_id))
+                    if owners and any(k <= s and norm.startswith(b, s - k) for b, k in owners):
                         owned.add((s, -ne, item_id))
         window = int(m.get("context_window", 80))
         weak_w = float(m.get("weak_weight", 0.5))
