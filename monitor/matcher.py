@@ -177,16 +177,19 @@ class Matcher:
         self._items = self.catalog.items
         # Terms inside another item's longer term (人才 in 顶尖人才, 人才分类评价): a hit there
         # belongs to the longer term's item, so it is checked against that item's hits.
-        # Stored as (longer term, offset of this term in it): a hit at s is owned when the text
-        # holds the longer term at s - offset.
-        self._nested: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        # Keyed by the longer term: [(inner term's item, offset, length)]; a hit of the longer
+        # term at s owns the inner term's hit at s + offset.
+        self._contains: dict[tuple[str, str], list[tuple[str, int, int]]] = defaultdict(list)
         for plan in self.catalog.plans:
             terms = [(t, i.id) for i in plan.items for t in i.aliases + i.broad + i.weak]
             for a, ia in terms:
-                owners = [(b, k) for b, ib in terms if ib != ia and a != b
-                          for k in range(len(b) - len(a) + 1) if b.startswith(a, k)]
-                if owners:
-                    self._nested[(a, ia)] = owners
+                for b, ib in terms:
+                    if ib != ia and a != b:
+                        self._contains[(b, ib)] += [(ia, k, len(a)) for k in range(len(b) - len(a) + 1)
+                                                    if b.startswith(a, k)]
+        self._contains = {k: v for k, v in self._contains.items() if v}
+        self._context_re = {i.id: re.compile("|".join(re.escape(c) for c in i.context))
+                            for p in self.catalog.plans for i in p.items if i.context}
         self._contexts = {i.id: i.context for p in self.catalog.plans for i in p.items}
         self._host_city: dict[tuple[str, str], str | None] = {}
         # Keys are UTF-8 bytes spelled as latin-1 characters: pyahocorasick scans a node's
@@ -281,13 +284,13 @@ class Matcher:
                 if p[1] == pid:
                     per_item[p[2]].append((s, -e, t, kind))   # sorts by start, longest first
         owned = set()                 # (start, end, item) of hits inside another item's longer term
-        nested = self._nested
-        if nested:
+        contains = self._contains
+        if contains:
             for item_id, ihits in per_item.items():
-                for s, ne, t, _k in ihits:
-                    owners = nested.get((t, item_id))
-                    if owners and any(k <= s and norm.startswith(b, s - k) for b, k in owners):
-                        owned.add((s, -ne, item_id))
+                for s, _ne, t, _k in ihits:
+                    inner = contains.get((t, item_id))
+                    if inner:
+                        owned.update((s + k, s + k + n, ia) for ia, k, n in inner)
         window = int(m.get("context_window", 80))
         weak_w = float(m.get("weak_weight", 0.5))
         item_scores: dict[str, float] = {}
@@ -307,8 +310,8 @@ class Matcher:
                     continue
                 w = 1.0
                 if kind == "weak":
-                    near = norm[max(0, s - window):s] + "\x00" + norm[e:e + window]
-                    if not any(c in near for c in self._contexts[item_id]):
+                    ctx = self._context_re[item_id]
+                    if not (ctx.search(norm, max(0, s - window), s) or ctx.search(norm, e, e + window)):
                         continue
                     w = weak_w
                 any_alias = any_alias or kind == "alias"

@@ -106,7 +106,23 @@ class Offsets:
         return i
 
 
+def _changed_by_t2s() -> re.Pattern:
+    """A character class of every CJK character t2s changes (found with one conversion)."""
+    chars = [chr(c) for c in range(0x3400, 0xA000)] + [chr(c) for c in range(0xF900, 0xFB00)]
+    converted = _T2S.convert("\n".join(chars)).split("\n")
+    if len(converted) != len(chars):               # cannot tell: always convert
+        return re.compile(".", re.S)
+    changed = "".join(c for c, d in zip(chars, converted) if c != d)
+    return re.compile("[" + re.escape(changed) + "]") if changed else re.compile("(?!x)x")
+
+
+# Text with none of these is already Simplified: t2s would return it unchanged.
+_TRADITIONAL = _changed_by_t2s()
+
+
 def _t2s(text: str) -> str:
+    if not _TRADITIONAL.search(text):
+        return text
     simplified = _T2S.convert(text)
     if len(simplified) != len(text):
         # A phrase conversion changed the length: convert char by char to keep positions.
