@@ -91,10 +91,8 @@ def articles(db: Path) -> dict[str, tuple]:
 
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(replica, tmp_path):
     ref_db = tmp_path / "ref" / "hzwatch.db"
-    db = tmp_path / "killed" / "hzwatch.db"
-    for d in (ref_db, db):
-        d.parent.mkdir()
-        init_db(d)
+    ref_db.parent.mkdir()
+    init_db(ref_db)
     t0 = time.monotonic()
     run_hz(*crawl_argv(replica, ref_db, *KILL_SOURCES, *NO_CAP)[3:], timeout=600)
     ref_seconds = time.monotonic() - t0
@@ -104,32 +102,46 @@ def test_sigkill_at_random_points_loses_and_duplicates_nothing(replica, tmp_path
     assert set(reference) <= truth, "reference crawl stored URLs the replica never served"
 
     rnd = random.Random(SEED)
-    kills = []
-    for i in range(KILLS):
-        stored = _count(db)
-        # Every third kill lands by time in the first seconds (start-up, migrations, list walk); the
-        # others when a random number of further articles has been written (mid-stream writes).
-        by_time = i % 3 == 0
-        delay = rnd.uniform(0.2, min(3.0, ref_seconds * 0.5))
-        target = stored + rnd.randint(1, max(1, len(reference) - stored - 1))
-        proc = subprocess.Popen(crawl_argv(replica, db, *KILL_SOURCES, *NO_CAP), cwd=REPO, env=env(),
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        started = time.monotonic()
-        while proc.poll() is None:
-            elapsed = time.monotonic() - started
-            if (by_time and elapsed >= delay) or (not by_time and _count(db) >= target) or elapsed > 600:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                kills.append(f"killed at {elapsed:.1f} s with {_count(db)} stored"
-                             + ("" if by_time else f" (target {target})"))
-                break
-            time.sleep(0.01)
-        else:
-            kills.append(f"finished before the kill ({_count(db)} stored)")
-        assert integrity(db) == "ok", f"integrity_check failed after kill {i + 1}: {kills[-1]} (seed {SEED})"
-    print(f"seed {SEED}; reference {ref_seconds:.1f} s, {len(reference)} articles; {kills}")
-    left_running = [r[0] for r in query(db, "SELECT id FROM runs WHERE status = 'running'")]
+    budget, rounds = KILLS, 0
+    # Once a database holds every article the remaining kills would only hit idle re-runs, so the
+    # long mode starts another round on a fresh database; each round is checked on its own.
+    while budget > 0:
+        rounds += 1
+        db = tmp_path / f"killed{rounds}" / "hzwatch.db"
+        db.parent.mkdir()
+        init_db(db)
+        kills = []
+        while budget > 0 and _count(db) < len(reference):
+            budget -= 1
+            kills.append(_kill_once(replica, db, rnd, len(kills), ref_seconds, len(reference)))
+            assert integrity(db) == "ok", f"integrity_check failed after {kills} (seed {SEED})"
+        print(f"seed {SEED}; reference {ref_seconds:.1f} s, {len(reference)} articles; round {rounds}: {kills}")
+        _check_after_kills(replica, ref_db, db, reference, kills)
 
+
+def _kill_once(replica, db: Path, rnd: random.Random, i: int, ref_seconds: float, total: int) -> str:
+    """Start a crawl and SIGKILL its process group at a random point; say where it was killed."""
+    stored = _count(db)
+    # Every third kill lands by time in the first seconds (start-up, migrations, list walk); the
+    # others when a random number of further articles has been written (mid-stream writes).
+    by_time = i % 3 == 0
+    delay = rnd.uniform(0.2, min(3.0, ref_seconds * 0.5))
+    target = stored + rnd.randint(1, max(1, total - stored - 1))
+    proc = subprocess.Popen(crawl_argv(replica, db, *KILL_SOURCES, *NO_CAP), cwd=REPO, env=env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    started = time.monotonic()
+    while proc.poll() is None:
+        elapsed = time.monotonic() - started
+        if (by_time and elapsed >= delay) or (not by_time and _count(db) >= target) or elapsed > 600:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return f"killed at {elapsed:.1f} s with {_count(db)} stored" + ("" if by_time else f" (target {target})")
+        time.sleep(0.01)
+    return f"finished before the kill ({_count(db)} stored)"
+
+
+def _check_after_kills(replica, ref_db: Path, db: Path, reference: dict, kills: list[str]) -> None:
+    left_running = [r[0] for r in query(db, "SELECT id FROM runs WHERE status = 'running'")]
     # One normal run afterwards must bring everything that is missing.
     run_hz(*crawl_argv(replica, db, *KILL_SOURCES, *NO_CAP)[3:], timeout=600)
     assert integrity(db) == "ok"
