@@ -119,6 +119,23 @@ def _verbatim(cache: dict, term: str, s: int, norm: str, doc: str) -> int | None
 _LEAD_BYTES = bytes(0 if 0x80 <= i <= 0xBF else 1 for i in range(256))
 
 
+def _anchored(cache: dict, norm: str, doc: str, s0: int, s1: int) -> tuple[int | None, int | None]:
+    """Where norm[s0:s1] sits in `doc`, from a few characters at each end found verbatim.
+
+    Sparing the position map for most quotes; (None, None) when either end is not verbatim
+    (a full-width comma, a quote mark or Traditional characters there).
+    """
+    if s1 - s0 < 2:
+        return None, None
+    for k in (4, 2):
+        k = min(k, (s1 - s0) // 2)
+        a = _verbatim(cache, norm[s0:s0 + k], s0, norm, doc)
+        b = _verbatim(cache, norm[s1 - k:s1], s1 - k, norm, doc) if a is not None else None
+        if a is not None and b is not None and a < b + k:
+            return a, b + k
+    return None, None
+
+
 def _host_match(host: str, fragment: str) -> bool:
     if "." in fragment:
         return host == fragment or host.endswith("." + fragment)
@@ -192,6 +209,7 @@ class Matcher:
                             for p in self.catalog.plans for i in p.items if i.context}
         self._contexts = {i.id: i.context for p in self.catalog.plans for i in p.items}
         self._host_city: dict[tuple[str, str], str | None] = {}
+        self._source_city: dict[tuple[str, str], str | None] = {}
         # Keys are UTF-8 bytes spelled as latin-1 characters: pyahocorasick scans a node's
         # children linearly, and a few hundred distinct first characters made every step slow;
         # as bytes the fan-out is small (measured 3x faster). UTF-8 is self-synchronising, so a
@@ -381,7 +399,9 @@ class Matcher:
             for s, e, t in spans[:cap]:
                 a = _verbatim(places, t, s, norm, doc)
                 if a is None:
-                    a, b = index[s], index[e - 1] + 1
+                    a, b = _anchored(places, norm, doc, s, e)
+                    if a is None:
+                        a, b = index[s], index[e - 1] + 1
                 else:
                     b = a + len(t)
                 out["evidence"].append({
@@ -397,7 +417,9 @@ class Matcher:
                 s0, s1 = fig.pop("_span")
                 if s1 < len(norm) and norm[s1] != "\n":
                     s1 += 1                              # keep the sentence's own 。！？；
-                a, b = index[s0], index[max(s0, s1 - 1)] + 1
+                a, b = _anchored(places, norm, doc, s0, s1)
+                if a is None:
+                    a, b = index[s0], index[max(s0, s1 - 1)] + 1
                 fig["quote"] = doc[a:b].strip()
                 out["progress"].append(fig)
         return out
@@ -449,13 +471,22 @@ class Matcher:
             deixis = sum(norm.count(t) for t in plan.locality["deixis"])
             scores[host_city] += deixis * float(lm.get("deixis_weight", 0.25))
         if source:
-            if any(s in source for s in plan.locality["sources"]) or plan.city in source:
-                scores[plan.city] += float(lm.get("source_bonus", 2.0))
-            else:
-                for city, entry in self._place_hosts.items():
-                    if city != plan.city and any(s in source for s in entry["sources"] + entry["names"]):
-                        scores[city] += float(lm.get("source_bonus", 2.0))
-                        break
+            skey = (pid, source)
+            if skey not in self._source_city:            # sites and 来源 names repeat: look up once
+                source_city = None
+                if any(s in source for s in plan.locality["sources"]) or plan.city in source:
+                    source_city = plan.city
+                else:
+                    for city, entry in self._place_hosts.items():
+                        if city != plan.city and any(s in source for s in entry["sources"] + entry["names"]):
+                            source_city = city
+                            break
+                if len(self._source_city) > 10_000:
+                    self._source_city.clear()
+                self._source_city[skey] = source_city
+            source_city = self._source_city[skey]
+            if source_city:
+                scores[source_city] += float(lm.get("source_bonus", 2.0))
         own = scores.pop(plan.city, 0.0)
         others = sum(scores.values())
         top_other = max(scores.values(), default=0.0)
