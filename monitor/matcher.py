@@ -219,7 +219,7 @@ class Matcher:
             groups = defaultdict(list)
             for p in plist:
                 groups[p[0]].append(p)
-            self._auto.add_word(key, (len(key), term, tuple((k, tuple(v)) for k, v in groups.items())))
+            self._auto.add_word(key, (len(term), term, tuple((k, tuple(v)) for k, v in groups.items())))
         self._auto.make_automaton()
 
     # ------------------------------------------------------------ entry point
@@ -240,22 +240,35 @@ class Matcher:
         # Character count up to a byte offset = lead bytes before it: continuation bytes
         # (0x80-0xBF) become 0 and the rest 1, then bytes.count does the counting in C.
         leads = None if len(data) == len(norm) else data.translate(_LEAD_BYTES)
-        last_byte = last_char = 0
-        for end, (_length, term, groups) in self._auto.iter(raw):
-            # Hits come in order of their end: count characters up to this end incrementally.
-            end += 1
-            if leads is None:
-                char_end = end
-            else:
-                if end > last_byte:
+        # Hits come in order of their end; they are gathered per term first (one append per
+        # hit), then spread to their kinds a term at a time (repeated terms are the bulk).
+        ends_by_term: dict[str, list] = {}
+        get = ends_by_term.get
+        if leads is None:
+            for end, value in self._auto.iter(raw):
+                ends = get(value[1])
+                if ends is None:
+                    ends_by_term[value[1]] = [value, end + 1]
+                else:
+                    ends.append(end + 1)
+        else:
+            last_byte = last_char = 0
+            for end, value in self._auto.iter(raw):
+                end += 1
+                if end > last_byte:                   # characters up to this end, incrementally
                     last_char += leads.count(1, last_byte, end)
                     last_byte = end
-                char_end = last_char
-            start = char_end - len(term)
+                ends = get(value[1])
+                if ends is None:
+                    ends_by_term[value[1]] = [value, last_char]
+                else:
+                    ends.append(last_char)
+        for value, *ends in ends_by_term.values():
+            n, term, groups = value
             for kind, plist in groups:
                 bucket = hits[kind]
                 for p in plist:
-                    bucket.append((start, char_end, term, p))
+                    bucket += [(e - n, e, term, p) for e in ends]
 
         url = article.get("url") or ""
         host = (urlsplit(url).hostname or "").lower()
@@ -346,7 +359,7 @@ class Matcher:
             else:
                 item_scores[item_id] = score
                 item_evidence[item_id] = kept
-        theme_hits = [(s, e, t) for s, e, t, p in hits["theme"] if p[1] == pid]
+        theme_hits = sorted((s, e, t) for s, e, t, p in hits["theme"] if p[1] == pid)
         theme_score = sum(plan.theme_weight * (title_w if s < title_end else 1.0)
                           for s, _e, _t in theme_hits)
         items = self._items
