@@ -104,15 +104,39 @@ def _verbatim(cache: dict, term: str, s: int, norm: str, doc: str) -> int | None
     occurrences correspond; this spares building the full position map. None otherwise
     (Traditional text, quotes or full-width forms inside the term).
     """
-    if term not in cache:
-        in_norm = _occurrences(norm, term)
-        in_doc = _occurrences(doc, term)
-        cache[term] = (in_norm, in_doc) if len(in_norm) == len(in_doc) else None
-    pair = cache[term]
+    pair = cache.get(term, 0)
+    if pair == 0:
+        if any(term[:i] == term[-i:] for i in range(1, len(term))):
+            in_norm = _occurrences(norm, term)         # occurrences may overlap: list them
+            in_doc = _occurrences(doc, term)
+            pair = (in_norm, in_doc) if len(in_norm) == len(in_doc) else None
+        else:                                          # they cannot: str.count (in C) is exact
+            pair = True if norm.count(term) == doc.count(term) else None
+        cache[term] = pair
     if pair is None:
         return None
+    if pair is True:
+        if not norm.startswith(term, s):
+            return None
+        pos = -1
+        for _ in range(norm.count(term, 0, s) + 1):   # the same occurrence in `doc`
+            pos = doc.find(term, pos + 1)
+        return pos
     k = bisect_left(pair[0], s)
     return pair[1][k] if k < len(pair[0]) and pair[0][k] == s else None
+
+
+def _overlaps(spans: list[tuple[int, int]], s: int, e: int) -> bool:
+    """Does any of the sorted `spans` overlap [s, e)? (Spans are short terms.)"""
+    k = bisect_left(spans, (e,))                       # spans starting before e
+    while k > 0:
+        k -= 1
+        xs, xe = spans[k]
+        if xe > s:
+            return True
+        if xs < s - 64:                                # no term is this long
+            return False
+    return False
 
 
 # bytes.translate table: UTF-8 continuation bytes -> 0, every other byte -> 1.
@@ -309,6 +333,8 @@ class Matcher:
         for s, e, _t, p in hits["exclude"]:
             if p[1] == pid:
                 excludes[p[2]].append((s, e))
+        for spans in excludes.values():
+            spans.sort()
         per_item = defaultdict(list)
         for kind in ("alias", "broad", "weak"):
             for s, e, t, p in hits[kind]:
@@ -337,7 +363,7 @@ class Matcher:
                     continue
                 if owned and (s, e, item_id) in owned:
                     continue
-                if item_id in excludes and any(s < xe and xs < e for xs, xe in excludes[item_id]):
+                if item_id in excludes and _overlaps(excludes[item_id], s, e):
                     continue
                 w = 1.0
                 if kind == "weak":
