@@ -31,6 +31,16 @@ TERM_KEYS = ("aliases", "broad", "weak", "context", "exclude")
 PATTERN_LIST_KEYS = ("goal", "earlier", "cumulative", "delta", "year_start")
 
 
+# libyaml's safe loader when built in: the same documents, parsed about ten times faster
+# (process start-up of `hzwatch match --jsonl` is mostly catalog parsing).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml(text: str):
+    """yaml.safe_load, with libyaml when available."""
+    return yaml.load(text, Loader=_SAFE_LOADER)
+
+
 class CatalogError(ValueError):
     """A plan file that cannot be used; the message names the file, the item and the key."""
 
@@ -166,7 +176,7 @@ def catalog_hash(paths: list[str | Path] | None = None) -> str:
 
 def _load_places(path: Path) -> dict:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = _yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogError(path, "places", "file", str(exc).splitlines()[0]) from exc
     cities = {}
@@ -229,7 +239,7 @@ def _require(path: Path, where: str, data: dict, keys: tuple[str, ...]) -> None:
 
 def _load_plan(path: Path, raw_bytes: bytes) -> Plan:
     try:
-        raw = yaml.safe_load(raw_bytes.decode("utf-8"))
+        raw = _yaml(raw_bytes.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise CatalogError(path, "file", "yaml", str(exc).splitlines()[0]) from exc
     if not isinstance(raw, dict):
