@@ -430,6 +430,9 @@ def _load_figures(path: Path, where: str, raw: dict, districts: list[str]) -> di
         if not isinstance(patterns, list):
             raise CatalogError(path, where, f"figures.review.{key}", "must be a list of patterns")
         compiled[f"review_{key}"] = [_compile(path, where, f"figures.review.{key}", p) for p in patterns]
+    # One search tells whether a text has any review marker at all (most have none).
+    compiled["review_any"] = re.compile("|".join(
+        f"(?:{re.sub(r'[(][?]P<[a-z_]+>', '(?:', p.pattern)})" for p in compiled["review_markers"]) or r"(?!x)x")
     # One alternation per check: a clause is tested once, not once per word.
     compiled["goal_or_earlier"] = re.compile("|".join(
         f"(?:{p.pattern})" for p in compiled["goal"] + compiled["earlier"]) or r"(?!x)x")

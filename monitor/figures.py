@@ -179,9 +179,9 @@ def review_regions(norm: str, fig: dict, published: dt.date | None) -> list[tupl
     from that year's December to `months_after` months into the next year; the span runs to the
     next mention of a later year, a forward-looking word, or (published the next year) 今年.
     """
-    if published is None:
-        return []
     rx = fig["_re"]
+    if published is None or not rx["review_any"].search(norm):
+        return []
     out = []
     for p in rx.get("review_markers", ()):
         for m in p.finditer(norm):

@@ -66,6 +66,9 @@ _STEPS: list[tuple[re.Pattern, object]] = [
 ]
 
 
+# A character every match of the step (after the first) contains: no such character, no work.
+_TRIGGERS = ["&", "(", None, "\r", "\n", None]
+
 # Steps whose every match is one character replaced by nothing (a fast path in `_tracked`).
 _ONE_CHAR_DELETIONS = {_STEPS[3][0]}
 
@@ -173,8 +176,9 @@ def _tracked(text: str, simplify: bool = True) -> tuple[str, list[tuple[list[int
 def normalize(text: str | None) -> str:
     """Normalised form of `text` for matching (Simplified, half-width, no quotes or noise)."""
     text = _fullwidth_all(text or "")
-    for pattern, repl in _STEPS[1:]:
-        text = pattern.sub(repl, text)
+    for (pattern, repl), trigger in zip(_STEPS[1:], _TRIGGERS):
+        if trigger is None or trigger in text:
+            text = pattern.sub(repl, text)
     return _t2s(text)
 
 
