@@ -272,3 +272,12 @@ def test_december_review_of_this_year(matcher):
 def test_indicator_wordings(matcher, sentence, expected):
     text = "我市深入推进住房保障和人才强市建设，青荷驿站持续扩容。" + sentence
     assert figures(matcher, art(text)) == expected
+
+
+def test_repeated_sentence_is_read_in_its_own_context(matcher):
+    same = "今年以来，新引进35岁以下大学生28.6万名。"
+    # The first copy follows a district, the second the city: only the second is the city's.
+    text = "余杭区召开人才工作会议，青荷驿站扩容。" + same + "杭州市召开人才工作会议，青荷驿站扩容。" + same
+    assert figures(matcher, art(text)) == [("tgt-graduates-350k", 28.6, "万名", "2024-07-10")]
+    text = "杭州市召开人才工作会议，青荷驿站扩容。" + same + "杭州市召开人才工作会议，青荷驿站扩容。" + same
+    assert figures(matcher, art(text)) == [("tgt-graduates-350k", 28.6, "万名", "2024-07-10")]

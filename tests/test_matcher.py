@@ -348,9 +348,24 @@ def test_verbatim_evidence_offsets_equal_the_full_map(matcher, monkeypatch):
     import monitor.matcher as matcher_module
 
     articles = [_load(p)[0] for p in sorted(DEV.glob("*.json")) + sorted(CASES.glob("*.json"))]
-    fast = [matcher.match(a)["evidence"] for a in articles]
+    # Each text twice over too: later occurrences of every term and quote sentence.
+    articles += [dict(a, text=a["text"] + "\n" + a["text"]) for a in articles]
+
+    def placed(a):
+        r = matcher.match(a)
+        return r["evidence"], [p["quote"] for p in r["progress"]]
+
+    fast = [placed(a) for a in articles]
+    assert sum(len(q) for _e, q in fast) > 20
     monkeypatch.setattr(matcher_module, "_verbatim", lambda *args: None)
-    assert [matcher.match(a)["evidence"] for a in articles] == fast
+    assert [placed(a) for a in articles] == fast
+
+
+def test_t2s_is_skipped_only_for_text_it_would_not_change():
+    from monitor.normalize import _T2S, _t2s
+
+    for text in ["杭州市数据资源局", "杭州市數據資源局", "臺灣", "乾隆", "干部", "著名", "A1,。"]:
+        assert _t2s(text) == _T2S.convert(text), text
 
 
 # ---------------------------------------------------------------- item evidence rules
