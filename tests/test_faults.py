@@ -89,6 +89,7 @@ def articles(db: Path) -> dict[str, tuple]:
 
 # ---- SIGKILL at random points ---------------------------------------------------------------------------
 
+@pytest.mark.timeout(1800 if LONG else 300)
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(replica, tmp_path):
     ref_db = tmp_path / "ref" / "hzwatch.db"
     ref_db.parent.mkdir()
