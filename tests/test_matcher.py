@@ -420,3 +420,20 @@ def test_soe_wording_from_the_plan(matcher):
     text = ("杭州市印发企业市内跨区迁移一件事改革方案。同时支持市属国企参与区县(市)园区开发，"
             "完善属地利益分享机制。")
     assert _items(matcher, "杭州推进市域一体化改革", text) == ["R06", "R07"]
+
+
+@pytest.mark.parametrize("old, new, key", [
+    ("    needs_alias: true\n", "    needs_alias: maybe\n", "needs_alias"),
+    ("    months_after: 3\n", "    months_after: 13\n", "figures.review.months_after"),
+    ("    end_next_year: ['今年', '本年度']\n", "    end_next_year: '今年'\n", "figures.review.end_next_year"),
+])
+def test_catalog_rejects_bad_new_keys(tmp_path, old, new, key):
+    from monitor.catalog import PLANS_DIR, CatalogError
+
+    text = (PLANS_DIR / "hangzhou-2024.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "plan.yaml"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    with pytest.raises(CatalogError) as err:
+        load_catalog([path])
+    assert key in str(err.value)
