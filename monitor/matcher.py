@@ -225,7 +225,7 @@ class Matcher:
             terms = [(t, i.id) for i in plan.items for t in i.aliases + i.broad + i.weak]
             for a, ia in terms:
                 for b, ib in terms:
-                    if ib != ia and a != b:
+                    if a in b and ib != ia and a != b:
                         self._contains[(b, ib)] += [(ia, k, len(a)) for k in range(len(b) - len(a) + 1)
                                                     if b.startswith(a, k)]
         self._contains = {k: v for k, v in self._contains.items() if v}
