@@ -229,6 +229,15 @@ class Matcher:
                         self._contains[(b, ib)] += [(ia, k, len(a)) for k in range(len(b) - len(a) + 1)
                                                     if b.startswith(a, k)]
         self._contains = {k: v for k, v in self._contains.items() if v}
+        # An item's evidence weight past which the article's score is already full
+        # (relevance strength tops out at 2 x relevance_min): later hits need not be weighed.
+        self._enough = {}
+        for plan in self.catalog.plans:
+            rmin = float(plan.matching.get("relevance_min", 2.0))
+            imin = float(plan.matching.get("item_min", 1.0))
+            self._enough[plan.id] = {
+                i.id: max(imin, 2 * rmin / i.relevance_weight) if i.relevance_weight > 0 else float("inf")
+                for i in plan.items}
         self._context_re = {i.id: re.compile("|".join(re.escape(c) for c in i.context))
                             for p in self.catalog.plans for i in p.items if i.context}
         self._contexts = {i.id: i.context for p in self.catalog.plans for i in p.items}
@@ -350,6 +359,8 @@ class Matcher:
                         owned.update((s + k, s + k + n, ia) for ia, k, n in inner)
         window = int(m.get("context_window", 80))
         weak_w = float(m.get("weak_weight", 0.5))
+        cap = int(m.get("max_evidence_per_item", 5))
+        enough = self._enough[pid]
         item_scores: dict[str, float] = {}
         item_evidence: dict[str, list] = {}
         broad_only: list[str] = []
@@ -376,6 +387,8 @@ class Matcher:
                 score += w * (title_w if s < title_end else 1.0)
                 kept.append((s, e, t))
                 last_end = e
+                if any_alias and score >= enough[item_id] and len(kept) >= cap:
+                    break                             # more hits change neither score nor evidence
             if not kept or not (any_alias or any_broad or not self._items[item_id].needs_alias):
                 continue
             if not any_alias and any_broad:
@@ -432,7 +445,6 @@ class Matcher:
 
         # --- evidence
         snip = int(m.get("snippet_chars", 30))
-        cap = int(m.get("max_evidence_per_item", 5))
         places: dict[str, tuple[list[int], list[int]] | None] = {}
         for item_id, spans in [(pid, theme_hits)] + [(i, item_evidence[i]) for i in listed]:
             for s, e, t in spans[:cap]:
