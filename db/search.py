@@ -166,14 +166,19 @@ SEARCH_SQL = f"""
 WITH title_hits AS MATERIALIZED (
   SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :title_expr
 ),
-ranked AS (
+hits AS MATERIALIZED (
   SELECT rowid AS id, bm25({FTS_TABLE}, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank,
          rowid IN title_hits AS title_hit
   FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr
+),
+ranked AS (
+  -- the total rides along with the page, so the search page needs no second MATCH pass
+  SELECT id, rank, title_hit, count(*) OVER () AS total FROM hits
   ORDER BY title_hit DESC, rank
   LIMIT :limit OFFSET :offset
 )
-SELECT a.id, a.title, a.published, a.source_name, a.site, a.url, a.relevant, ranked.title_hit, ranked.rank
+SELECT a.id, a.title, a.published, a.source_name, a.site, a.url, a.relevant, ranked.title_hit, ranked.rank,
+       ranked.total
 FROM ranked JOIN articles a ON a.id = ranked.id
 ORDER BY ranked.title_hit DESC, ranked.rank, a.published DESC
 """
@@ -187,6 +192,14 @@ def search(db: sqlite_utils.Database, q: str, limit: int = 50, offset: int = 0) 
     params = {"expr": expr, "title_expr": match_expression(q, "title"),
               "limit": int(limit), "offset": int(offset)}
     return list(db.query(SEARCH_SQL, params))
+
+
+def search_page(db: sqlite_utils.Database, q: str, limit: int = 50, offset: int = 0) -> tuple[int, list[dict]]:
+    """(total hits, one page of results): the total comes from the ranking pass, not a second MATCH."""
+    rows = search(db, q, limit, offset)
+    if rows:
+        return rows[0]["total"], rows
+    return (count(db, q) if offset else 0), rows
 
 
 def count(db: sqlite_utils.Database, q: str) -> int:

@@ -38,14 +38,14 @@ def extra_template_vars(datasette, request):
 
         def run(conn):
             db = sqlite_utils.Database(conn)
-            rows = search_db.search(db, q, PAGE_SIZE, offset)
+            total, rows = search_db.search_page(db, q, PAGE_SIZE, offset)
             # Snippets come from the normalised body: that is the text the terms were found in.
             bodies = {r["id"]: r["body_norm"] for r in db.query(
                 "select id, body_norm from articles where id in (%s)" % ",".join("?" * len(rows)),
                 [r["id"] for r in rows])} if rows else {}
             for row in rows:
                 row["snippet_text"] = bodies.get(row["id"]) or ""
-            return search_db.count(db, q), rows
+            return total, rows
 
         total, rows = await datasette.get_database(db_name).execute_fn(run)
         terms = sorted(set((q or "").split()) | set(search_db.normalise(q).split()))
