@@ -243,6 +243,7 @@ class Matcher:
         self._contexts = {i.id: i.context for p in self.catalog.plans for i in p.items}
         self._host_city: dict[tuple[str, str], str | None] = {}
         self._source_city: dict[tuple[str, str], str | None] = {}
+        self._sources: dict[str, str] = {}
         # Keys are UTF-8 bytes spelled as latin-1 characters: pyahocorasick scans a node's
         # children linearly, and a few hundred distinct first characters made every step slow;
         # as bytes the fan-out is small (measured 3x faster). UTF-8 is self-synchronising, so a
@@ -286,10 +287,11 @@ class Matcher:
                     ends.append(end + 1)
         else:
             last_byte = last_char = 0
+            count = leads.count
             for end, value in self._auto.iter(raw):
                 end += 1
                 if end > last_byte:                   # characters up to this end, incrementally
-                    last_char += leads.count(1, last_byte, end)
+                    last_char += count(1, last_byte, end)
                     last_byte = end
                 ends = get(value[1])
                 if ends is None:
@@ -306,7 +308,12 @@ class Matcher:
         url = article.get("url") or ""
         host = (urlsplit(url).hostname or "").lower()
         # The 来源 line and the site's own name ("杭州日报 (hzdaily…)") both say whose news it is.
-        source = normalize(" ".join(str(article.get(k) or "") for k in ("source", "site")).strip())
+        source_raw = " ".join(str(article.get(k) or "") for k in ("source", "site")).strip()
+        source = self._sources.get(source_raw)
+        if source is None:                            # site names repeat: normalise each once
+            if len(self._sources) > 10_000:
+                self._sources.clear()
+            source = self._sources[source_raw] = normalize(source_raw)
         published = parse_published(article.get("published")) or infer_date(url)
         date_text = None
         if published is None:
