@@ -370,18 +370,17 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
             scope = doc_scope
         if not scope:
             continue
-        masked = context
-        for term in mask_terms:
-            if term in masked:
-                masked = masked.replace(term, "\u3000" * len(term))
-        if fig["_re"]["goal_or_earlier"].search(masked):
-            continue
-        if _cumulative(fig, context, target.due):
-            continue
-        years = {int(y) for y in re.findall(r"((?:19|20)\d\d)年", context)}
-        if years - {target.due.year}:
+        if not _clean(context, fig, mask_terms, target.due):
             continue
         period = resolve_period(context, fig, published, target.due, reviewed)
+        if period is None and reviewed is None and p0 < s0 and context is clause:
+            # No period of its own: the paragraph's previous sentence may set it (上半年，…。
+            # 全市新引进…). It must then pass the same checks (no goal, other year, total).
+            wider = norm[p0:number.start]
+            if _clean(wider, fig, mask_terms, target.due):
+                period = resolve_period(wider, fig, published, target.due, reviewed)
+                if period is not None:
+                    context = wider
         if "累计" in context and not _year_start(fig, context, target.due):
             continue                               # a running total needs "今年以来"-style start
         if period is None:
@@ -411,6 +410,20 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         out.append({"target": target.id, "value": value, "unit": target.unit,
                     "as_of": as_of.isoformat(), "_span": (s0, s1)})
     return out
+
+
+def _clean(context: str, fig: dict, mask_terms: list[str], due: dt.date) -> bool:
+    """No goal or earlier-period word, no multi-year total, no year but the target's."""
+    masked = context
+    for term in mask_terms:
+        if term in masked:
+            masked = masked.replace(term, "\u3000" * len(term))
+    if fig["_re"]["goal_or_earlier"].search(masked):
+        return False
+    if _cumulative(fig, context, due):
+        return False
+    years = {int(y) for y in re.findall(r"((?:19|20)\d\d)年", context)}
+    return not (years - {due.year})
 
 
 class _Sentences:

@@ -281,3 +281,21 @@ def test_repeated_sentence_is_read_in_its_own_context(matcher):
     assert figures(matcher, art(text)) == [("tgt-graduates-350k", 28.6, "万名", "2024-07-10")]
     text = "杭州市召开人才工作会议，青荷驿站扩容。" + same + "杭州市召开人才工作会议，青荷驿站扩容。" + same
     assert figures(matcher, art(text)) == [("tgt-graduates-350k", 28.6, "万名", "2024-07-10")]
+
+
+def test_period_from_the_previous_sentence_of_the_paragraph(matcher):
+    text = ("杭州深入推进人才强市建设。\n上半年，新引育顶尖人才6名，完成年度任务近半。"
+            "全市新引进35岁以下大学生18.3万名，同比增长5%。")
+    assert figures(matcher, art(text)) == [("tgt-graduates-350k", 18.3, "万名", "2024-06-30")]
+    # A previous sentence about a goal or another year lends nothing.
+    for before in ("全年力争新引进35岁以下大学生35万名。", "2023年，全市新引进大学生37.1万名。"):
+        text = "杭州深入推进人才强市建设。\n" + before + "全市新引进35岁以下大学生18.3万名。"
+        assert figures(matcher, art(text)) == [], before
+
+
+def test_summary_title_marks_a_review(matcher):
+    text = ("2024年，全市积极探索配租+配售住房保障新模式。\n"
+            "全年全市新开工配售型保障性住房6300套，超额完成年度目标任务。\n"
+            "2025年，我市将继续扩大配售型保障性住房供给。")
+    got = figures(matcher, art(text, published="2025-01-12", title="2024年我市住房保障工作综述"))
+    assert got == [("tgt-housing-6000", 6300, "套", "2024-12-31")]

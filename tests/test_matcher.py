@@ -437,3 +437,11 @@ def test_catalog_rejects_bad_new_keys(tmp_path, old, new, key):
     with pytest.raises(CatalogError) as err:
         load_catalog([path])
     assert key in str(err.value)
+
+
+def test_passing_mention_of_rd_institutes(matcher):
+    text = ("杭州市深化三定三评人才分类评价改革，把人才认定权下放到链主企业、新型研发机构，"
+            "今年新增授权评价单位60家。三定三评扩面提质。")
+    assert _items(matcher, "杭州深化三定三评人才分类评价", text) == ["T-evaluation"]
+    own = text + "同时，杭州今年新组建高水平新型研发机构8家，招引新型研发机构落户。"
+    assert "T-rd-institutes" in _items(matcher, "杭州深化三定三评人才分类评价", own)
