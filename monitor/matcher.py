@@ -20,7 +20,7 @@ from monitor.figures import Hit, extract_progress
 from monitor.normalize import normalize, normalize_map
 
 # Bump LOGIC_VERSION when matching logic changes; the catalog hash covers the YAML files.
-LOGIC_VERSION = "1.2"
+LOGIC_VERSION = "1.3"
 MATCHER_VERSION = f"{LOGIC_VERSION}+{catalog_hash()}"
 
 # URL date shapes: /2024-01/31/, /2024/01/31/, /art/2025/4/23/, /2024/05-16/, /2023/0119/,
@@ -439,6 +439,17 @@ class Matcher:
         if date_ok and title_years and max(title_years) <= plan.watch_from.year - 2:
             date_ok = max((int(y) for y in _YEAR.findall(norm[title_end:])),
                           default=0) >= plan.watch_from.year
+        # A review of a year before the plan ("2023年工作总结" published in January 2024) reports
+        # that year's results; it is news about the plan only if it also speaks of the watch
+        # period (a later year, or 今年 in it).
+        elif date_ok and published is not None and title_years and min(title_years) < plan.watch_from.year:
+            rx = plan.figures["_re"]
+            title = norm[:title_end]
+            if any(int(m.group("year")) < plan.watch_from.year
+                   for p in rx["review_markers"] if "year" in p.groupindex for m in p.finditer(title)):
+                body = norm[title_end:]
+                date_ok = (any(int(y) >= plan.watch_from.year for y in _YEAR.findall(body))
+                           or any(p.search(body) for p in rx["review_end_next_year"]))
 
         relevance_min = float(m.get("relevance_min", 2.0))
         strength = min(1.0, topical / (2 * relevance_min))

@@ -445,3 +445,13 @@ def test_passing_mention_of_rd_institutes(matcher):
     assert _items(matcher, "杭州深化三定三评人才分类评价", text) == ["T-evaluation"]
     own = text + "同时，杭州今年新组建高水平新型研发机构8家，招引新型研发机构落户。"
     assert "T-rd-institutes" in _items(matcher, "杭州深化三定三评人才分类评价", own)
+
+
+def test_review_of_the_year_before_the_plan(matcher):
+    text = ("2023年，市人力社保局各项工作取得明显成效。全年新引进35岁以下大学生35.9万名，"
+            "深化春雨计划，青荷驿站服务来杭求职大学生20万人次。")
+    base = {"url": "https://hrss.hangzhou.gov.cn/art/2024/1/12/art_1_1.html", "published": "2024-01-12",
+            "title": "杭州市人力资源和社会保障局2023年工作总结", "text": text}
+    assert not matcher.match(base)["relevant"]
+    # The same summary that also speaks of this year is news about the plan.
+    assert matcher.match(dict(base, text=text + "今年将继续实施春雨计划和青荷计划。"))["relevant"]
