@@ -455,3 +455,9 @@ def test_review_of_the_year_before_the_plan(matcher):
     assert not matcher.match(base)["relevant"]
     # The same summary that also speaks of this year is news about the plan.
     assert matcher.match(dict(base, text=text + "今年将继续实施春雨计划和青荷计划。"))["relevant"]
+
+
+def test_intermediary_wording_is_the_third_party_reform(matcher):
+    text = ("杭州市持续深化政务服务增值化改革，企业综合服务中心体系迭代。"
+            "同时清理涉企中介服务事项，网上中介超市入驻机构新增300家，规范中介服务收费。")
+    assert _items(matcher, "杭州政务服务增值化改革提速", text) == ["R03", "R04"]
