@@ -1066,8 +1066,9 @@ def pager_links(html: str | bytes, url: str, profile: str | None = None) -> list
     if root is None:
         return []
     # page numbers are short (_0, _2 ... _12); article ids are long, so content_8697001 stays whole
-    stem = re.sub(r"(?:_\d{1,3})?\.s?html?$", "", url.split("?")[0].split("#")[0])
-    same_article = re.compile(re.escape(stem) + r"(?:_\d{1,3})?\.s?html?$")
+    stem = _PAGE_SUFFIX.sub("", url.split("?")[0].split("#")[0])
+    # <stem> + page suffix, tested as prefix + fullmatch: no regex compiled per page
+    same_article = lambda u: u.startswith(stem) and _PAGE_SUFFIX_WHOLE.fullmatch(u, len(stem)) is not None
     all_pages = re.compile(rules.raw["all_pages"]) if rules.raw.get("all_pages") else None
     hrefs: list[str] = []
     for sel in rules.raw.get("pager") or []:
@@ -1082,10 +1083,14 @@ def pager_links(html: str | bytes, url: str, profile: str | None = None) -> list
     me = url.split("#")[0]
     for h in hrefs:
         absu = urljoin(url, h.strip()).split("#")[0]
-        if absu == me or not same_article.search(absu) or absu in first or absu in rest:
+        if absu == me or not same_article(absu) or absu in first or absu in rest:
             continue
         (first if all_pages and all_pages.search(absu) else rest).append(absu)
     return first + rest
+
+
+_PAGE_SUFFIX = re.compile(r"(?:_\d{1,3})?\.s?html?$")
+_PAGE_SUFFIX_WHOLE = re.compile(r"(?:_\d{1,3})?\.s?html?")
 
 
 def merge_pages(pages: list[Extracted]) -> Extracted:

@@ -247,6 +247,10 @@ def test_bad_input_crawl_completes_and_stays_on_allowed_domains(badcase_crawl):
     allowed = _allowed_hosts()
     off = Counter(e["host"] for e in badcase_crawl["log"] if e["host"] not in allowed)
     assert not off, f"requests to hosts outside every source: {dict(off)}"
+    # stored URLs and details name the real sites, never the replica's local address
+    local = query(db, "SELECT url, detail FROM fetch_failures WHERE url LIKE '%127.0.0.1%' "
+                      "OR detail LIKE '%127.0.0.1%'")
+    assert not local, f"replica address stored: {local[:3]}"
     fetched = {e["path"].split("?")[0] for e in badcase_crawl["log"]}
     unfetched = [c["id"] for c in badcase_crawl["cases"] if c["path"] not in fetched]
     assert not unfetched, f"bad cases never requested (list not followed?): {unfetched}"

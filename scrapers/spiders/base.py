@@ -148,9 +148,33 @@ class SourceSpider(scrapy.Spider):
         self.failures[reason] += 1
         if transient:
             self.transient_failure = True
+        if detail:
+            detail = self.real_urls(detail, url)
         log.info("%s: %s %s %s", self.source.id if self.source else "?", reason, url, detail or "")
         if self.db is not None:
             db_runs.record_failure(self.db, self.run_id, self.source.id, url, reason, detail)
+
+    def real_urls(self, text: str, url: str) -> str:
+        """`text` with replica addresses (--remap targets, e.g. in Twisted's timeout message) put back
+        as the real host: stored details name the URLs the crawl meant, never 127.0.0.1."""
+        remap = self._remap_pairs()
+        if not remap or "://" not in text:
+            return text
+        scheme = urlsplit(url).scheme or "https"
+        for host, base in remap:
+            if base in text:
+                text = text.replace(base, f"{scheme}://{host}")
+        return text
+
+    def _remap_pairs(self) -> list[tuple[str, str]]:
+        pairs = getattr(self, "_remap_cache", None)
+        if pairs is None:
+            settings = getattr(self, "settings", None)
+            mapping = settings.getdict("HZWATCH_REMAP") if settings is not None else {}
+            # longest base first: one base may be a prefix of another
+            pairs = sorted(((h, b.rstrip("/")) for h, b in mapping.items()), key=lambda p: -len(p[1]))
+            self._remap_cache = pairs
+        return pairs
 
     # ------------------------------------------------------------------ URLs
     def host_allowed(self, url: str) -> bool:
@@ -329,7 +353,7 @@ class SourceSpider(scrapy.Spider):
         if len(pages) == 1:
             rest = [u for u in self.other_pages(text, response.url) if self.host_allowed(u)]
             if rest:
-                all_view = [u for u in rest if re.search(r"_0\.s?html?$", u)]
+                all_view = [u for u in rest if _ALL_VIEW.search(u)]
                 follow = all_view[:1] or rest
                 response.meta["follow"] = follow
             else:
@@ -351,12 +375,14 @@ class SourceSpider(scrapy.Spider):
         found = list(_extract_mod().pager_links(text, url, self.source.profile))
         stem, dot, ext = url.split("?")[0].rpartition(".")
         if dot:
-            rx = re.compile(re.escape(stem) + r"_(\d+)\." + re.escape(ext) + "$")
-            for href in re.findall(r"""href\s*=\s*["']([^"'#]+)["']""", text):
+            # a plain suffix test instead of a regex compiled per page: <stem>_<digits>.<ext>
+            head, tail = stem + "_", "." + ext
+            for href in _HREF.findall(text):
                 absu = urljoin(url, href.strip())
-                if rx.search(absu) and absu not in found:
+                if (absu.startswith(head) and absu.endswith(tail)
+                        and absu[len(head):len(absu) - len(tail)].isdecimal() and absu not in found):
                     found.append(absu)
-        found.sort(key=lambda u: 0 if re.search(r"_0\.s?html?$", u) else 1)
+        found.sort(key=lambda u: 0 if _ALL_VIEW.search(u) else 1)
         return found
 
     def make_item(self, url: str, ex, response) -> dict:
@@ -381,6 +407,9 @@ class SourceSpider(scrapy.Spider):
         reason = _failure_reason(failure)
         self.fail(request.url, reason, str(failure.value)[:200], transient=reason in _TRANSIENT)
 
+
+_HREF = re.compile(r"""href\s*=\s*["']([^"'#]+)["']""")
+_ALL_VIEW = re.compile(r"_0\.s?html?$")
 
 _TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
 
