@@ -29,7 +29,7 @@ def sync_catalog(db: sqlite_utils.Database, catalog) -> dict:
             items.append({"id": item.id, "plan_id": plan.id, "parent_id": item.parent,
                           "kind": item.kind, "title": item.title, "definition": item.definition,
                           "position": item.position})
-            for kind, terms in (("alias", item.aliases), ("weak", item.weak),
+            for kind, terms in (("alias", item.aliases), ("weak", item.weak), ("broad", item.broad),
                                 ("context", item.context), ("exclude", item.exclude)):
                 aliases += [{"item_id": item.id, "term": t, "kind": kind} for t in dict.fromkeys(terms)]
         aliases += [{"item_id": plan.id, "term": t, "kind": "theme"} for t in dict.fromkeys(plan.theme)]
