@@ -138,6 +138,7 @@ def _days_apart(a: str | None, b: str | None) -> int:
 
 
 def _find_story(db, key: str, sh: str, chash: str, published: str | None, exclude_id: int | None) -> int | None:
+    mine = int(sh, 16)
     if len(key) >= MIN_TITLE_KEY:
         for story_id, other, other_pub in db.execute(
             "SELECT a.story_id, a.simhash, a.published FROM stories s JOIN articles a ON a.story_id = s.id "
@@ -152,15 +153,17 @@ def _find_story(db, key: str, sh: str, chash: str, published: str | None, exclud
     ).fetchone()
     if row:
         return row[0]
-    if published and sh != "0" * 16:
+    if published and mine:
         # Re-titled syndicated copies: nearly the same body published within a few days.
+        # `published` range (an index search) equals substr(published, 1, 10) BETWEEN day-3 AND day+3
+        # for ISO dates; ORDER BY id keeps the order of the former table scan.
         day = published[:10]
         for story_id, other in db.execute(
             "SELECT story_id, simhash FROM articles WHERE story_id IS NOT NULL AND id IS NOT ? "
-            "AND substr(published, 1, 10) BETWEEN date(?, ?) AND date(?, ?) LIMIT 2000",
-            [exclude_id, day, f"-{RECENT_WINDOW_DAYS} days", day, f"+{RECENT_WINDOW_DAYS} days"],
+            "AND published >= date(?, ?) AND published < date(?, ?) ORDER BY id LIMIT 2000",
+            [exclude_id, day, f"-{RECENT_WINDOW_DAYS} days", day, f"+{RECENT_WINDOW_DAYS + 1} days"],
         ):
-            if hamming(sh, other) <= NEAR_DUP_OTHER_TITLE:
+            if other and (mine ^ int(other, 16)).bit_count() <= NEAR_DUP_OTHER_TITLE:
                 return story_id
     return None
 
