@@ -61,6 +61,9 @@ def run_crawl(sources, db, *, since: date | None = None, until: date | None = No
         process.crawl(crawler, source=src, db=db, since=since, until=until, max_pages=max_pages,
                       max_articles=max_articles)
     process.start()
+    from scrapers.pipelines import commit_batch
+
+    commit_batch(db)   # nothing written in the crawl stays uncommitted
     elapsed = time.monotonic() - started
     results = []
     for src, crawler in crawlers:

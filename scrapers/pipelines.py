@@ -1,12 +1,21 @@
-"""Item pipeline: store each article once (one transaction with its match and search index entry)."""
+"""Item pipeline: store each article once (one savepoint with its match and search index entry),
+committing a few dozen articles at a time."""
 from __future__ import annotations
 
 import logging
+import time
 
 from db import articles as db_articles
 from db import runs as db_runs
 
 log = logging.getLogger(__name__)
+
+# Commit after this many articles or this many seconds, whichever comes first. Each article with its
+# match and index entry is one savepoint inside the batch, so a kill loses whole articles only (the
+# next run fetches them again, as they are not stored) and never leaves one half-written; a commit per
+# article cost ~0.4 ms of CPU plus an FTS segment each. The write lock is held at most about this long.
+COMMIT_EVERY_ITEMS = 50
+COMMIT_EVERY_SECONDS = 0.5
 
 _MATCHER = None          # (matcher, version, save_match) or False: loaded once per crawl process
 
@@ -58,11 +67,16 @@ class StorePipeline:
         self.matcher = _load_matcher() if self.db is not None else None
         self.index = _indexer()
 
+    def close_spider(self):
+        if self.db is not None:
+            commit_batch(self.db)
+
     def process_item(self, item):
         spider = self.crawler.spider
         if self.db is None:
             return item
         db = self.db
+        _begin_batch(db)
         with db.atomic():
             article_id, status = db_articles.store_article(db, item)
             if status != db_articles.UNCHANGED:
@@ -82,4 +96,50 @@ class StorePipeline:
             # progress visible while the crawl runs (and after a kill)
             db_runs.update_run(db, spider.run_id, new_articles=spider.counters["new"],
                                updated_articles=spider.counters["updated"], pages_fetched=spider.counters["pages"])
+        _end_item(db)
         return item
+
+
+_BATCHES: dict[int, list] = {}     # id(db) -> [articles in the open batch, its start (monotonic)]
+# Batch sizes grow 1, 2, 4 … COMMIT_EVERY_ITEMS: the first articles of a crawl are visible at once.
+_BATCH_LIMIT: dict[int, int] = {}
+
+
+def _begin_batch(db) -> None:
+    """Open a write transaction for the next articles unless one is open (then they join it)."""
+    if id(db) in _BATCHES:
+        return
+    if not db.conn.in_transaction:  # (a transaction left open by other code joins the batch)
+        # IMMEDIATE: take the write lock now (waiting out another writer), not at the first write after reads
+        db.execute("BEGIN IMMEDIATE")
+    _BATCHES[id(db)] = [0, time.monotonic()]
+    try:
+        from twisted.internet import reactor
+
+        # commits a batch that stops filling (slow sites, timeouts) so the lock and data don't wait
+        reactor.callLater(COMMIT_EVERY_SECONDS, _commit_if_old, db)
+    except Exception:  # no running reactor (direct use): the item count and close_spider commit
+        pass
+
+
+def _end_item(db) -> None:
+    state = _BATCHES.get(id(db))
+    if state is None:
+        return
+    state[0] += 1
+    if state[0] >= _BATCH_LIMIT.get(id(db), 1) or time.monotonic() - state[1] >= COMMIT_EVERY_SECONDS:
+        commit_batch(db)
+
+
+def _commit_if_old(db) -> None:
+    state = _BATCHES.get(id(db))
+    if state is not None and time.monotonic() - state[1] >= COMMIT_EVERY_SECONDS * 0.9:
+        commit_batch(db)
+
+
+def commit_batch(db) -> None:
+    """Commit the open batch (and whatever else this connection wrote in it)."""
+    if _BATCHES.pop(id(db), None) is not None:
+        _BATCH_LIMIT[id(db)] = min(2 * _BATCH_LIMIT.get(id(db), 1), COMMIT_EVERY_ITEMS)
+    if db.conn.in_transaction:
+        db.conn.commit()
