@@ -1082,6 +1082,8 @@ def pager_links(html: str | bytes, url: str, profile: str | None = None) -> list
     first, rest = [], []
     me = url.split("#")[0]
     for h in hrefs:
+        if not h.strip().split("#")[0].endswith(_PAGE_ENDS):  # cannot name a page: skip before urljoin
+            continue
         absu = urljoin(url, h.strip()).split("#")[0]
         if absu == me or not same_article(absu) or absu in first or absu in rest:
             continue
@@ -1091,6 +1093,7 @@ def pager_links(html: str | bytes, url: str, profile: str | None = None) -> list
 
 _PAGE_SUFFIX = re.compile(r"(?:_\d{1,3})?\.s?html?$")
 _PAGE_SUFFIX_WHOLE = re.compile(r"(?:_\d{1,3})?\.s?html?")
+_PAGE_ENDS = (".htm", ".html", ".shtm", ".shtml")
 
 
 def merge_pages(pages: list[Extracted]) -> Extracted:

@@ -378,7 +378,10 @@ class SourceSpider(scrapy.Spider):
             # a plain suffix test instead of a regex compiled per page: <stem>_<digits>.<ext>
             head, tail = stem + "_", "." + ext
             for href in _HREF.findall(text):
-                absu = urljoin(url, href.strip())
+                href = href.strip()
+                if not href.endswith(tail):  # joining keeps the end of the path: skip before urljoin
+                    continue
+                absu = urljoin(url, href)
                 if (absu.startswith(head) and absu.endswith(tail)
                         and absu[len(head):len(absu) - len(tail)].isdecimal() and absu not in found):
                     found.append(absu)
