@@ -188,3 +188,33 @@ def last_finished_run(db: sqlite_utils.Database, source_id: str) -> dict | None:
     rows = list(db.query(
         "SELECT * FROM runs WHERE source_id = ? AND ended IS NOT NULL ORDER BY id DESC LIMIT 1", [source_id]))
     return rows[0] if rows else None
+
+
+# -- supervisor writes: a crawl that was killed, timed out or crashed cannot record its own end --
+
+def close_run(db: sqlite_utils.Database, run_id: int, status: str, error: str, force: bool) -> None:
+    """End a run the crawl could not end itself (force: also overwrite a status it wrote while dying)."""
+    with db.conn:
+        db.conn.execute(
+            "UPDATE runs SET status = ?, ended = CASE WHEN ended IS NULL OR ? THEN ? ELSE ended END,"
+            " error = COALESCE(error || ' | ', '') || ?"
+            " WHERE id = ? AND (? OR status = 'running')",
+            [status, force, now(), error, run_id, force])
+
+
+def record_run(db: sqlite_utils.Database, source_id: str, started: str, status: str, error: str,
+               pid: int | None) -> int:
+    """Record a crawl that died before it could record a run itself."""
+    with db.conn:
+        cur = db.conn.execute(
+            "INSERT INTO runs (source_id, started, ended, status, error, pid) VALUES (?, ?, ?, ?, ?, ?)",
+            [source_id, started, now(), status, error, pid])
+    return cur.lastrowid
+
+
+def mark_stale_runs(db: sqlite_utils.Database, is_alive) -> list[int]:
+    """Mark 'running' runs whose process is gone as 'killed'; returns their ids."""
+    stale = [r for r in db.query("SELECT * FROM runs WHERE status = 'running'") if not (r["pid"] and is_alive(r["pid"]))]
+    for r in stale:
+        close_run(db, r["id"], "killed", "crawl process was gone when the service started", force=False)
+    return [r["id"] for r in stale]

@@ -1,7 +1,6 @@
 """Status of the service: last runs per source, runs left 'running', outbox counts.
 
-Runs rows are written by the crawl itself (db/runs.py). The only writes here are the supervisor's:
-a crawl process that was killed, timed out or crashed cannot record its own end.
+Read-only: every runs write, the crawl's own and the supervisor's, is in db/runs.py.
 """
 from __future__ import annotations
 
@@ -9,7 +8,7 @@ import datetime as dt
 
 import sqlite_utils
 
-from db.alerts import now_iso, status_counts
+from db.alerts import status_counts
 
 
 def parse_time(value: str | None) -> dt.datetime | None:
@@ -62,33 +61,3 @@ def latest_run_of_pid(db: sqlite_utils.Database, pid: int, since: str) -> dict |
             >= (parse_time(since) or dt.datetime.max.replace(tzinfo=dt.timezone.utc)) - dt.timedelta(seconds=5):
         return rows[0]
     return None
-
-
-# -- supervisor writes -------------------------------------------------------------------
-
-def close_run(db: sqlite_utils.Database, run_id: int, status: str, error: str, force: bool) -> None:
-    """End a run the crawl could not end itself (force: also overwrite a status it wrote while dying)."""
-    with db.conn:
-        db.conn.execute(
-            "UPDATE runs SET status = ?, ended = CASE WHEN ended IS NULL OR ? THEN ? ELSE ended END,"
-            " error = COALESCE(error || ' | ', '') || ?"
-            " WHERE id = ? AND (? OR status = 'running')",
-            [status, force, now_iso(), error, run_id, force])
-
-
-def record_run(db: sqlite_utils.Database, source_id: str, started: str, status: str, error: str,
-               pid: int | None) -> int:
-    """Record a crawl that died before it could record a run itself."""
-    with db.conn:
-        cur = db.conn.execute(
-            "INSERT INTO runs (source_id, started, ended, status, error, pid) VALUES (?, ?, ?, ?, ?, ?)",
-            [source_id, started, now_iso(), status, error, pid])
-    return cur.lastrowid
-
-
-def mark_stale_runs(db: sqlite_utils.Database, is_alive) -> list[int]:
-    """Mark 'running' runs whose process is gone as 'killed'; returns their ids."""
-    stale = [r for r in running_runs(db) if not (r["pid"] and is_alive(r["pid"]))]
-    for r in stale:
-        close_run(db, r["id"], "killed", "crawl process was gone when the service started", force=False)
-    return [r["id"] for r in stale]

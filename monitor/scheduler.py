@@ -27,6 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 import db as database
+from db import runs as runs_db
 from db import status as run_status
 from db.alerts import now_iso, touch_subscription
 from monitor import alerts
@@ -303,7 +304,7 @@ class Service:
         # Subscriptions count as seen from the moment the service starts (their backlog is not alerted).
         for sub in self.opts.subscriptions.subscriptions:
             touch_subscription(db, sub.name, sub.mode, sub.backfill)
-        killed = run_status.mark_stale_runs(db, pid_alive)
+        killed = runs_db.mark_stale_runs(db, pid_alive)
         if killed:
             log.warning("marked %d run(s) left 'running' by a dead process as killed: %s", len(killed), killed)
         self.sources = load_source_schedules(self.opts) if self.opts.crawl else []
@@ -400,13 +401,13 @@ class Service:
             else:
                 status, error = None, ""
             if status and run:
-                run_status.close_run(db, run["id"], status, error, force=bool(ended_by))
+                runs_db.close_run(db, run["id"], status, error, force=bool(ended_by))
             elif status:
-                run_status.record_run(db, source_id, started, status, error, proc.pid)
+                runs_db.record_run(db, source_id, started, status, error, proc.pid)
             elif run and run["status"] == "running":
-                run_status.close_run(db, run["id"], "failed", "crawl exited without ending its run", False)
+                runs_db.close_run(db, run["id"], "failed", "crawl exited without ending its run", False)
             elif run is None:
-                run_status.record_run(db, source_id, started, "failed", "crawl recorded no run", proc.pid)
+                runs_db.record_run(db, source_id, started, "failed", "crawl recorded no run", proc.pid)
         finally:
             db.close()
         outcome = status or (run["status"] if run else "?")
