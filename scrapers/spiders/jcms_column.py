@@ -124,7 +124,7 @@ class JcmsColumnSpider(SourceSpider):
         jp = jpaas_params(text)
         store = _DATASTORE.search(text)
         if col.get("api") == "jpaas" or (jp and not store):
-            frags = [_jpaas_fragment(text)]
+            frags = [_jpaas_fragment(text, self.cfg.get("jpaas_units") or ())]
             mode = "jpaas"
         else:
             frags = _RECORD.findall(store.group(1)) if store else []
@@ -274,13 +274,13 @@ class JcmsColumnSpider(SourceSpider):
             yield self.jpaas_request(meta["column_url"], meta["col"], meta["params"], meta["page"] + 1)
 
 
-def _jpaas_fragment(text: str) -> str:
-    """The list unit of a jpaas column page (the element carrying count=), else the whole page."""
+def _jpaas_fragment(text: str, unit_xpaths) -> str:
+    """The list unit of a jpaas column page (first of the source's `jpaas_units` XPaths), else the whole page."""
     try:
         root = lxml_html.fromstring(text)
     except Exception:
         return text
-    units = root.xpath("//*[@count]") or root.xpath("//ul[contains(@class,'ajax-ul')]")
+    units = next((found for found in (root.xpath(x) for x in unit_xpaths) if found), [])
     return "".join(lxml_html.tostring(u, encoding="unicode") for u in units) if units else text
 
 
