@@ -263,6 +263,16 @@ class SourceSpider(scrapy.Spider):
         st["keep"] = keep
         self.new_list_state[response.url] = st
 
+    def list_text(self, response) -> str | None:
+        """The decoded text of a list page worth parsing; None (already recorded) for 304s, errors, error pages."""
+        text = self.page_text(response) if response.status == 200 else None
+        if response.status == 200 and text is None:
+            self.listing_complete = False
+            return None
+        if not self.list_response_ok(response, text):
+            return None
+        return text  # None for other 2xx answers (204 …): nothing to parse
+
     def list_response_ok(self, response, text: str | None = None) -> bool:
         """Common checks of a list page response; records failures. False: nothing to parse."""
         self.counters["pages"] += 1

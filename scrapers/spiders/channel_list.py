@@ -62,11 +62,8 @@ class ChannelListSpider(SourceSpider):
         if response.status == 404 and page > 1:
             self.counters["pages"] += 1
             return  # past the last page
-        text = self.page_text(response) if response.status == 200 else None
-        if response.status == 200 and text is None:
-            self.listing_complete = False
-            return
-        if not self.list_response_ok(response, text):
+        text = self.list_text(response)
+        if text is None:
             return
         items = self.list_items(text, response.url)
         if page == 1:

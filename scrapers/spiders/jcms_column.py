@@ -115,11 +115,8 @@ class JcmsColumnSpider(SourceSpider):
 
     def parse_column(self, response):
         col, page = response.meta["col"], response.meta["page"]
-        text = self.page_text(response) if response.status == 200 else None
-        if response.status == 200 and text is None:
-            self.listing_complete = False
-            return
-        if not self.list_response_ok(response, text):
+        text = self.list_text(response)
+        if text is None:
             return
         jp = jpaas_params(text)
         store = _DATASTORE.search(text)
@@ -195,11 +192,8 @@ class JcmsColumnSpider(SourceSpider):
 
     def parse_dataproxy(self, response):
         meta = response.meta
-        text = self.page_text(response) if response.status == 200 else None
-        if response.status == 200 and text is None:
-            self.listing_complete = False
-            return
-        if not self.list_response_ok(response, text):
+        text = self.list_text(response)
+        if text is None:
             return
         frags = _RECORD.findall(text)
         m = _TOTAL.search(text)
