@@ -326,7 +326,7 @@ def bench_service(server, work: Path, timeout: float = 600) -> dict:
 
 def bench_datasette(db: Path) -> dict:
     """Peak memory of Datasette serving the crawled database while a few pages are requested."""
-    from monitor.serve import datasette_argv, datasette_env
+    from monitor.service.serve import datasette_argv, datasette_env
 
     port = free_port()
     proc = subprocess.Popen(datasette_argv(str(db), "127.0.0.1", port), cwd=REPO, env=datasette_env(),

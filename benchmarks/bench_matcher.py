@@ -32,8 +32,8 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
         for path in sorted(d.glob("*.json")) if d.is_dir() else []:
             cases.append(json.loads(path.read_text(encoding="utf-8")))
     # Filler is other news: non-relevant texts that name no plan item at all.
-    from monitor.catalog import load_catalog
-    from monitor.normalize import normalize
+    from monitor.matching.catalog import load_catalog
+    from monitor.matching.normalize import normalize
 
     terms = [t for i in load_catalog().items.values() for t in i.aliases + i.weak]
     filler = "\n".join(c["text"] for c in cases if not c["label"]["relevant"]
@@ -75,7 +75,7 @@ def main() -> None:
         total += i
     print(f"reference loop: {time.process_time() - c0:.2f} CPU-s (idle core: about 0.45)")
 
-    from monitor.matcher import Matcher
+    from monitor.matching.matcher import Matcher
 
     t0 = time.perf_counter()
     matcher = Matcher()

@@ -61,7 +61,7 @@ def generate(path: Path, n: int, seed: int = 1) -> dict:
     from db.articles import normalise_text
     from db.catalog import sync_catalog
     from db.search import reindex
-    from monitor.catalog import load_catalog
+    from monitor.matching.catalog import load_catalog
 
     rng = random.Random(seed)
     chars, weights = char_pool()
@@ -152,7 +152,7 @@ def measure(client: httpx.Client, name: str, fn, repeat: int) -> dict:
 def bench_http(path: Path, repeat: int) -> list[dict]:
     import yaml
 
-    from monitor.serve import METADATA, datasette_argv, datasette_env
+    from monitor.service.serve import METADATA, datasette_argv, datasette_env
     sys.path.insert(0, str(REPO / "tests"))
     from support_fixture_db import start_logged, stop
 

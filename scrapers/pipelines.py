@@ -26,8 +26,8 @@ def _load_matcher():
     if _MATCHER is None:
         try:
             from db.matches import save_match
-            from monitor.catalog import load_catalog
-            from monitor.matcher import Matcher
+            from monitor.matching.catalog import load_catalog
+            from monitor.matching.matcher import Matcher
 
             m = Matcher(load_catalog())
             _MATCHER = (m, m.version, save_match)

@@ -77,10 +77,10 @@ def integrity(db: Path) -> str:
 
 
 class Datasette:
-    """A Datasette subprocess started the way hzwatch starts it (monitor.serve.datasette_argv)."""
+    """A Datasette subprocess started the way hzwatch starts it (monitor.service.serve.datasette_argv)."""
 
     def __init__(self, db: Path, allow_sql: bool = False):
-        from monitor.serve import datasette_argv, datasette_env
+        from monitor.service.serve import datasette_argv, datasette_env
 
         self.db = Path(db)
         self.port = free_port()

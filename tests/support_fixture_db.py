@@ -67,7 +67,7 @@ TERM_TARGETS = {
 
 def _sync_plan(db) -> None:
     from db.catalog import sync_catalog
-    from monitor.catalog import load_catalog
+    from monitor.matching.catalog import load_catalog
 
     sync_catalog(db, load_catalog())
 

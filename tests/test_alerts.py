@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 import db as database
 from db import alerts as store
-from monitor import alerts
-from monitor.subscriptions import SubscriptionError, load_subscriptions
+from monitor.alerting import alerts
+from monitor.alerting.subscriptions import SubscriptionError, load_subscriptions
 from support_servers import SMTPReceiver, WebhookReceiver, smtp, webhook  # noqa: F401 (fixtures)
 
 PUBLIC = "http://hzwatch.test:8001"
@@ -227,7 +227,7 @@ def test_digest_sends_one_message(tmp_path, monkeypatch, webhook):
 
 
 def test_cli_alerts_test_and_list(tmp_path, monkeypatch, webhook):
-    from monitor.cli_run import alerts as alerts_group
+    from monitor.cli.run import alerts as alerts_group
 
     monkeypatch.setenv("T_HOOK", webhook.apprise_url())
     subs = write_subs(tmp_path, "  - {name: hook, urls_env: [T_HOOK, T_UNSET], backfill: true}\n")
@@ -279,6 +279,6 @@ def test_chinese_im_urls_take_the_same_code_path(url):
 
 
 def messages_module():
-    from monitor import messages
+    from monitor.alerting import messages
 
     return messages

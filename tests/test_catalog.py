@@ -10,8 +10,8 @@ import yaml
 
 import db as dbmod
 from db.catalog import sync_catalog
-from monitor.catalog import CatalogError, load_catalog, plan_files
-from monitor.matcher import Matcher
+from monitor.matching.catalog import CatalogError, load_catalog, plan_files
+from monitor.matching.matcher import Matcher
 
 PLAN = Path(__file__).resolve().parents[1] / "monitor" / "plans" / "hangzhou-2024.yaml"
 

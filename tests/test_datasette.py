@@ -12,7 +12,7 @@ import yaml
 
 import db as dbpkg
 from db.articles import normalise_text
-from monitor import serve
+from monitor.service import serve
 from support_fixture_db import build_fixture_db, start_logged, stop
 
 SCRIPT = "<script>alert(1)</script>"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.evaluate import EvalError, evaluate, format_report, load_cases
-from monitor.matcher import Matcher
+from monitor.matching.evaluate import EvalError, evaluate, format_report, load_cases
+from monitor.matching.matcher import Matcher
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "eval" / "dev"

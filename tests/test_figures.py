@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.figures import cn_to_number, parse_numbers, unit_scale
-from monitor.matcher import Matcher
+from monitor.matching.figures import cn_to_number, parse_numbers, unit_scale
+from monitor.matching.matcher import Matcher
 
 
 @pytest.fixture(scope="module")

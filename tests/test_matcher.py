@@ -12,9 +12,9 @@ import pytest
 import db as dbmod
 from db.catalog import sync_catalog
 from db.matches import iter_articles_needing_match, save_match
-from monitor.catalog import load_catalog
-from monitor.matcher import MATCHER_VERSION, Matcher, infer_date
-from monitor.normalize import normalize, normalize_map
+from monitor.matching.catalog import load_catalog
+from monitor.matching.matcher import MATCHER_VERSION, Matcher, infer_date
+from monitor.matching.normalize import normalize, normalize_map
 
 REPO = Path(__file__).resolve().parents[1]
 DEV = REPO.parent / "shared" / "eval" / "dev"
@@ -330,7 +330,7 @@ def test_cli_jsonl_answers_each_line_at_once():
 def test_position_map_replays_normalize_exactly():
     import random
 
-    from monitor.normalize import _tracked
+    from monitor.matching.normalize import _tracked
 
     alphabet = list(" \t\u3000\xa0\n\r中文國，,a1“”(jiān)&nbsp;\u2003x.、\u200b")
     rng = random.Random(7)
@@ -345,7 +345,7 @@ def test_position_map_replays_normalize_exactly():
 
 
 def test_verbatim_evidence_offsets_equal_the_full_map(matcher, monkeypatch):
-    import monitor.matcher as matcher_module
+    import monitor.matching.matcher as matcher_module
 
     articles = [_load(p)[0] for p in sorted(DEV.glob("*.json")) + sorted(CASES.glob("*.json"))]
     # Each text twice over too: later occurrences of every term and quote sentence.
@@ -362,7 +362,7 @@ def test_verbatim_evidence_offsets_equal_the_full_map(matcher, monkeypatch):
 
 
 def test_t2s_is_skipped_only_for_text_it_would_not_change():
-    from monitor.normalize import _T2S, _t2s
+    from monitor.matching.normalize import _T2S, _t2s
 
     for text in ["杭州市数据资源局", "杭州市數據資源局", "臺灣", "乾隆", "干部", "著名", "A1,。"]:
         assert _t2s(text) == _T2S.convert(text), text
@@ -428,7 +428,7 @@ def test_soe_wording_from_the_plan(matcher):
     ("    end_next_year: ['今年', '本年度']\n", "    end_next_year: '今年'\n", "figures.review.end_next_year"),
 ])
 def test_catalog_rejects_bad_new_keys(tmp_path, old, new, key):
-    from monitor.catalog import PLANS_DIR, CatalogError
+    from monitor.matching.catalog import PLANS_DIR, CatalogError
 
     text = (PLANS_DIR / "hangzhou-2024.yaml").read_text(encoding="utf-8")
     assert old in text

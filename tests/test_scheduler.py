@@ -18,9 +18,9 @@ import pytest
 
 import db as database
 from db import alerts as store
-from monitor.scheduler import (RunOptions, Service, SourceSchedule, first_run_time, misfire_grace,
+from monitor.service.scheduler import (RunOptions, Service, SourceSchedule, first_run_time, misfire_grace,
                                pid_alive, schedules, trigger_for)
-from monitor.subscriptions import load_subscriptions
+from monitor.alerting.subscriptions import load_subscriptions
 from support_servers import WebhookReceiver, free_port, webhook  # noqa: F401 (fixture)
 from test_alerts import seed
 

@@ -6,7 +6,7 @@ from datetime import date
 
 import click
 
-from monitor.cli import db_option
+from monitor.cli.options import db_option
 
 
 def _load_sources(ids=(), path=None):
@@ -44,8 +44,8 @@ def _date(ctx, param, value):
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy log at INFO level.")
 def crawl(source_ids, db_path, since, until, remap, fast, max_pages, max_articles, sources_file, verbose) -> None:
     """Crawl sources (default: all) once and store new articles; one summary line per source."""
-    from monitor.cli_core import open_db
-    from scrapers.crawl import run_crawl
+    from monitor.cli.options import open_db
+    from monitor.service.crawl import run_crawl
     from scrapers.middlewares import parse_remap
 
     try:
@@ -89,7 +89,7 @@ def sources_list(db_path) -> None:
     srcs = _load_sources()
     rows = {}
     if os.path.exists(db_path):
-        from monitor.cli_core import open_db
+        from monitor.cli.options import open_db
 
         db = open_db(db_path)
         for r in db.query("SELECT s.id, s.layout_warning, r.status, r.started, r.new_articles FROM sources s "

@@ -1,7 +1,7 @@
 """The plan catalog: plans, items and targets read from `monitor/plans/*.yaml`, validated on load.
 
 A plan file is data only (see monitor/plans/hangzhou-2024.yaml for every key); adding a plan
-is adding a file. `monitor/places.yaml` lists the other cities whose mentions compete with a
+is adding a file. `monitor/matching/places.yaml` lists the other cities whose mentions compete with a
 plan's city. Errors name the file, the item and the key.
 """
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import yaml
 
-from monitor.normalize import normalize
+from monitor.matching.normalize import normalize
 
-PLANS_DIR = Path(__file__).resolve().parent / "plans"
+PLANS_DIR = Path(__file__).resolve().parents[1] / "plans"
 PLACES_FILE = Path(__file__).resolve().parent / "places.yaml"
 
 ITEM_KINDS = {"group": None, "aim": None, "project": "group", "task": "aim"}

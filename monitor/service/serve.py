@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATASETTE_DIR = REPO / "datasette"
 METADATA = DATASETTE_DIR / "metadata.yml"
 TEMPLATES = DATASETTE_DIR / "templates"

@@ -3,26 +3,7 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli import db_option
-
-
-def open_db(db_path: str):
-    """Open and migrate the database, turning failures into one-line CLI errors."""
-    from db import DatabaseError, connect
-
-    try:
-        return connect(db_path)
-    except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-def load_catalog_or_fail(plan_paths=()):
-    from monitor.catalog import CatalogError, load_catalog
-
-    try:
-        return load_catalog(list(plan_paths) or None)
-    except CatalogError as exc:
-        raise click.ClickException(str(exc)) from exc
+from monitor.cli.options import db_option, load_catalog_or_fail, open_db
 
 
 @click.command()

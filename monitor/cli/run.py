@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from monitor.cli import db_option
+from monitor.cli.options import db_option
 
 subscriptions_option = click.option(
     "--subscriptions", "subscriptions_path", type=click.Path(dir_okay=False), default=None,
@@ -15,7 +15,7 @@ subscriptions_option = click.option(
 
 
 def load_subscriptions_or_fail(path):
-    from monitor.subscriptions import SubscriptionError, load_subscriptions, resolve_path
+    from monitor.alerting.subscriptions import SubscriptionError, load_subscriptions, resolve_path
 
     try:
         return load_subscriptions(resolve_path(path))
@@ -40,13 +40,13 @@ def load_subscriptions_or_fail(path):
               help="Seconds before a crawl is killed and recorded as timeout.")
 @click.option("--max-crawls", type=int, default=2, show_default=True, help="Crawls running at once.")
 @click.option("--dispatch-every", type=float, default=None,
-              help="Seconds between alert dispatch cycles (default from monitor/alerts.yaml).")
+              help="Seconds between alert dispatch cycles (default from monitor/alerting/alerts.yaml).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run(db_path, subscriptions_path, no_serve, no_crawl, host, port, remap, fast, only_sources, interval_scale,
         every, crawl_timeout, max_crawls, dispatch_every, verbose) -> None:
     """Run the service: crawl on schedule, match, alert, serve Datasette (Ctrl-C to stop)."""
-    from monitor.cli_core import open_db
-    from monitor.scheduler import RunOptions, ScheduleError, Service
+    from monitor.cli.options import open_db
+    from monitor.service.scheduler import RunOptions, ScheduleError, Service
 
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -94,10 +94,10 @@ def _due(due, now, tz) -> str:
 def status(db_path, interval_scale) -> None:
     """Each source's last run, result, next run and layout warnings; pending and failed alerts."""
     from db import status as st
-    from monitor.cli_core import open_db
-    from monitor.scheduler import (TIMEZONE, RunOptions, ScheduleError, load_source_schedules, next_due,
+    from monitor.cli.options import open_db
+    from monitor.service.scheduler import (TIMEZONE, RunOptions, ScheduleError, load_source_schedules, next_due,
                                    service_pid)
-    from monitor.subscriptions import SubscriptionSet
+    from monitor.alerting.subscriptions import SubscriptionSet
 
     tz = ZoneInfo(TIMEZONE)
     db = open_db(db_path)
@@ -143,8 +143,8 @@ def alerts() -> None:
 @click.argument("name")
 def alerts_test(subscriptions_path, name) -> None:
     """Send a test message to every endpoint of subscription NAME."""
-    from monitor.alerts import send_test
-    from monitor.subscriptions import SubscriptionError
+    from monitor.alerting.alerts import send_test
+    from monitor.alerting.subscriptions import SubscriptionError
 
     subset = load_subscriptions_or_fail(subscriptions_path)
     try:
@@ -164,7 +164,7 @@ def alerts_test(subscriptions_path, name) -> None:
 def alerts_list(db_path, status_, limit) -> None:
     """Show the outbox, newest first."""
     from db.alerts import list_outbox
-    from monitor.cli_core import open_db
+    from monitor.cli.options import open_db
 
     rows = list_outbox(open_db(db_path), status_, limit)
     if not rows:
@@ -183,6 +183,6 @@ def alerts_list(db_path, status_, limit) -> None:
 def alerts_retry(db_path, subscription) -> None:
     """Put alerts marked failed back in the queue (e.g. after fixing an endpoint)."""
     from db.alerts import retry_failed
-    from monitor.cli_core import open_db
+    from monitor.cli.options import open_db
 
     click.echo(f"{retry_failed(open_db(db_path), subscription)} alert(s) queued again")

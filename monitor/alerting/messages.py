@@ -1,4 +1,4 @@
-"""Chinese alert messages, rendered from stored state with the templates in monitor/alerts.yaml."""
+"""Chinese alert messages, rendered from stored state with the templates in monitor/alerting/alerts.yaml."""
 from __future__ import annotations
 
 import datetime as dt

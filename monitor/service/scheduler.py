@@ -30,8 +30,8 @@ import db as database
 from db import runs as runs_db
 from db import status as run_status
 from db.alerts import now_iso, touch_subscription
-from monitor import alerts
-from monitor.subscriptions import SubscriptionSet
+from monitor.alerting import alerts
+from monitor.alerting.subscriptions import SubscriptionSet
 
 log = logging.getLogger("hzwatch.scheduler")
 TIMEZONE = "Asia/Shanghai"
@@ -284,7 +284,7 @@ class Service:
         db = database.connect(self.opts.db_path)
         try:
             from db.catalog import sync_catalog
-            from monitor.catalog import load_catalog
+            from monitor.matching.catalog import load_catalog
 
             sync_catalog(db, load_catalog())
         except ImportError as exc:
@@ -451,7 +451,7 @@ class Service:
     # -- datasette -----------------------------------------------------------------------
     def datasette_argv(self) -> list[str]:
         try:
-            from monitor.serve import datasette_argv
+            from monitor.service.serve import datasette_argv
 
             return datasette_argv(str(self.opts.db_path), self.opts.host, self.opts.port)
         except ImportError:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from monitor.cli import db_option
+from monitor.cli.options import db_option
 
 plan_option = click.option(
     "--plan", "plan_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
@@ -14,8 +14,8 @@ plan_option = click.option(
 
 
 def _matcher(plan_paths):
-    from monitor.cli_core import load_catalog_or_fail
-    from monitor.matcher import Matcher
+    from monitor.cli.options import load_catalog_or_fail
+    from monitor.matching.matcher import Matcher
 
     return Matcher(load_catalog_or_fail(plan_paths))
 
@@ -93,7 +93,7 @@ def _match_all(db_path: str, force: bool, plan_paths) -> None:
     from tqdm import tqdm
 
     from db.matches import count_articles_needing_match, iter_articles_needing_match, save_match
-    from monitor.cli_core import open_db
+    from monitor.cli.options import open_db
 
     db = open_db(db_path)
     matcher = _matcher(plan_paths)
@@ -124,7 +124,7 @@ def _match_all(db_path: str, force: bool, plan_paths) -> None:
 @plan_option
 def eval_cmd(directory, as_json, min_f1, plan_paths) -> None:
     """Score the matcher on a directory of labelled articles (*.json with a 'label')."""
-    from monitor.evaluate import EvalError, evaluate, format_report, load_cases
+    from monitor.matching.evaluate import EvalError, evaluate, format_report, load_cases
 
     try:
         cases = load_cases(directory)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from monitor.cli import db_option
-from monitor.cli_core import open_db
+from monitor.cli.options import db_option
+from monitor.cli.options import open_db
 
 # Datasette's own publish targets plus `package` (a Docker image); see `datasette publish --help`.
 # vercel and fly need the datasette-publish-vercel / datasette-publish-fly plugins installed.
@@ -37,7 +37,7 @@ def _prepare_search(db_path: str) -> dict:
 
 def _run_datasette(argv: list[str]) -> None:
     """Become Datasette (exec): Ctrl-C and SIGTERM reach it directly and no child is orphaned."""
-    from monitor.serve import datasette_env
+    from monitor.service.serve import datasette_env
 
     click.echo("Datasette starting; its URL follows (\"Uvicorn running on …\"); Ctrl-C to stop", err=True)
     sys.stdout.flush()
@@ -57,7 +57,7 @@ def _run_datasette(argv: list[str]) -> None:
 @click.option("--print-argv", is_flag=True, help="Print the Datasette command line and exit.")
 def serve(db_path: str, host: str, port: int, allow_sql: bool, print_argv: bool) -> None:
     """Serve the live database with Datasette: read-only, Chinese site, search, dashboards, feeds."""
-    from monitor.serve import ServeError, datasette_argv
+    from monitor.service.serve import ServeError, datasette_argv
 
     if not Path(db_path).exists():
         raise click.ClickException(f"database {db_path} does not exist; run `hzwatch init --db {db_path}` first")
@@ -90,7 +90,7 @@ def snapshot(db_path: str, out_dir: Path) -> Path:
 
 def publish_plugins_dir(out_dir: Path) -> Path:
     """The plugins folder plus a vendored copy of the `db` package the search plugin imports."""
-    from monitor.serve import PLUGINS, REPO
+    from monitor.service.serve import PLUGINS, REPO
 
     plugins = out_dir / "plugins"
     shutil.copytree(PLUGINS, plugins, ignore=shutil.ignore_patterns("__pycache__"))
@@ -101,7 +101,7 @@ def publish_plugins_dir(out_dir: Path) -> Path:
 def publish_argv(target: str, snapshot_path: Path, plugins_dir: Path, name: str | None,
                  extra: tuple[str, ...]) -> list[str]:
     """`datasette package|publish TARGET` for the snapshot with hzwatch's presentation."""
-    from monitor.serve import SETTINGS, TEMPLATES, metadata_path
+    from monitor.service.serve import SETTINGS, TEMPLATES, metadata_path
 
     argv = [sys.executable, "-m", "datasette"]
     argv += ["package"] if target == "package" else ["publish", target]
@@ -157,7 +157,7 @@ def publish(db_path: str, target: str, name: str | None, dry_run: bool, extra) -
 def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
     """Newcomer's tour: serve the bundled site replicas, crawl and match them, open Datasette. No network."""
     from db.catalog import sync_catalog
-    from monitor.cli_core import load_catalog_or_fail
+    from monitor.cli.options import load_catalog_or_fail
     from replica import server as replica_server
 
     for suffix in ("", "-wal", "-shm"):
@@ -191,6 +191,6 @@ def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
                f"{counts['indexed']} indexed for search, in {time.monotonic() - started:.0f} s", err=True)
     if no_serve:
         return
-    from monitor.serve import datasette_argv
+    from monitor.service.serve import datasette_argv
 
     _run_datasette(datasette_argv(db_path, port=port))

@@ -3,7 +3,7 @@
 One Aho-Corasick pass over the normalised title and body finds every alias, context word,
 place name and indicator; relevance then needs (per plan) a report about the plan's city,
 dated on or after the plan's watch date, with enough item evidence. Progress figures come
-from monitor.figures. Evidence offsets index the original `title + "\\n" + text`.
+from monitor.matching.figures. Evidence offsets index the original `title + "\\n" + text`.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 
 import ahocorasick
 
-from monitor.catalog import Catalog, catalog_hash, load_catalog
-from monitor.figures import Hit, extract_progress
-from monitor.normalize import normalize, normalize_map
+from monitor.matching.catalog import Catalog, catalog_hash, load_catalog
+from monitor.matching.figures import Hit, extract_progress
+from monitor.matching.normalize import normalize, normalize_map
 
 # Bump LOGIC_VERSION when matching logic changes; the catalog hash covers the YAML files.
 LOGIC_VERSION = "1.3"

@@ -16,8 +16,8 @@ from urllib.parse import unquote
 import apprise
 
 from db import alerts as store
-from monitor import messages
-from monitor.subscriptions import Subscription, SubscriptionSet, accepts
+from monitor.alerting import messages
+from monitor.alerting.subscriptions import Subscription, SubscriptionSet, accepts
 
 log = logging.getLogger("hzwatch.alerts")
 # Apprise logs request URLs (tokens included); keep its records out of our logs entirely.

@@ -1,0 +1,34 @@
+"""Options and helpers shared by every command group: the database option, opening the
+database and loading the plan catalog with failures turned into one-line CLI errors."""
+from __future__ import annotations
+
+import click
+
+db_option = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    envvar="HZWATCH_DB",
+    default="hzwatch.db",
+    show_default=True,
+    help="SQLite database file (or set HZWATCH_DB).",
+)
+
+
+def open_db(db_path: str):
+    """Open and migrate the database, turning failures into one-line CLI errors."""
+    from db import DatabaseError, connect
+
+    try:
+        return connect(db_path)
+    except DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def load_catalog_or_fail(plan_paths=()):
+    from monitor.matching.catalog import CatalogError, load_catalog
+
+    try:
+        return load_catalog(list(plan_paths) or None)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
