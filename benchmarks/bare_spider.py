@@ -6,6 +6,7 @@ and prints one JSON line: pages fetched, seconds (spider open to close), pages/s
 
     python benchmarks/bare_spider.py --urls urls.jsonl [--concurrency 16]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,15 @@ class BareSpider(scrapy.Spider):
     def _request(self, spec: dict) -> scrapy.Request:
         body = spec.get("body")
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if body else None
-        return scrapy.Request(spec["url"], method=spec.get("method") or "GET", body=body, headers=headers,
-                              callback=self.parse, errback=self.failed, dont_filter=True)
+        return scrapy.Request(
+            spec["url"],
+            method=spec.get("method") or "GET",
+            body=body,
+            headers=headers,
+            callback=self.parse,
+            errback=self.failed,
+            dont_filter=True,
+        )
 
     def parse(self, response):
         # Touch the body so the bytes are really received and decoded into a response.
@@ -74,28 +82,39 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     with open(args.urls, encoding="utf-8") as fh:
         specs = [json.loads(line) for line in fh if line.strip()]
-    process = CrawlerProcess(settings={
-        "LOG_LEVEL": "ERROR",
-        "ROBOTSTXT_OBEY": False,
-        "AUTOTHROTTLE_ENABLED": False,
-        "DOWNLOAD_DELAY": 0,
-        "CONCURRENT_REQUESTS": args.concurrency,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
-        "COOKIES_ENABLED": False,
-        "TELNETCONSOLE_ENABLED": False,
-        "RETRY_ENABLED": False,
-        # The replayed list already holds every hop of a redirect chain.
-        "REDIRECT_ENABLED": False,
-        "HTTPERROR_ALLOW_ALL": True,
-        "DOWNLOAD_TIMEOUT": 30,
-    })
+    process = CrawlerProcess(
+        settings={
+            "LOG_LEVEL": "ERROR",
+            "ROBOTSTXT_OBEY": False,
+            "AUTOTHROTTLE_ENABLED": False,
+            "DOWNLOAD_DELAY": 0,
+            "CONCURRENT_REQUESTS": args.concurrency,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
+            "COOKIES_ENABLED": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "RETRY_ENABLED": False,
+            # The replayed list already holds every hop of a redirect chain.
+            "REDIRECT_ENABLED": False,
+            "HTTPERROR_ALLOW_ALL": True,
+            "DOWNLOAD_TIMEOUT": 30,
+        }
+    )
     crawler = process.create_crawler(BareSpider)
     process.crawl(crawler, requests_spec=specs)
     process.start()
     spider = crawler.spider
     seconds = max(spider.closed_at - spider.opened, 1e-9)
-    print(json.dumps({"pages": spider.pages, "requested": len(specs), "seconds": round(seconds, 3),
-                      "pages_per_s": round(spider.pages / seconds, 1), "statuses": dict(spider.statuses)}))
+    print(
+        json.dumps(
+            {
+                "pages": spider.pages,
+                "requested": len(specs),
+                "seconds": round(seconds, 3),
+                "pages_per_s": round(spider.pages / seconds, 1),
+                "statuses": dict(spider.statuses),
+            }
+        )
+    )
     return 0
 
 

@@ -6,6 +6,7 @@ incremental requests, and peak memory of a crawl, the service and Datasette.
 Everything runs on 127.0.0.1 (replica.server), politeness off (`hzwatch crawl --fast`).
 Request counts come from the replica's own request log, not from the crawler's word.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
 import yaml  # noqa: E402
-
 from procmem import MemoryWatch, run_measured  # noqa: E402
 
 TARGETS = {"ratio": 0.7, "crawl_mb": 250}
@@ -116,6 +116,7 @@ def request_specs(server, log: list[dict]) -> list[dict]:
         body = e.get("body") if e.get("body") is not None else e.get("form")
         if isinstance(body, dict):
             from urllib.parse import urlencode
+
             body = urlencode(body)
         if body:
             spec["body"] = body if isinstance(body, str) else body.decode("latin-1")
@@ -150,12 +151,16 @@ def must(result: dict, what: str) -> dict:
     return result
 
 
-SOURCES: list[str] = []   # source ids to crawl (--sources); empty = all
+SOURCES: list[str] = []  # source ids to crawl (--sources); empty = all
 
 
 def crawl(server, db: Path, *extra: str) -> dict:
-    return must(run_measured(hz("crawl", *SOURCES, "--db", str(db), "--fast", *remap_flags(server), *extra),
-                             cwd=REPO, env=env()), f"hzwatch crawl --db {db}")
+    return must(
+        run_measured(
+            hz("crawl", *SOURCES, "--db", str(db), "--fast", *remap_flags(server), *extra), cwd=REPO, env=env()
+        ),
+        f"hzwatch crawl --db {db}",
+    )
 
 
 def bench_throughput(server, work: Path, max_pages: int, concurrency: int, repeat: int) -> dict:
@@ -178,8 +183,21 @@ def bench_throughput(server, work: Path, max_pages: int, concurrency: int, repea
             urls = work / "urls.jsonl"
             urls.write_text("".join(json.dumps(s) + "\n" for s in specs), encoding="utf-8")
         server.reset()
-        bare = must(run_measured([sys.executable, str(REPO / "benchmarks" / "bare_spider.py"), "--urls",
-                                  str(urls), "--concurrency", str(concurrency)], cwd=REPO, env=env()), "bare spider")
+        bare = must(
+            run_measured(
+                [
+                    sys.executable,
+                    str(REPO / "benchmarks" / "bare_spider.py"),
+                    "--urls",
+                    str(urls),
+                    "--concurrency",
+                    str(concurrency),
+                ],
+                cwd=REPO,
+                env=env(),
+            ),
+            "bare spider",
+        )
         bare.update(pages=len(server.requests()), inner=json.loads(bare["stdout"].strip().splitlines()[-1]))
         bares.append(bare)
     full = max(fulls, key=lambda r: r["pages"] / r["wall"])
@@ -189,18 +207,26 @@ def bench_throughput(server, work: Path, max_pages: int, concurrency: int, repea
     kinds = classify(first["log"], article_patterns())
     res = {
         "runs_each": repeat,
-        "bare_pages": bare["pages"], "bare_wall": bare["wall"], "bare_pps": bare["pages"] / bare["wall"],
-        "bare_inner_pps": bare["inner"]["pages_per_s"], "bare_peak_mb": max(b["peak_mb"] for b in bares),
+        "bare_pages": bare["pages"],
+        "bare_wall": bare["wall"],
+        "bare_pps": bare["pages"] / bare["wall"],
+        "bare_inner_pps": bare["inner"]["pages_per_s"],
+        "bare_peak_mb": max(b["peak_mb"] for b in bares),
         "bare_statuses": bare["inner"]["statuses"],
-        "full_pages": full["pages"], "full_wall": full["wall"], "full_pps": full["pages"] / full["wall"],
+        "full_pages": full["pages"],
+        "full_wall": full["wall"],
+        "full_pps": full["pages"] / full["wall"],
         "all_full_pps": [round(r["pages"] / r["wall"], 1) for r in fulls],
         "all_bare_pps": [round(r["pages"] / r["wall"], 1) for r in bares],
-        "crawl_peak_mb": max(r["peak_mb"] for r in fulls), "crawl_tree_peak_mb": max(r["tree_peak_mb"] for r in fulls),
-        "articles": counts["articles"], "matches": counts["matches"],
+        "crawl_peak_mb": max(r["peak_mb"] for r in fulls),
+        "crawl_tree_peak_mb": max(r["tree_peak_mb"] for r in fulls),
+        "articles": counts["articles"],
+        "matches": counts["matches"],
         "host_end_s": full["host_end"],
         "full_cpu_ms_per_page": 1000 * full["cpu"] / max(full["pages"], 1),
         "bare_cpu_ms_per_page": 1000 * bare["cpu"] / max(bare["pages"], 1),
-        "article_requests": kinds["article"], "list_requests": kinds["list"],
+        "article_requests": kinds["article"],
+        "list_requests": kinds["list"],
     }
     res["ratio"] = res["full_pps"] / res["bare_pps"] if res["bare_pps"] else 0.0
     res["main_db"] = str(first["db"])
@@ -319,9 +345,15 @@ def bench_service(server, work: Path, timeout: float = 600) -> dict:
             proc.kill()
             proc.wait()
     errlog.close()
-    return {"service_peak_mb": watch.root_mb(), "service_crawl_child_peak_mb": watch.max_child_mb("crawl"),
-            "service_tree_peak_mb": watch.tree_mb(), "cycle_s": wall, "sources_done": done,
-            "sources": n_sources, "rc": proc.returncode}
+    return {
+        "service_peak_mb": watch.root_mb(),
+        "service_crawl_child_peak_mb": watch.max_child_mb("crawl"),
+        "service_tree_peak_mb": watch.tree_mb(),
+        "cycle_s": wall,
+        "sources_done": done,
+        "sources": n_sources,
+        "rc": proc.returncode,
+    }
 
 
 def bench_datasette(db: Path) -> dict:
@@ -329,8 +361,13 @@ def bench_datasette(db: Path) -> dict:
     from monitor.service.serve import datasette_argv, datasette_env
 
     port = free_port()
-    proc = subprocess.Popen(datasette_argv(str(db), "127.0.0.1", port), cwd=REPO, env=datasette_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        datasette_argv(str(db), "127.0.0.1", port),
+        cwd=REPO,
+        env=datasette_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     article = _sql(db, "SELECT id FROM articles ORDER BY id LIMIT 1")
     item = _sql(db, "SELECT id FROM items ORDER BY position LIMIT 1")
@@ -372,8 +409,12 @@ def main(argv=None) -> int:
     ap.add_argument("--articles", type=int, default=2000, help="generated articles in the replica")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--publish", type=int, default=10, help="new articles published before the third run")
-    ap.add_argument("--max-pages", type=int, default=5000,
-                    help="list pages (e-paper: days) per list; high so the first run walks the whole site")
+    ap.add_argument(
+        "--max-pages",
+        type=int,
+        default=5000,
+        help="list pages (e-paper: days) per list; high so the first run walks the whole site",
+    )
     ap.add_argument("--concurrency", type=int, default=32, help="bare spider concurrency (hzwatch --fast uses 32)")
     ap.add_argument("--repeat", type=int, default=2, help="alternating runs of each side; the best counts")
     ap.add_argument("--sources", nargs="*", default=[], metavar="ID", help="crawl only these sources")
@@ -390,45 +431,68 @@ def main(argv=None) -> int:
     server = replica_server.start(articles=args.articles, seed=args.seed, rate_limit_nth=0)
     figures: dict = {"articles_in_replica": args.articles, "load_avg_start": os.getloadavg()[0]}
     try:
-        print(f"replica: {server.base_url}, {args.articles} generated articles, sources: "
-              f"{' '.join(SOURCES) or 'all'}; load average "
-              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; work dir {work}", flush=True)
+        print(
+            f"replica: {server.base_url}, {args.articles} generated articles, sources: "
+            f"{' '.join(SOURCES) or 'all'}; load average "
+            f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; work dir {work}",
+            flush=True,
+        )
         t = bench_throughput(server, work, args.max_pages, args.concurrency, args.repeat)
         figures.update(t)
-        print(f"throughput  hzwatch crawl --fast: {t['full_pages']} pages in {t['full_wall']:.1f} s = "
-              f"{t['full_pps']:.0f} pages/s, best of {t['all_full_pps']} ({t['articles']} articles stored, "
-              f"{t['matches']} matches; {t['list_requests']} list + {t['article_requests']} article requests)")
-        print(f"throughput  bare Scrapy spider:   {t['bare_pages']} pages in {t['bare_wall']:.1f} s = "
-              f"{t['bare_pps']:.0f} pages/s, best of {t['all_bare_pps']} (in-reactor {t['bare_inner_pps']:.0f} pages/s)")
-        print(f"throughput  CPU per page (user+sys of the crawling process): hzwatch "
-              f"{t['full_cpu_ms_per_page']:.1f} ms, bare {t['bare_cpu_ms_per_page']:.1f} ms")
+        print(
+            f"throughput  hzwatch crawl --fast: {t['full_pages']} pages in {t['full_wall']:.1f} s = "
+            f"{t['full_pps']:.0f} pages/s, best of {t['all_full_pps']} ({t['articles']} articles stored, "
+            f"{t['matches']} matches; {t['list_requests']} list + {t['article_requests']} article requests)"
+        )
+        print(
+            f"throughput  bare Scrapy spider:   {t['bare_pages']} pages in {t['bare_wall']:.1f} s = "
+            f"{t['bare_pps']:.0f} pages/s, best of {t['all_bare_pps']} (in-reactor {t['bare_inner_pps']:.0f} pages/s)"
+        )
+        print(
+            f"throughput  CPU per page (user+sys of the crawling process): hzwatch "
+            f"{t['full_cpu_ms_per_page']:.1f} ms, bare {t['bare_cpu_ms_per_page']:.1f} ms"
+        )
         slow = list(t["host_end_s"].items())[:3]
-        print("throughput  hzwatch crawl, last request per host (s after start, requests): "
-              + ", ".join(f"{h} {v[0]} s ({v[1]})" for h, v in slow))
+        print(
+            "throughput  hzwatch crawl, last request per host (s after start, requests): "
+            + ", ".join(f"{h} {v[0]} s ({v[1]})" for h, v in slow)
+        )
         print(f"throughput  ratio hzwatch/bare:   {t['ratio']:.2f}  (target >= {TARGETS['ratio']})", flush=True)
         inc = bench_incremental(server, Path(t["main_db"]), args.publish, args.max_pages)
         figures["incremental"] = inc
-        for label, target in (("unchanged", "0 article requests"),
-                              ("after_publish", f"{args.publish} article requests")):
+        for label, target in (
+            ("unchanged", "0 article requests"),
+            ("after_publish", f"{args.publish} article requests"),
+        ):
             r = inc[label]
             name = "unchanged site" if label == "unchanged" else f"after publish({args.publish})"
-            print(f"incremental {name}: {r['total']} requests = {r.get('list', 0)} list ({r.get('list_304', 0)} answered 304) + {r.get('article', 0)} "
-                  f"article {r['articles_by_kind']} + {r.get('robots', 0)} robots.txt; {r['new_articles']} new "
-                  f"articles  (target: {target})", flush=True)
-        print(f"memory      crawl process peak RSS: {t['crawl_peak_mb']:.0f} MB (tree {t['crawl_tree_peak_mb']:.0f} MB; "
-              f"bare spider {t['bare_peak_mb']:.0f} MB)  (target < {TARGETS['crawl_mb']} MB)", flush=True)
+            print(
+                f"incremental {name}: {r['total']} requests = {r.get('list', 0)} list ({r.get('list_304', 0)} answered 304) + {r.get('article', 0)} "
+                f"article {r['articles_by_kind']} + {r.get('robots', 0)} robots.txt; {r['new_articles']} new "
+                f"articles  (target: {target})",
+                flush=True,
+            )
+        print(
+            f"memory      crawl process peak RSS: {t['crawl_peak_mb']:.0f} MB (tree {t['crawl_tree_peak_mb']:.0f} MB; "
+            f"bare spider {t['bare_peak_mb']:.0f} MB)  (target < {TARGETS['crawl_mb']} MB)",
+            flush=True,
+        )
         if not args.skip_service:
             svc = bench_service(server, work)
             figures.update(svc)
-            print(f"memory      service (hzwatch run --no-serve, one cycle of {svc['sources_done']}/{svc['sources']} "
-                  f"sources in {svc['cycle_s']:.0f} s): main {svc['service_peak_mb']:.0f} MB, largest crawl child "
-                  f"{svc['service_crawl_child_peak_mb']:.0f} MB, whole tree {svc['service_tree_peak_mb']:.0f} MB",
-                  flush=True)
+            print(
+                f"memory      service (hzwatch run --no-serve, one cycle of {svc['sources_done']}/{svc['sources']} "
+                f"sources in {svc['cycle_s']:.0f} s): main {svc['service_peak_mb']:.0f} MB, largest crawl child "
+                f"{svc['service_crawl_child_peak_mb']:.0f} MB, whole tree {svc['service_tree_peak_mb']:.0f} MB",
+                flush=True,
+            )
         ds = bench_datasette(Path(t["main_db"]))
         figures.update(ds)
         bad = {p: s for p, s in ds["datasette_statuses"].items() if s != 200}
-        print(f"memory      Datasette on the crawled db: {ds['datasette_peak_mb']:.0f} MB"
-              + (f"  (non-200 pages: {bad})" if bad else ""))
+        print(
+            f"memory      Datasette on the crawled db: {ds['datasette_peak_mb']:.0f} MB"
+            + (f"  (non-200 pages: {bad})" if bad else "")
+        )
     finally:
         server.stop()
         if not args.keep:

@@ -6,6 +6,7 @@ many of the 100 bodies keep page chrome (share bars, editor lines, footers ...).
 
     .venv/bin/python benchmarks/bench_extract.py [--pages DIR] [--labels FILE]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,12 @@ def make_gne():
             r = ex.extract(text)
         except Exception:  # gne raises on some pages; count it as nothing found
             return {}
-        return {"title": r.get("title"), "published": dates.parse(r.get("publish_time")),
-                "author": r.get("author"), "body": r.get("content") or ""}
+        return {
+            "title": r.get("title"),
+            "published": dates.parse(r.get("publish_time")),
+            "author": r.get("author"),
+            "body": r.get("content") or "",
+        }
 
     return run
 
@@ -61,8 +66,12 @@ def make_trafilatura():
         if doc is None:
             return {}
         d = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-        return {"title": d.get("title"), "published": dates.parse(d.get("date")),
-                "author": d.get("author"), "body": d.get("text") or ""}
+        return {
+            "title": d.get("title"),
+            "published": dates.parse(d.get("date")),
+            "author": d.get("author"),
+            "body": d.get("text") or "",
+        }
 
     return run
 
@@ -109,17 +118,23 @@ def main() -> None:
         auth = [(l, r) for l, r in lab if l.get("author")]
         chrome = sum(1 for r in res.values() if any(CHROME_LINE.search(x) for x in (r.get("body") or "").split("\n")))
         empty = sum(1 for r in res.values() if len(r.get("body") or "") < 20)
-        rows.append([
-            n,
-            f"{seconds[n] / len(pages) * 1000:.1f}",
-            f"{sum(key(r.get('title')) == key(l['title']) for l, r in lab)}/{len(lab)}",
-            f"{sum((r.get('published') or '')[:10] == l['published'][:10] for l, r in dated)}/{len(dated)}",
-            f"{sum((r.get('published') or '')[:16].replace('T', ' ') == l['published'] for l, r in timed)}/{len(timed)}",
-            (f"{sum(key(r.get('source')) == key(l['source']) for l, r in src)}/{len(src)}" if n == "hzwatch" else "n/a"),
-            f"{sum(key(r.get('author')) == key(l['author']) for l, r in auth)}/{len(auth)}",
-            f"{chrome}/{len(pages)}",
-            f"{empty}/{len(pages)}",
-        ])
+        rows.append(
+            [
+                n,
+                f"{seconds[n] / len(pages) * 1000:.1f}",
+                f"{sum(key(r.get('title')) == key(l['title']) for l, r in lab)}/{len(lab)}",
+                f"{sum((r.get('published') or '')[:10] == l['published'][:10] for l, r in dated)}/{len(dated)}",
+                f"{sum((r.get('published') or '')[:16].replace('T', ' ') == l['published'] for l, r in timed)}/{len(timed)}",
+                (
+                    f"{sum(key(r.get('source')) == key(l['source']) for l, r in src)}/{len(src)}"
+                    if n == "hzwatch"
+                    else "n/a"
+                ),
+                f"{sum(key(r.get('author')) == key(l['author']) for l, r in auth)}/{len(auth)}",
+                f"{chrome}/{len(pages)}",
+                f"{empty}/{len(pages)}",
+            ]
+        )
     head = ["extractor", "ms/page", "title", "date(day)", "date(min)", "来源", "author", "chrome", "no body"]
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     print(f"{len(pages)} pages, {len(labels)} hand-labelled ({args.labels.name})")

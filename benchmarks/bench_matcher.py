@@ -4,6 +4,7 @@ Articles are the labelled cases in tests/eval_cases (and ../shared/eval/dev when
 each padded with its own text to about --chars characters, repeated to --count articles.
 Usage: .venv/bin/python benchmarks/bench_matcher.py [--count 5000] [--chars 2000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,10 +37,11 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
     from monitor.matching.normalize import normalize
 
     terms = [t for i in load_catalog().items.values() for t in i.aliases + i.weak]
-    filler = "\n".join(c["text"] for c in cases if not c["label"]["relevant"]
-                       and not any(t in normalize(c["text"]) for t in terms))
+    filler = "\n".join(
+        c["text"] for c in cases if not c["label"]["relevant"] and not any(t in normalize(c["text"]) for t in terms)
+    )
     base = []
-    if mode == "crawl":                       # a crawl is mostly other news: 1 case in 10 relevant
+    if mode == "crawl":  # a crawl is mostly other news: 1 case in 10 relevant
         pos = [c for c in cases if c["label"]["relevant"]]
         neg = [c for c in cases if not c["label"]["relevant"]]
         cases = [pos[i % len(pos)] if i % 10 == 0 else neg[i % len(neg)] for i in range(10 * len(neg))]
@@ -50,7 +52,7 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
             if mode == "repeat":
                 text += "\n" + data["text"]
             else:
-                text += "\n" + filler[k:k + 400]
+                text += "\n" + filler[k : k + 400]
                 k = (k + 400) % max(1, len(filler) - 400)
         data["text"] = text[:chars]
         base.append(data)
@@ -62,9 +64,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=5000)
     ap.add_argument("--chars", type=int, default=2000)
-    ap.add_argument("--mode", choices=["filler", "crawl", "repeat"], default="filler",
-                    help="filler: every case padded with other news; crawl: the same with 1 relevant "
-                         "case in 10; repeat: each case padded with itself (worst case)")
+    ap.add_argument(
+        "--mode",
+        choices=["filler", "crawl", "repeat"],
+        default="filler",
+        help="filler: every case padded with other news; crawl: the same with 1 relevant "
+        "case in 10; repeat: each case padded with itself (worst case)",
+    )
     args = ap.parse_args()
     arts = articles(args.count, args.chars, args.mode)
     # A fixed pure-Python loop: about 0.45 s on an idle core of this machine kind; on a shared
@@ -84,8 +90,10 @@ def main() -> None:
     relevant = sum(matcher.match(a)["relevant"] for a in arts)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"catalog build: {build * 1000:.0f} ms")
-    print(f"Matcher.match: {len(arts) / wall:,.0f} articles/s wall, {len(arts) / cpu:,.0f} per CPU-second "
-          f"({args.chars} chars, mode {args.mode}, {relevant}/{len(arts)} relevant)")
+    print(
+        f"Matcher.match: {len(arts) / wall:,.0f} articles/s wall, {len(arts) / cpu:,.0f} per CPU-second "
+        f"({args.chars} chars, mode {args.mode}, {relevant}/{len(arts)} relevant)"
+    )
 
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as fh:
         for a in arts:
@@ -94,16 +102,23 @@ def main() -> None:
     t0 = time.perf_counter()
     before = os.times()
     with open(path, encoding="utf-8") as stdin:
-        proc = subprocess.run([sys.executable, "-m", "monitor.cli", "match", "--jsonl", "-"],
-                              stdin=stdin, capture_output=True, cwd=REPO, check=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "match", "--jsonl", "-"],
+            stdin=stdin,
+            capture_output=True,
+            cwd=REPO,
+            check=True,
+        )
     elapsed = time.perf_counter() - t0
     after = os.times()
     child_cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     lines = proc.stdout.decode("utf-8").count("\n")
     assert lines == len(arts), (lines, len(arts))
-    print(f"hzwatch match --jsonl: {len(arts) / elapsed:,.0f} articles/s "
-          f"wall, {len(arts) / child_cpu:,.0f} per CPU-second "
-          f"({len(arts)} articles in {elapsed:.2f} s, process start-up included)")
+    print(
+        f"hzwatch match --jsonl: {len(arts) / elapsed:,.0f} articles/s "
+        f"wall, {len(arts) / child_cpu:,.0f} per CPU-second "
+        f"({len(arts)} articles in {elapsed:.2f} s, process start-up included)"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ labelled real articles in ../shared/eval/dev when present, plan phrases mixed in
 rates), builds the search index, starts Datasette exactly as `hzwatch serve` does (arbitrary SQL
 off) on a free port, and prints median / p95 / max latency of each request.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -29,7 +29,12 @@ import httpx  # noqa: E402
 TERMS = ["人才", "住房", "数谷", "保障性住房", "一网通办", "中国数谷", "杭州", "深化改革强基固本"]
 # Plan phrases: (sentence, share of articles containing it, item it supports, target figure)
 PHRASES = [
-    ("我市加快推进人才强市建设，今年已引进35岁以下大学生{n}万名。", 0.04, "T-graduates", ("tgt-graduates-350k", "万名", 36)),
+    (
+        "我市加快推进人才强市建设，今年已引进35岁以下大学生{n}万名。",
+        0.04,
+        "T-graduates",
+        ("tgt-graduates-350k", "万名", 36),
+    ),
     ("市住保房管局表示，今年新建配售型保障性住房{n}套。", 0.02, "T-housing", ("tgt-housing-6000", "套", 6300)),
     ("全市筹集保障性租赁住房{n}套（间），住房租赁市场平稳。", 0.03, "T-housing", None),
     ("“中国数谷”建设加速，数据要素市场化配置改革取得新进展。", 0.02, "R08", None),
@@ -45,8 +50,11 @@ def char_pool() -> tuple[list[str], list[int]]:
     """Characters and their counts in the labelled real articles (realistic token frequencies)."""
     counts: dict[str, int] = {}
     dev = REPO.parent / "shared" / "eval" / "dev"
-    texts = [json.loads(p.read_text(encoding="utf-8"))["text"] for p in sorted(dev.glob("*.json"))] \
-        if dev.is_dir() else [FALLBACK_TEXT]
+    texts = (
+        [json.loads(p.read_text(encoding="utf-8"))["text"] for p in sorted(dev.glob("*.json"))]
+        if dev.is_dir()
+        else [FALLBACK_TEXT]
+    )
     for text in texts:
         for ch in text:
             if "\u4e00" <= ch <= "\u9fff":
@@ -70,7 +78,8 @@ def generate(path: Path, n: int, seed: int = 1) -> dict:
 
     def filler(k: int) -> str:
         start = rng.randrange(len(pool) - k)
-        return pool[start:start + k]
+        return pool[start : start + k]
+
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
     db = dbpkg.connect(path)
@@ -82,16 +91,22 @@ def generate(path: Path, n: int, seed: int = 1) -> dict:
 
     t0 = time.perf_counter()
     batch_articles, batch_matches, batch_progress = [], [], []
-    cols = ("id, url, source_id, site, title, published, source_name, body, body_norm, content_hash, "
-            "fetched_at, relevant, score, matched_at")
+    cols = (
+        "id, url, source_id, site, title, published, source_name, body, body_norm, content_hash, "
+        "fetched_at, relevant, score, matched_at"
+    )
 
     def flush():
         with db.atomic():
             db.conn.executemany(f"INSERT INTO articles ({cols}) VALUES ({','.join('?' * 14)})", batch_articles)
-            db.conn.executemany("INSERT OR IGNORE INTO matches (article_id, item_id, score, evidence) "
-                                "VALUES (?, ?, ?, ?)", batch_matches)
-            db.conn.executemany("INSERT INTO progress (article_id, target_id, value, unit, as_of, quote) "
-                                "VALUES (?, ?, ?, ?, ?, ?)", batch_progress)
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO matches (article_id, item_id, score, evidence) VALUES (?, ?, ?, ?)",
+                batch_matches,
+            )
+            db.conn.executemany(
+                "INSERT INTO progress (article_id, target_id, value, unit, as_of, quote) VALUES (?, ?, ?, ?, ?, ?)",
+                batch_progress,
+            )
         batch_articles.clear(), batch_matches.clear(), batch_progress.clear()
 
     for aid in range(1, n + 1):
@@ -114,10 +129,24 @@ def generate(path: Path, n: int, seed: int = 1) -> dict:
             title = PHRASES[[p[2] for p in PHRASES].index(linked[0])][0][:12].replace("{n}", "") + title[:6]
         body = "\n".join(sentences)
         sid, sname = sources[aid % 3]
-        batch_articles.append((aid, f"https://www.hangzhou.gov.cn/art/{aid}.html", sid, "www.hangzhou.gov.cn",
-                               title, published, sname, body, normalise_text(body),
-                               hashlib.md5(body.encode()).hexdigest(), published, int(bool(linked)),
-                               float(len(linked)), published))
+        batch_articles.append(
+            (
+                aid,
+                f"https://www.hangzhou.gov.cn/art/{aid}.html",
+                sid,
+                "www.hangzhou.gov.cn",
+                title,
+                published,
+                sname,
+                body,
+                normalise_text(body),
+                hashlib.md5(body.encode()).hexdigest(),
+                published,
+                int(bool(linked)),
+                float(len(linked)),
+                published,
+            )
+        )
         for item in set(linked):
             batch_matches.append((aid, item, 1.0, json.dumps([{"term": item}])))
         if len(batch_articles) >= 2000:
@@ -129,8 +158,13 @@ def generate(path: Path, n: int, seed: int = 1) -> dict:
     indexing = time.perf_counter() - t1
     db.execute("ANALYZE")
     db.close()
-    return {"generate_s": round(generated, 1), "index_s": round(indexing, 1), "indexed": indexed,
-            "index_rate_per_s": round(indexed / indexing), "db_mb": round(path.stat().st_size / 2**20)}
+    return {
+        "generate_s": round(generated, 1),
+        "index_s": round(indexing, 1),
+        "indexed": indexed,
+        "index_rate_per_s": round(indexed / indexing),
+        "db_mb": round(path.stat().st_size / 2**20),
+    }
 
 
 def timed(client: httpx.Client, url: str, params: dict | None = None) -> float:
@@ -145,54 +179,82 @@ def timed(client: httpx.Client, url: str, params: dict | None = None) -> float:
 def measure(client: httpx.Client, name: str, fn, repeat: int) -> dict:
     first = fn()
     runs = sorted(fn() for _ in range(repeat))
-    return {"request": name, "first_ms": round(first * 1000), "median_ms": round(statistics.median(runs) * 1000),
-            "p95_ms": round(runs[max(0, int(len(runs) * 0.95) - 1)] * 1000), "max_ms": round(runs[-1] * 1000)}
+    return {
+        "request": name,
+        "first_ms": round(first * 1000),
+        "median_ms": round(statistics.median(runs) * 1000),
+        "p95_ms": round(runs[max(0, int(len(runs) * 0.95) - 1)] * 1000),
+        "max_ms": round(runs[-1] * 1000),
+    }
 
 
 def bench_http(path: Path, repeat: int) -> list[dict]:
     import yaml
 
     from monitor.service.serve import METADATA, datasette_argv, datasette_env
+
     sys.path.insert(0, str(REPO / "tests"))
     from support_fixture_db import start_logged, stop
 
-    proc, url = start_logged(datasette_argv(path, port=0), path.parent / "datasette.log", env=datasette_env(),
-                             cwd=str(path.parent))
+    proc, url = start_logged(
+        datasette_argv(path, port=0), path.parent / "datasette.log", env=datasette_env(), cwd=str(path.parent)
+    )
     results = []
     try:
         client = httpx.Client(base_url=url, timeout=120)
         for term in TERMS:
-            results.append(measure(client, f"/search?q={term}", lambda t=term: timed(
-                client, "/search", {"q": t}), repeat))
+            results.append(
+                measure(client, f"/search?q={term}", lambda t=term: timed(client, "/search", {"q": t}), repeat)
+            )
         for term in ["人才", "数谷"]:
-            results.append(measure(client, f"canned search.json q={term}", lambda t=term: timed(
-                client, f"/{path.stem}/search.json", {"q": t, "_shape": "array"}), repeat))
+            results.append(
+                measure(
+                    client,
+                    f"canned search.json q={term}",
+                    lambda t=term: timed(client, f"/{path.stem}/search.json", {"q": t, "_shape": "array"}),
+                    repeat,
+                )
+            )
         for item in ["R08", "T-housing", "T-talent-policy"]:
             results.append(measure(client, f"/item/{item}", lambda i=item: timed(client, f"/item/{i}"), repeat))
-        results.append(measure(client, "/target/tgt-housing-6000",
-                               lambda: timed(client, "/target/tgt-housing-6000"), repeat))
+        results.append(
+            measure(client, "/target/tgt-housing-6000", lambda: timed(client, "/target/tgt-housing-6000"), repeat)
+        )
         results.append(measure(client, "/article/1", lambda: timed(client, "/article/1"), repeat))
         results.append(measure(client, "/ (plan home)", lambda: timed(client, "/"), repeat))
         charts = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["plugins"]["datasette-dashboards"]["tracker"][
-            "charts"]
+            "charts"
+        ]
 
         def dashboard() -> float:
             import re
+
             total = timed(client, "/-/dashboards/tracker")
             for chart in charts.values():  # the browser fetches every chart's data
-                total += timed(client, f"/{path.stem}.json",
-                               {"sql": re.sub(r"\[\[.*?\]\]", "", chart["query"]), "_shape": "objects"})
+                total += timed(
+                    client,
+                    f"/{path.stem}.json",
+                    {"sql": re.sub(r"\[\[.*?\]\]", "", chart["query"]), "_shape": "objects"},
+                )
             return total
 
         results.append(measure(client, "dashboard (page + all chart data)", dashboard, repeat))
         for slug, chart in charts.items():
             import re
+
             sql = re.sub(r"\[\[.*?\]\]", "", chart["query"])
-            results.append(measure(client, f"  chart {slug}", lambda s=sql: timed(
-                client, f"/{path.stem}.json", {"sql": s, "_shape": "objects"}), repeat))
+            results.append(
+                measure(
+                    client,
+                    f"  chart {slug}",
+                    lambda s=sql: timed(client, f"/{path.stem}.json", {"sql": s, "_shape": "objects"}),
+                    repeat,
+                )
+            )
         for name in ["latest_matches", "target_progress", "coverage", "feed_matches"]:
-            results.append(measure(client, f"canned {name}", lambda n=name: timed(
-                client, f"/{path.stem}/{n}.json"), repeat))
+            results.append(
+                measure(client, f"canned {name}", lambda n=name: timed(client, f"/{path.stem}/{n}.json"), repeat)
+            )
         client.close()
     finally:
         stop(proc)

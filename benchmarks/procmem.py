@@ -3,6 +3,7 @@
 VmHWM is the kernel's own peak resident set of a process, so sampling only has to catch each
 process before it exits; the tree total (sum of VmRSS at one instant) is sampled every `every` s.
 """
+
 from __future__ import annotations
 
 import os
@@ -132,6 +133,13 @@ def run_measured(argv: list[str], timeout: float = 1800, **popen_kw) -> dict:
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"rc": proc.returncode, "wall": wall, "cpu": cpu, "stdout": out.decode("utf-8", "replace"),
-            "stderr": err.decode("utf-8", "replace"), "peak_mb": watch.root_mb(),
-            "tree_peak_mb": watch.tree_mb(), "watch": watch}
+    return {
+        "rc": proc.returncode,
+        "wall": wall,
+        "cpu": cpu,
+        "stdout": out.decode("utf-8", "replace"),
+        "stderr": err.decode("utf-8", "replace"),
+        "peak_mb": watch.root_mb(),
+        "tree_peak_mb": watch.tree_mb(),
+        "watch": watch,
+    }

@@ -2,6 +2,7 @@
 
 `connect()` opens (and migrates) the SQLite database used by every stage.
 """
-from db.connection import connect, default_db_path, DatabaseError
+
+from db.connection import DatabaseError, connect, default_db_path
 
 __all__ = ["connect", "default_db_path", "DatabaseError"]

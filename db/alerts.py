@@ -2,6 +2,7 @@
 
 Times are UTC ISO 8601 strings with milliseconds (`now_iso()`), so SQL can compare them as text.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,36 +25,42 @@ def story_key(article: dict) -> int:
 
 # -- subscriptions seen ------------------------------------------------------------------
 
+
 def touch_subscription(db: sqlite_utils.Database, name: str, mode: str, backfill: bool) -> dict:
     """Record a subscription; the first time, fix its backlog watermark (0 with backfill)."""
     now = now_iso()
     with db.conn:
         row = db.conn.execute("SELECT * FROM subscriptions WHERE name = ?", [name]).fetchone()
         if row is None:
-            watermark = 0 if backfill else (
-                db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM articles").fetchone()[0])
+            watermark = 0 if backfill else (db.conn.execute("SELECT COALESCE(MAX(id), 0) FROM articles").fetchone()[0])
             db.conn.execute(
                 "INSERT OR IGNORE INTO subscriptions (name, mode, first_seen, article_watermark, last_seen)"
-                " VALUES (?, ?, ?, ?, ?)", [name, mode, now, watermark, now])
+                " VALUES (?, ?, ?, ?, ?)",
+                [name, mode, now, watermark, now],
+            )
         else:
-            db.conn.execute("UPDATE subscriptions SET mode = ?, last_seen = ? WHERE name = ?",
-                            [mode, now, name])
+            db.conn.execute("UPDATE subscriptions SET mode = ?, last_seen = ? WHERE name = ?", [mode, now, name])
     return dict(next(db.query("SELECT * FROM subscriptions WHERE name = ?", [name])))
 
 
 # -- candidates and enqueue --------------------------------------------------------------
 
+
 def candidate_articles(db: sqlite_utils.Database, subscription: str, watermark: int) -> list[dict]:
     """Relevant articles newer than the watermark whose story has no outbox row for `subscription`."""
-    return list(db.query(
-        """
+    return list(
+        db.query(
+            """
         SELECT a.id, a.story_id, a.source_id, a.score, a.published, a.fetched_at
         FROM articles a
         WHERE a.relevant = 1 AND a.id > :watermark
           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.subscription = :sub
                           AND o.story_id = COALESCE(a.story_id, -a.id))
         ORDER BY a.id
-        """, {"sub": subscription, "watermark": watermark}))
+        """,
+            {"sub": subscription, "watermark": watermark},
+        )
+    )
 
 
 def article_matches(db: sqlite_utils.Database, article_ids: Iterable[int]) -> dict[int, list[dict]]:
@@ -65,7 +72,9 @@ def article_matches(db: sqlite_utils.Database, article_ids: Iterable[int]) -> di
         for row in db.query(
             f"""SELECT m.article_id, m.item_id, m.score, m.evidence, i.title AS item_title, i.kind
                 FROM matches m LEFT JOIN items i ON i.id = m.item_id
-                WHERE m.article_id IN ({marks}) ORDER BY m.score DESC, m.item_id""", chunk):
+                WHERE m.article_id IN ({marks}) ORDER BY m.score DESC, m.item_id""",
+            chunk,
+        ):
             out[row["article_id"]].append(row)
     return out
 
@@ -80,7 +89,9 @@ def article_progress(db: sqlite_utils.Database, article_ids: Iterable[int]) -> d
             f"""SELECT p.article_id, p.target_id, p.value, p.unit, p.as_of, p.quote,
                        t.metric, t.item_id, t.value AS target_value, t.unit AS target_unit
                 FROM progress p LEFT JOIN targets t ON t.id = p.target_id
-                WHERE p.article_id IN ({marks}) ORDER BY p.id""", chunk):
+                WHERE p.article_id IN ({marks}) ORDER BY p.id""",
+            chunk,
+        ):
             out[row["article_id"]].append(row)
     return out
 
@@ -92,14 +103,17 @@ def enqueue(db: sqlite_utils.Database, subscription: str, article: dict) -> bool
         cur = db.conn.execute(
             "INSERT OR IGNORE INTO outbox (subscription, story_id, article_id, status, attempts,"
             " next_attempt, created_at) VALUES (?, ?, ?, 'pending', 0, ?, ?)",
-            [subscription, story_key(article), article["id"], now, now])
+            [subscription, story_key(article), article["id"], now, now],
+        )
     return cur.rowcount == 1
 
 
 # -- claim, deliver, record ---------------------------------------------------------------
 
-def claim_due(db: sqlite_utils.Database, subscriptions: Iterable[str], lease_seconds: float,
-              limit: int = 100) -> list[dict]:
+
+def claim_due(
+    db: sqlite_utils.Database, subscriptions: Iterable[str], lease_seconds: float, limit: int = 100
+) -> list[dict]:
     """Atomically move due rows (pending and due, or 'sending' with an expired lease) to 'sending'."""
     subs = list(subscriptions)
     if not subs:
@@ -114,12 +128,15 @@ def claim_due(db: sqlite_utils.Database, subscriptions: Iterable[str], lease_sec
             f"""SELECT id FROM outbox WHERE subscription IN ({marks}) AND (
                     (status = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?))
                  OR (status = 'sending' AND (claimed_at IS NULL OR claimed_at <= ?)))
-                ORDER BY id LIMIT ?""", [*subs, now_iso(now), expired, limit]).fetchall()
+                ORDER BY id LIMIT ?""",
+            [*subs, now_iso(now), expired, limit],
+        ).fetchall()
         ids = [r[0] for r in rows]
         if ids:
             conn.execute(
                 f"UPDATE outbox SET status = 'sending', claimed_at = ? WHERE id IN ({','.join('?' * len(ids))})",
-                [now_iso(now), *ids])
+                [now_iso(now), *ids],
+            )
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
@@ -147,11 +164,14 @@ def mark_sent(db: sqlite_utils.Database, outbox_ids: Iterable[int]) -> None:
     with db.conn:
         db.conn.execute(
             f"UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = NULL"
-            f" WHERE id IN ({','.join('?' * len(ids))})", [now_iso(), *ids])
+            f" WHERE id IN ({','.join('?' * len(ids))})",
+            [now_iso(), *ids],
+        )
 
 
-def mark_attempt_failed(db: sqlite_utils.Database, outbox_ids: Iterable[int], error: str,
-                        retry_in_seconds: float | None) -> None:
+def mark_attempt_failed(
+    db: sqlite_utils.Database, outbox_ids: Iterable[int], error: str, retry_in_seconds: float | None
+) -> None:
     """Record a failed attempt: back to 'pending' at a later time, or 'failed' for good (None)."""
     ids = list(outbox_ids)
     if not ids:
@@ -161,12 +181,16 @@ def mark_attempt_failed(db: sqlite_utils.Database, outbox_ids: Iterable[int], er
         if retry_in_seconds is None:
             db.conn.execute(
                 f"UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,"
-                f" next_attempt = NULL, claimed_at = NULL WHERE id IN ({marks})", [error, *ids])
+                f" next_attempt = NULL, claimed_at = NULL WHERE id IN ({marks})",
+                [error, *ids],
+            )
         else:
             due = now_iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=retry_in_seconds))
             db.conn.execute(
                 f"UPDATE outbox SET status = 'pending', attempts = attempts + 1, last_error = ?,"
-                f" next_attempt = ?, claimed_at = NULL WHERE id IN ({marks})", [error, due, *ids])
+                f" next_attempt = ?, claimed_at = NULL WHERE id IN ({marks})",
+                [error, due, *ids],
+            )
 
 
 def release(db: sqlite_utils.Database, outbox_ids: Iterable[int]) -> None:
@@ -176,7 +200,9 @@ def release(db: sqlite_utils.Database, outbox_ids: Iterable[int]) -> None:
         with db.conn:
             db.conn.execute(
                 f"UPDATE outbox SET status = 'pending', claimed_at = NULL WHERE status = 'sending'"
-                f" AND id IN ({','.join('?' * len(ids))})", ids)
+                f" AND id IN ({','.join('?' * len(ids))})",
+                ids,
+            )
 
 
 def retry_failed(db: sqlite_utils.Database, subscription: str | None = None) -> int:
@@ -192,34 +218,42 @@ def retry_failed(db: sqlite_utils.Database, subscription: str | None = None) -> 
 
 # -- reading -----------------------------------------------------------------------------
 
+
 def list_outbox(db: sqlite_utils.Database, status: str | None = None, limit: int = 50) -> list[dict]:
     """Outbox rows, newest first, with the article title."""
     where, params = "", []
     if status:
         where, params = "WHERE o.status = ?", [status]
-    return list(db.query(
-        f"""SELECT o.*, a.title FROM outbox o LEFT JOIN articles a ON a.id = o.article_id
-            {where} ORDER BY o.id DESC LIMIT ?""", [*params, limit]))
+    return list(
+        db.query(
+            f"""SELECT o.*, a.title FROM outbox o LEFT JOIN articles a ON a.id = o.article_id
+            {where} ORDER BY o.id DESC LIMIT ?""",
+            [*params, limit],
+        )
+    )
 
 
 def status_counts(db: sqlite_utils.Database) -> dict[str, int]:
     """Number of outbox rows per status."""
-    return {r["status"]: r["n"] for r in db.query(
-        "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")}
+    return {r["status"]: r["n"] for r in db.query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")}
 
 
 def article_for_message(db: sqlite_utils.Database, article_id: int) -> dict | None:
     """The article fields an alert shows, with its source's display name."""
-    rows = list(db.query(
-        """SELECT a.id, a.url, a.title, a.published, a.site, a.source_id, a.source_name, a.score,
+    rows = list(
+        db.query(
+            """SELECT a.id, a.url, a.title, a.published, a.site, a.source_id, a.source_name, a.score,
                   a.story_id, a.fetched_at, s.name AS source_display
-           FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = ?""", [article_id]))
+           FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = ?""",
+            [article_id],
+        )
+    )
     return rows[0] if rows else None
 
 
 def _chunks(seq: list, n: int):
     for i in range(0, len(seq), n):
-        yield seq[i:i + n]
+        yield seq[i : i + n]
 
 
 def item_ancestors(db: sqlite_utils.Database) -> dict[str, set[str]]:
@@ -239,8 +273,13 @@ def has_retry_due(db: sqlite_utils.Database, subscription: str, lease_seconds: f
     """Is a failed or abandoned (lease expired) row of this subscription due for another attempt?"""
     now = dt.datetime.now(dt.timezone.utc)
     expired = now_iso(now - dt.timedelta(seconds=lease_seconds))
-    return bool(list(db.query(
-        "SELECT 1 FROM outbox WHERE subscription = ? AND ("
-        " (status = 'pending' AND attempts > 0 AND next_attempt <= ?)"
-        " OR (status = 'sending' AND (claimed_at IS NULL OR claimed_at <= ?))) LIMIT 1",
-        [subscription, now_iso(now), expired])))
+    return bool(
+        list(
+            db.query(
+                "SELECT 1 FROM outbox WHERE subscription = ? AND ("
+                " (status = 'pending' AND attempts > 0 AND next_attempt <= ?)"
+                " OR (status = 'sending' AND (claimed_at IS NULL OR claimed_at <= ?))) LIMIT 1",
+                [subscription, now_iso(now), expired],
+            )
+        )
+    )

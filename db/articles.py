@@ -1,4 +1,5 @@
 """Articles: stored once per canonical URL, content-hashed, grouped into stories of syndicated copies."""
+
 from __future__ import annotations
 
 import hashlib
@@ -85,7 +86,7 @@ def _simhash_norm(norm: str) -> str:
     t = _PUNCT.sub("", norm)
     if not t:
         return "0" * 16
-    grams = [t[i:i + 3] for i in range(max(1, len(t) - 2))]
+    grams = [t[i : i + 3] for i in range(max(1, len(t) - 2))]
     cache = _GRAM_DIGESTS
     missing = set(grams).difference(cache)
     if len(cache) + len(missing) > _GRAM_CACHE_MAX:
@@ -118,7 +119,7 @@ def known_urls(db: sqlite_utils.Database, urls) -> set[str]:
     urls = list(dict.fromkeys(urls))
     found: set[str] = set()
     for i in range(0, len(urls), 500):
-        chunk = urls[i:i + 500]
+        chunk = urls[i : i + 500]
         marks = ",".join("?" for _ in chunk)
         found.update(r[0] for r in db.execute(f"SELECT url FROM articles WHERE url IN ({marks})", chunk))
     return found
@@ -142,7 +143,8 @@ def _find_story(db, key: str, sh: str, chash: str, published: str | None, exclud
     if len(key) >= MIN_TITLE_KEY:
         for story_id, other, other_pub in db.execute(
             "SELECT a.story_id, a.simhash, a.published FROM stories s JOIN articles a ON a.story_id = s.id "
-            "WHERE s.title_key = ? AND a.id IS NOT ?", [key, exclude_id]
+            "WHERE s.title_key = ? AND a.id IS NOT ?",
+            [key, exclude_id],
         ):
             # a recurring headline (weather warnings, notices) months apart is another story
             if hamming(sh, other) <= NEAR_DUP_SAME_TITLE and _days_apart(published, other_pub) <= SAME_STORY_DAYS:
@@ -189,10 +191,18 @@ def store_article(db: sqlite_utils.Database, art: dict) -> tuple[int, str]:
     if isinstance(methods, dict):
         methods = json.dumps(methods, ensure_ascii=False, sort_keys=True)
     fields = {
-        "source_id": art.get("source_id"), "site": art.get("site"), "title": title,
-        "subtitle": art.get("subtitle"), "published": art.get("published"),
-        "source_name": art.get("source_name"), "author": art.get("author"), "editor": art.get("editor"),
-        "body": body, "body_norm": body_norm, "content_hash": chash, "simhash": sh,
+        "source_id": art.get("source_id"),
+        "site": art.get("site"),
+        "title": title,
+        "subtitle": art.get("subtitle"),
+        "published": art.get("published"),
+        "source_name": art.get("source_name"),
+        "author": art.get("author"),
+        "editor": art.get("editor"),
+        "body": body,
+        "body_norm": body_norm,
+        "content_hash": chash,
+        "simhash": sh,
         "methods": methods,
     }
     stamp = _now()
@@ -203,14 +213,16 @@ def store_article(db: sqlite_utils.Database, art: dict) -> tuple[int, str]:
         if row:
             article_id = row[0]
             cols = ", ".join(f"{k} = ?" for k in fields)
-            db.execute(f"UPDATE articles SET {cols}, updated_at = ? WHERE id = ?",
-                       [*fields.values(), stamp, article_id])
+            db.execute(
+                f"UPDATE articles SET {cols}, updated_at = ? WHERE id = ?", [*fields.values(), stamp, article_id]
+            )
             status = UPDATED
         else:
             cols = ", ".join(["url", *fields, "fetched_at"])
             marks = ", ".join("?" for _ in range(len(fields) + 2))
-            article_id = db.execute(f"INSERT INTO articles ({cols}) VALUES ({marks})",
-                                    [url, *fields.values(), stamp]).lastrowid
+            article_id = db.execute(
+                f"INSERT INTO articles ({cols}) VALUES ({marks})", [url, *fields.values(), stamp]
+            ).lastrowid
             status = NEW
         # an updated article stays in its story (an edit is not a new story)
         story_id = row[2] if row and row[2] is not None else None

@@ -1,4 +1,5 @@
 """Plan catalog tables (plans, items, targets, aliases), synced from the YAML catalog."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,27 +18,54 @@ def sync_catalog(db: sqlite_utils.Database, catalog) -> dict:
     now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     plans, items, targets, aliases = [], [], [], []
     for plan in catalog.plans:
-        plans.append({
-            "id": plan.id, "title": plan.title, "city": plan.city,
-            "announced": plan.announced.isoformat(), "watch_from": plan.watch_from.isoformat(),
-            "reform_count": plan.reform_count, "task_count": plan.task_count,
-            "source_file": plan.path.name,
-            "source_text": json.dumps(plan.source, ensure_ascii=False, default=str),
-            "synced_at": now,
-        })
+        plans.append(
+            {
+                "id": plan.id,
+                "title": plan.title,
+                "city": plan.city,
+                "announced": plan.announced.isoformat(),
+                "watch_from": plan.watch_from.isoformat(),
+                "reform_count": plan.reform_count,
+                "task_count": plan.task_count,
+                "source_file": plan.path.name,
+                "source_text": json.dumps(plan.source, ensure_ascii=False, default=str),
+                "synced_at": now,
+            }
+        )
         for item in sorted(plan.items, key=lambda i: (_KIND_ORDER[i.kind], i.position)):
-            items.append({"id": item.id, "plan_id": plan.id, "parent_id": item.parent,
-                          "kind": item.kind, "title": item.title, "definition": item.definition,
-                          "position": item.position})
-            for kind, terms in (("alias", item.aliases), ("weak", item.weak), ("broad", item.broad),
-                                ("context", item.context), ("exclude", item.exclude)):
+            items.append(
+                {
+                    "id": item.id,
+                    "plan_id": plan.id,
+                    "parent_id": item.parent,
+                    "kind": item.kind,
+                    "title": item.title,
+                    "definition": item.definition,
+                    "position": item.position,
+                }
+            )
+            for kind, terms in (
+                ("alias", item.aliases),
+                ("weak", item.weak),
+                ("broad", item.broad),
+                ("context", item.context),
+                ("exclude", item.exclude),
+            ):
                 aliases += [{"item_id": item.id, "term": t, "kind": kind} for t in dict.fromkeys(terms)]
         aliases += [{"item_id": plan.id, "term": t, "kind": "theme"} for t in dict.fromkeys(plan.theme)]
         for target in plan.targets:
-            targets.append({"id": target.id, "plan_id": plan.id, "item_id": target.item,
-                            "metric": target.metric, "comparator": target.comparator,
-                            "value": target.value, "unit": target.unit,
-                            "due": target.due.isoformat()})
+            targets.append(
+                {
+                    "id": target.id,
+                    "plan_id": plan.id,
+                    "item_id": target.item,
+                    "metric": target.metric,
+                    "comparator": target.comparator,
+                    "value": target.value,
+                    "unit": target.unit,
+                    "due": target.due.isoformat(),
+                }
+            )
     plan_ids = [p["id"] for p in plans]
     item_ids = [i["id"] for i in items]
     target_ids = [t["id"] for t in targets]

@@ -1,4 +1,5 @@
 """Opening the database: WAL, busy timeout, migrations applied."""
+
 from __future__ import annotations
 
 import os

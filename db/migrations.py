@@ -2,6 +2,7 @@
 
 Add a migration by appending a function to MIGRATIONS; never edit one that has shipped.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -227,14 +228,19 @@ def m006_source_latest_index(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_alerts, m003_search, m004_crawl, m005_publish_indexes, m006_source_latest_index]
+MIGRATIONS: list[Migration] = [
+    m001_initial,
+    m002_alerts,
+    m003_search,
+    m004_crawl,
+    m005_publish_indexes,
+    m006_source_latest_index,
+]
 
 
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names applied."""
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-    )
+    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row["name"] for row in db.query("SELECT name FROM _migrations")}
     applied = []
     for migration in MIGRATIONS:

@@ -1,4 +1,5 @@
 """Crawl bookkeeping: runs, fetch failures, list-page validators, the sources table, layout warnings."""
+
 from __future__ import annotations
 
 import json
@@ -63,14 +64,32 @@ def update_run(db: sqlite_utils.Database, run_id: int, **fields) -> None:
         db.execute(f"UPDATE runs SET {cols} WHERE id = ?", [*fields.values(), run_id])
 
 
-def finish_run(db: sqlite_utils.Database, run_id: int, status: str, *, pages_fetched: int = 0,
-               new_articles: int = 0, updated_articles: int = 0, failures: dict | None = None,
-               error: str | None = None, listing_complete: bool | None = None) -> None:
+def finish_run(
+    db: sqlite_utils.Database,
+    run_id: int,
+    status: str,
+    *,
+    pages_fetched: int = 0,
+    new_articles: int = 0,
+    updated_articles: int = 0,
+    failures: dict | None = None,
+    error: str | None = None,
+    listing_complete: bool | None = None,
+) -> None:
     """Close a run with its final counters (listing_complete: every list page was read)."""
     extra = {} if listing_complete is None else {"listing_complete": int(bool(listing_complete))}
-    update_run(db, run_id, status=status, ended=now(), pages_fetched=pages_fetched,
-               new_articles=new_articles, updated_articles=updated_articles,
-               failures=dict(failures or {}), error=error, **extra)
+    update_run(
+        db,
+        run_id,
+        status=status,
+        ended=now(),
+        pages_fetched=pages_fetched,
+        new_articles=new_articles,
+        updated_articles=updated_articles,
+        failures=dict(failures or {}),
+        error=error,
+        **extra,
+    )
 
 
 def get_run(db: sqlite_utils.Database, run_id: int) -> dict | None:
@@ -92,8 +111,9 @@ def last_run_status(db: sqlite_utils.Database, source_id: str) -> str | None:
     return row[0] if row else None
 
 
-def record_failure(db: sqlite_utils.Database, run_id: int | None, source_id: str, url: str,
-                   reason: str, detail: str | None = None) -> None:
+def record_failure(
+    db: sqlite_utils.Database, run_id: int | None, source_id: str, url: str, reason: str, detail: str | None = None
+) -> None:
     """One fetch_failures row."""
     with db.atomic():
         db.execute(
@@ -104,8 +124,16 @@ def record_failure(db: sqlite_utils.Database, run_id: int | None, source_id: str
 
 def failures_by_reason(db: sqlite_utils.Database, run_id: int) -> dict[str, int]:
     """{reason: count} of one run."""
-    return dict(Counter({r: n for r, n in db.execute(
-        "SELECT reason, COUNT(*) FROM fetch_failures WHERE run_id = ? GROUP BY reason", [run_id])}))
+    return dict(
+        Counter(
+            {
+                r: n
+                for r, n in db.execute(
+                    "SELECT reason, COUNT(*) FROM fetch_failures WHERE run_id = ? GROUP BY reason", [run_id]
+                )
+            }
+        )
+    )
 
 
 def given_up(db: sqlite_utils.Database, url: str) -> bool:
@@ -148,14 +176,23 @@ def sync_sources(db: sqlite_utils.Database, sources) -> int:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name, "
                 "site = excluded.site, city = excluded.city, strategy = excluded.strategy, "
                 "profile = excluded.profile, interval_minutes = excluded.interval_minutes, config = excluded.config",
-                [s.id, s.name, s.site, s.city, s.strategy, s.profile, s.interval_minutes,
-                 json.dumps(s.config, ensure_ascii=False, sort_keys=True, default=str)],
+                [
+                    s.id,
+                    s.name,
+                    s.site,
+                    s.city,
+                    s.strategy,
+                    s.profile,
+                    s.interval_minutes,
+                    json.dumps(s.config, ensure_ascii=False, sort_keys=True, default=str),
+                ],
             )
     return len(list(sources))
 
 
-def record_layout(db: sqlite_utils.Database, source_id: str, run_id: int, items_found: int | None,
-                  threshold: int) -> str | None:
+def record_layout(
+    db: sqlite_utils.Database, source_id: str, run_id: int, items_found: int | None, threshold: int
+) -> str | None:
     """Count consecutive runs whose list selectors found nothing; warn after `threshold`. Returns the warning."""
     with db.atomic():
         row = db.execute("SELECT empty_runs FROM sources WHERE id = ?", [source_id]).fetchone()
@@ -185,12 +222,14 @@ def record_layout(db: sqlite_utils.Database, source_id: str, run_id: int, items_
 
 def last_finished_run(db: sqlite_utils.Database, source_id: str) -> dict | None:
     """Newest run of a source that ended (any status), as a dict."""
-    rows = list(db.query(
-        "SELECT * FROM runs WHERE source_id = ? AND ended IS NOT NULL ORDER BY id DESC LIMIT 1", [source_id]))
+    rows = list(
+        db.query("SELECT * FROM runs WHERE source_id = ? AND ended IS NOT NULL ORDER BY id DESC LIMIT 1", [source_id])
+    )
     return rows[0] if rows else None
 
 
 # -- supervisor writes: a crawl that was killed, timed out or crashed cannot record its own end --
+
 
 def close_run(db: sqlite_utils.Database, run_id: int, status: str, error: str, force: bool) -> None:
     """End a run the crawl could not end itself (force: also overwrite a status it wrote while dying)."""
@@ -199,22 +238,27 @@ def close_run(db: sqlite_utils.Database, run_id: int, status: str, error: str, f
             "UPDATE runs SET status = ?, ended = CASE WHEN ended IS NULL OR ? THEN ? ELSE ended END,"
             " error = COALESCE(error || ' | ', '') || ?"
             " WHERE id = ? AND (? OR status = 'running')",
-            [status, force, now(), error, run_id, force])
+            [status, force, now(), error, run_id, force],
+        )
 
 
-def record_run(db: sqlite_utils.Database, source_id: str, started: str, status: str, error: str,
-               pid: int | None) -> int:
+def record_run(
+    db: sqlite_utils.Database, source_id: str, started: str, status: str, error: str, pid: int | None
+) -> int:
     """Record a crawl that died before it could record a run itself."""
     with db.conn:
         cur = db.conn.execute(
             "INSERT INTO runs (source_id, started, ended, status, error, pid) VALUES (?, ?, ?, ?, ?, ?)",
-            [source_id, started, now(), status, error, pid])
+            [source_id, started, now(), status, error, pid],
+        )
     return cur.lastrowid
 
 
 def mark_stale_runs(db: sqlite_utils.Database, is_alive) -> list[int]:
     """Mark 'running' runs whose process is gone as 'killed'; returns their ids."""
-    stale = [r for r in db.query("SELECT * FROM runs WHERE status = 'running'") if not (r["pid"] and is_alive(r["pid"]))]
+    stale = [
+        r for r in db.query("SELECT * FROM runs WHERE status = 'running'") if not (r["pid"] and is_alive(r["pid"]))
+    ]
     for r in stale:
         close_run(db, r["id"], "killed", "crawl process was gone when the service started", force=False)
     return [r["id"] for r in stale]

@@ -8,6 +8,7 @@ as its own token (Latin words and numbers kept whole) and turning the query into
 A boundary token (a private-use character) stands for every run of punctuation or space, so
 that "人，才" in a text is not found by the query 人才.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,7 +24,6 @@ BOUNDARY = "\ue000"  # unicode61 keeps private-use characters as token character
 TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0
 BATCH = 500
-
 
 
 def normalise(text: str | None) -> str:
@@ -118,7 +118,7 @@ def index_article(db: sqlite_utils.Database, article_id: int) -> bool:
 def _index_ids(db: sqlite_utils.Database, ids: list[int]) -> int:
     done = 0
     for start in range(0, len(ids), BATCH):
-        chunk = ids[start:start + BATCH]
+        chunk = ids[start : start + BATCH]
         marks = ",".join("?" * len(chunk))
         rows = db.query(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id IN ({marks})", chunk)
         with db.atomic():
@@ -149,9 +149,7 @@ def sync_index(db: sqlite_utils.Database) -> dict[str, int]:
     ]
     gone = [
         r["article_id"]
-        for r in db.query(
-            f"SELECT article_id FROM {STATE_TABLE} WHERE article_id NOT IN (SELECT id FROM articles)"
-        )
+        for r in db.query(f"SELECT article_id FROM {STATE_TABLE} WHERE article_id NOT IN (SELECT id FROM articles)")
     ]
     with db.atomic():
         for article_id in gone:
@@ -189,8 +187,7 @@ def search(db: sqlite_utils.Database, q: str, limit: int = 50, offset: int = 0) 
     expr = match_expression(q)
     if expr == '""':
         return []
-    params = {"expr": expr, "title_expr": match_expression(q, "title"),
-              "limit": int(limit), "offset": int(offset)}
+    params = {"expr": expr, "title_expr": match_expression(q, "title"), "limit": int(limit), "offset": int(offset)}
     return list(db.query(SEARCH_SQL, params))
 
 

@@ -2,6 +2,7 @@
 
 Read-only: every runs write, the crawl's own and the supervisor's, is in db/runs.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,9 +25,13 @@ def parse_time(value: str | None) -> dt.datetime | None:
 
 def last_runs(db: sqlite_utils.Database) -> dict[str, dict]:
     """The latest run row of every source."""
-    return {r["source_id"]: r for r in db.query(
-        """SELECT r.* FROM runs r
-           JOIN (SELECT source_id, MAX(id) AS id FROM runs GROUP BY source_id) l ON l.id = r.id""")}
+    return {
+        r["source_id"]: r
+        for r in db.query(
+            """SELECT r.* FROM runs r
+           JOIN (SELECT source_id, MAX(id) AS id FROM runs GROUP BY source_id) l ON l.id = r.id"""
+        )
+    }
 
 
 def last_started(db: sqlite_utils.Database) -> dict[str, dt.datetime]:
@@ -51,13 +56,13 @@ def outbox_counts(db: sqlite_utils.Database) -> dict[str, int]:
 
 def latest_run_of_pid(db: sqlite_utils.Database, pid: int, since: str) -> dict | None:
     """The run a crawl process with this pid recorded since `since` (None if it recorded none)."""
-    rows = list(db.query("SELECT * FROM runs WHERE pid = ? AND started >= ? ORDER BY id DESC LIMIT 1",
-                         [pid, since]))
+    rows = list(db.query("SELECT * FROM runs WHERE pid = ? AND started >= ? ORDER BY id DESC LIMIT 1", [pid, since]))
     if rows:
         return rows[0]
     # `started` may be written in another ISO form; fall back to the newest run of this pid.
     rows = list(db.query("SELECT * FROM runs WHERE pid = ? ORDER BY id DESC LIMIT 1", [pid]))
-    if rows and (parse_time(rows[0]["started"]) or dt.datetime.min.replace(tzinfo=dt.timezone.utc)) \
-            >= (parse_time(since) or dt.datetime.max.replace(tzinfo=dt.timezone.utc)) - dt.timedelta(seconds=5):
+    if rows and (parse_time(rows[0]["started"]) or dt.datetime.min.replace(tzinfo=dt.timezone.utc)) >= (
+        parse_time(since) or dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+    ) - dt.timedelta(seconds=5):
         return rows[0]
     return None

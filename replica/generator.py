@@ -1,4 +1,5 @@
 """Deterministic synthetic articles for the large-site replica (word banks in generator.yaml)."""
+
 from __future__ import annotations
 
 import random
@@ -27,11 +28,16 @@ class _Slots(dict):
     def __missing__(self, key: str):
         b, r = banks(), self.rnd
         value = {
-            "district": lambda: r.choice(b["districts"]), "road": lambda: r.choice(b["roads"]),
-            "venue": lambda: r.choice(b["venues"]), "name": lambda: r.choice(b["names"]),
-            "n": lambda: 800 + int(r.random() * 8200), "n2": lambda: 3 + int(r.random() * 117),
-            "pct": lambda: 82 + int(r.random() * 17), "pct2": lambda: 2 + int(r.random() * 28),
-            "month": lambda: f"{self.when.month}月", "year": lambda: self.when.year + int(r.random() * 2),
+            "district": lambda: r.choice(b["districts"]),
+            "road": lambda: r.choice(b["roads"]),
+            "venue": lambda: r.choice(b["venues"]),
+            "name": lambda: r.choice(b["names"]),
+            "n": lambda: 800 + int(r.random() * 8200),
+            "n2": lambda: 3 + int(r.random() * 117),
+            "pct": lambda: 82 + int(r.random() * 17),
+            "pct2": lambda: 2 + int(r.random() * 28),
+            "month": lambda: f"{self.when.month}月",
+            "year": lambda: self.when.year + int(r.random() * 2),
         }[key]()
         self[key] = value
         return value
@@ -61,7 +67,9 @@ def paragraphs(seed: int, when: datetime, plan: bool) -> list[str]:
     rnd = random.Random(seed * 31 + 5)
     paras = list(_topic(seed, plan)["paras"])
     rnd.shuffle(paras)
-    paras = paras[: rnd.randrange(min(2, len(paras)), len(paras) + 1)] + rnd.sample(banks()["generic_paras"], rnd.randrange(1, 3))
+    paras = paras[: rnd.randrange(min(2, len(paras)), len(paras) + 1)] + rnd.sample(
+        banks()["generic_paras"], rnd.randrange(1, 3)
+    )
     return [_fill(p, rnd, when) for p in paras]
 
 

@@ -1,4 +1,5 @@
 """In-memory model of the replicated sites: articles, their real URL paths, and every list."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +40,7 @@ class Article:
     key: str
     family: str
     host: str
-    where: str                  # hznews channel, gov column id, epaper paper code, "hznews" for zjol
+    where: str  # hznews channel, gov column id, epaper paper code, "hznews" for zjol
     date: datetime
     title: str
     subtitle: str = ""
@@ -47,15 +48,15 @@ class Article:
     source: str = ""
     author: str = ""
     editor: str = ""
-    body: list[str] | None = None   # None: regenerated from gen_seed on demand
+    body: list[str] | None = None  # None: regenerated from gen_seed on demand
     gen_seed: int = 0
     plan: bool = False
     pages: int = 1
     num: int = 0
     hexid: str = ""
     path: str = ""
-    page_code: str = ""             # epaper 版 code (A01)
-    seq: int = 0                    # epaper position on its page
+    page_code: str = ""  # epaper 版 code (A01)
+    seq: int = 0  # epaper position on its page
     encoding: str = "utf-8"
     wrong_header: bool = False
     pinned: bool = False
@@ -73,7 +74,7 @@ class Article:
         if self.pages <= 1 or page == 0:
             return paras
         size = -(-len(paras) // self.pages)
-        return paras[(page - 1) * size: page * size]
+        return paras[(page - 1) * size : page * size]
 
 
 class Site:
@@ -89,7 +90,7 @@ class Site:
         self.columns: dict[tuple[str, str], dict] = {}
         self.col_lists: dict[tuple[str, str], list[Article]] = {}
         self.pinned: dict[tuple[str, str], Article] = {}
-        self.issues: dict[tuple[str, str], list[dict]] = {}     # (paper, YYYYMMDD) -> pages
+        self.issues: dict[tuple[str, str], list[dict]] = {}  # (paper, YYYYMMDD) -> pages
         self.zjol_list: list[Article] = []
         self.versions: dict[str, tuple[int, float]] = {}
         self.clock = _dt(self.cfg["clock_end"])
@@ -117,12 +118,22 @@ class Site:
         for i, item in enumerate(load_yaml("content.yaml")):
             for j, where in enumerate([item["site"], *item.get("also", [])]):
                 body = [p.strip() for p in str(item["body"]).strip().split("\n") if p.strip()]
-                out.append(self._article(
-                    f"{item['key']}#{j}" if j else item["key"], where, _dt(item["date"]),
-                    title=item["title"], subtitle=item.get("subtitle", ""), kicker=item.get("kicker", ""),
-                    source=item.get("source", "杭州日报"), author=item.get("author", ""),
-                    editor=item.get("editor", ""), body=body, plan=bool(item.get("plan")),
-                    pages=int(item.get("pages", 1)) if j == 0 else 1))
+                out.append(
+                    self._article(
+                        f"{item['key']}#{j}" if j else item["key"],
+                        where,
+                        _dt(item["date"]),
+                        title=item["title"],
+                        subtitle=item.get("subtitle", ""),
+                        kicker=item.get("kicker", ""),
+                        source=item.get("source", "杭州日报"),
+                        author=item.get("author", ""),
+                        editor=item.get("editor", ""),
+                        body=body,
+                        plan=bool(item.get("plan")),
+                        pages=int(item.get("pages", 1)) if j == 0 else 1,
+                    )
+                )
         return out
 
     def _targets(self) -> list[tuple[str, float]]:
@@ -134,16 +145,23 @@ class Site:
         out.append(("zjol", w["zjol"]))
         return out
 
-    def _generate(self, n: int, seed: int, start: datetime | None = None, target: str | None = None,
-                  dates: list[datetime] | None = None) -> list[Article]:
+    def _generate(
+        self,
+        n: int,
+        seed: int,
+        start: datetime | None = None,
+        target: str | None = None,
+        dates: list[datetime] | None = None,
+    ) -> list[Article]:
         rnd = random.Random(seed * 1000003 + n)
         targets = self._targets()
         names = [t for t, _ in targets]
         cum = list(itertools.accumulate(w for _, w in targets))
         if dates is None:
             early = int(n * 0.03)
-            dates = (generator.spread_dates(early, seed + 1, datetime(2023, 6, 1), datetime(2023, 12, 31))
-                     + generator.spread_dates(n - early, seed + 2, datetime(2024, 1, 1), self.clock))
+            dates = generator.spread_dates(
+                early, seed + 1, datetime(2023, 6, 1), datetime(2023, 12, 31)
+            ) + generator.spread_dates(n - early, seed + 2, datetime(2024, 1, 1), self.clock)
         out = []
         for i, when in enumerate(dates):
             where = target or rnd.choices(names, cum_weights=cum)[0]
@@ -151,17 +169,35 @@ class Site:
             plan = rnd.random() < 0.45
             title, src, author, editor = generator.meta(gseed, when, plan)
             pages = 2 if where.startswith("hznews") and target is None and rnd.random() < 0.05 else 1
-            out.append(self._article(f"gen-{seed}-{gseed}", where, when, title=title, source=src, author=author,
-                                     editor=editor, body=None, gen_seed=gseed, plan=plan, pages=pages))
+            out.append(
+                self._article(
+                    f"gen-{seed}-{gseed}",
+                    where,
+                    when,
+                    title=title,
+                    source=src,
+                    author=author,
+                    editor=editor,
+                    body=None,
+                    gen_seed=gseed,
+                    plan=plan,
+                    pages=pages,
+                )
+            )
         return out
 
     def _pinned_articles(self) -> list[Article]:
         out = []
         for (host, col), c in self.columns.items():
             h = self.cfg["gov"]["hosts"][host]
-            a = self._article(f"pinned-{host}-{col}", f"gov/{host}/{col}", datetime(2023, 3, 1, 10, 0),
-                              title=f"{h['short']}{c['name']}栏目信息发布说明", source=h["short"],
-                              body=[f"本栏目发布{h['short']}{c['name']}相关信息。", "如需转载，请注明来源。"])
+            a = self._article(
+                f"pinned-{host}-{col}",
+                f"gov/{host}/{col}",
+                datetime(2023, 3, 1, 10, 0),
+                title=f"{h['short']}{c['name']}栏目信息发布说明",
+                source=h["short"],
+                body=[f"本栏目发布{h['short']}{c['name']}相关信息。", "如需转载，请注明来源。"],
+            )
             a.pinned = True
             out.append(a)
         return out
@@ -260,7 +296,7 @@ class Site:
         for i in range(0, len(loose), per):
             while f"A{n:02d}" in used:
                 n += 1
-            pages[f"A{n:02d}"] = loose[i:i + per]
+            pages[f"A{n:02d}"] = loose[i : i + per]
             n += 1
         out = []
         for idx, code in enumerate(sorted(pages)):
@@ -331,8 +367,9 @@ class Site:
             for i in range(n):
                 self.clock += timedelta(minutes=17)
                 where = names[i % len(names)]
-                made += self._generate(1, self.seed + 100 + len(self.versions) + i, start=self.clock,
-                                       target=where, dates=[self.clock])
+                made += self._generate(
+                    1, self.seed + 100 + len(self.versions) + i, start=self.clock, target=where, dates=[self.clock]
+                )
             issues: dict[tuple[str, str], list[Article]] = {}
             for a in made:
                 if a.family == "epaper":

@@ -5,6 +5,7 @@ http://127.0.0.1:PORT/hznews.hangzhou.com.cn/xinzheng/index.htm. Pages carry the
 crawler started with `--remap HOST=BASE/HOST` (one per host) stays in real-URL space.
 Control endpoints live under /__replica__/ (requests, reset, publish, articles, info, config).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,10 @@ from .responses import Raw, Resp
 HZ_LIST = re.compile(r"^/(\w+)/index(?:_(\d+))?\.htm$")
 ZJ_LIST = re.compile(r"^/zjnews/hznews/index(?:_(\d+))?\.shtml$")
 GOV_COL = re.compile(r"^/col/col(\d+)/(?:index\.html)?$")
-EPAPER = re.compile(r"^/(\w+)/(\d{4})/(\d{2})/(\d{2})/(page_list|page_detail|page_view|article_list|article_detail)_"
-                    r"(?:(\d+)_)?(\d{8})([A-Z]\d{2})?(\d+)?\.html$")
+EPAPER = re.compile(
+    r"^/(\w+)/(\d{4})/(\d{2})/(\d{2})/(page_list|page_detail|page_view|article_list|article_detail)_"
+    r"(?:(\d+)_)?(\d{8})([A-Z]\d{2})?(\d+)?\.html$"
+)
 EPAPER_PDF = re.compile(r"^/(\w+)/page/\d+/(\d{4})-(\d{2})/(\d{2})/[A-Z]\d{2}/\d{8}[A-Z]\d{2}_pdf\.pdf$")
 
 
@@ -74,10 +77,21 @@ class App:
 
     def articles(self) -> list[dict]:
         """Ground truth: every article's real URL, family, title and date."""
-        return [{"url": f"https://{a.host}{a.path}", "family": a.family, "host": a.host, "where": a.where,
-                 "title": a.title, "date": a.date.isoformat(sep=" "), "pages": a.pages, "plan": a.plan,
-                 "encoding": a.encoding}
-                for a in self.site.all_articles() if not a.pinned]
+        return [
+            {
+                "url": f"https://{a.host}{a.path}",
+                "family": a.family,
+                "host": a.host,
+                "where": a.where,
+                "title": a.title,
+                "date": a.date.isoformat(sep=" "),
+                "pages": a.pages,
+                "plan": a.plan,
+                "encoding": a.encoding,
+            }
+            for a in self.site.all_articles()
+            if not a.pinned
+        ]
 
     # ---- routing ------------------------------------------------------------------------------
     def route(self, method: str, host: str, path: str, query: dict, form: dict) -> Resp | Raw:
@@ -100,7 +114,9 @@ class App:
             return None
         a, page = hit
         if a.family == "hznews":
-            return Resp(200, render.hznews_article(self.site, a, page).encode(), "text/html", lastmod=a.date.timestamp())
+            return Resp(
+                200, render.hznews_article(self.site, a, page).encode(), "text/html", lastmod=a.date.timestamp()
+            )
         if a.family == "gov":
             return Resp(200, render.gov_article(self.site, a).encode(), "text/html", lastmod=a.date.timestamp())
         if a.family == "epaper":
@@ -118,7 +134,9 @@ class App:
         hz = site.cfg["hznews"]
         if path in ("/", "/index.htm"):
             arts = [a for lst in site.hz_lists.values() for a in lst[:5]]
-            return self._list(render.hznews_list(site, arts, 1, 100, lambda p: "/", "杭州新闻", self.hz_host, "/"), "hznews")
+            return self._list(
+                render.hznews_list(site, arts, 1, 100, lambda p: "/", "杭州新闻", self.hz_host, "/"), "hznews"
+            )
         resp = self._article(self.hz_host, path)
         if resp:
             return resp
@@ -131,22 +149,44 @@ class App:
         if m and m.group(1) in site.hz_lists:
             ch = m.group(1)
             page = int(m.group(2) or 0) + 1
-            resp = self._list(render.hznews_list(
-                site, site.hz_lists[ch], page, hz["per_page"],
-                lambda p: "index.htm" if p == 1 else f"index_{p - 1}.htm", hz["channels"][ch], self.hz_host, f"/{ch}"), f"hznews:{ch}")
+            resp = self._list(
+                render.hznews_list(
+                    site,
+                    site.hz_lists[ch],
+                    page,
+                    hz["per_page"],
+                    lambda p: "index.htm" if p == 1 else f"index_{p - 1}.htm",
+                    hz["channels"][ch],
+                    self.hz_host,
+                    f"/{ch}",
+                ),
+                f"hznews:{ch}",
+            )
             if resp:
                 return resp
         for node in hz["nodes"]:
             m = re.match(re.escape(node["path"]) + r"(?:_(\d+))?\." + node["ext"] + "$", path)
             if m:
                 stem = node["path"].rsplit("/", 1)[1]
-                resp = self._list(render.hznews_list(
-                    site, site.node_list(node), int(m.group(1) or 1), node["per_page"],
-                    lambda p: f"{stem}.{node['ext']}" if p == 1 else f"{stem}_{p}.{node['ext']}", node["name"],
-                    self.hz_host, node["path"].rsplit("/", 1)[0]), f"hznews:{node['channel']}")
+                resp = self._list(
+                    render.hznews_list(
+                        site,
+                        site.node_list(node),
+                        int(m.group(1) or 1),
+                        node["per_page"],
+                        lambda p: f"{stem}.{node['ext']}" if p == 1 else f"{stem}_{p}.{node['ext']}",
+                        node["name"],
+                        self.hz_host,
+                        node["path"].rsplit("/", 1)[0],
+                    ),
+                    f"hznews:{node['channel']}",
+                )
                 if resp:
                     return resp
-        return Resp(404, "<html><head><title>404错误信息</title></head><body><p>对不起，您要访问的页面不存在。</p></body></html>".encode())
+        return Resp(
+            404,
+            "<html><head><title>404错误信息</title></head><body><p>对不起，您要访问的页面不存在。</p></body></html>".encode(),
+        )
 
     def gov(self, method: str, host: str, path: str, query: dict, form: dict) -> Resp:
         site = self.site
@@ -184,24 +224,35 @@ class App:
         if path == "/api-gateway/jpaas-publish-server/front/page/build/unit":
             col = query.get("pageId", "")
             if (host, col) not in site.columns:
-                return Resp(200, b'{"success":false,"code":404,"message":"page not found","data":null}', "application/json")
+                return Resp(
+                    200, b'{"success":false,"code":404,"message":"page not found","data":null}', "application/json"
+                )
             return self._jpaas(host, col, query)
         if path in h.get("js_shell_paths", []):
             return Resp(200, render.js_shell(h["webname"]).encode(), "text/html")
         if path in ("/", "/index.html"):
             links = "".join(f'<li><a href="/col/col{c["col"]}/index.html">{c["name"]}</a></li>' for c in h["columns"])
-            return Resp(200, f"<html><head><meta charset='utf-8'><title>{h['webname']}</title></head><body><ul>{links}</ul></body></html>".encode(), "text/html")
+            return Resp(
+                200,
+                f"<html><head><meta charset='utf-8'><title>{h['webname']}</title></head><body><ul>{links}</ul></body></html>".encode(),
+                "text/html",
+            )
         return self._gov404()
 
     def _gov404(self) -> Resp:
-        return Resp(404, b"<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center></body></html>")
+        return Resp(
+            404,
+            b"<html><head><title>404 Not Found</title></head><body><center><h1>404 Not Found</h1></center></body></html>",
+        )
 
     def _jpaas(self, host: str, col: str, query: dict) -> Resp:
         try:
             params = json.loads(query.get("paramJson") or "{}")
             page, size = int(params.get("pageNo", 1)), int(params.get("pageSize", 10))
         except (ValueError, TypeError, AttributeError):
-            return Resp(200, b'{"success":false,"code":400,"message":"paramJson invalid","data":null}', "application/json")
+            return Resp(
+                200, b'{"success":false,"code":400,"message":"paramJson invalid","data":null}', "application/json"
+            )
         body = render.gov_jpaas(self.site, host, col, max(page, 1), max(min(size, 100), 1))
         return self._list(body, f"gov:{host}:{col}", "application/json")
 
@@ -239,12 +290,14 @@ class App:
             return hit
         m = ZJ_LIST.match(path)
         if m:
-            resp = self._list(render.zjol_list(self.site, int(m.group(1) or 0) + 1), "zjol",
-                              "text/html; charset=utf-8")
+            resp = self._list(render.zjol_list(self.site, int(m.group(1) or 0) + 1), "zjol", "text/html; charset=utf-8")
             if resp:
                 return resp
-        return Resp(404, "<html><head><title>404</title></head><body>页面不存在</body></html>".encode(),
-                    "text/html; charset=utf-8")
+        return Resp(
+            404,
+            "<html><head><title>404</title></head><body>页面不存在</body></html>".encode(),
+            "text/html; charset=utf-8",
+        )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -282,9 +335,15 @@ class Handler(BaseHTTPRequestHandler):
         form = {}
         if raw_body and "form-urlencoded" in (self.headers.get("Content-Type") or ""):
             form = _flat(parse_qs(raw_body.decode("utf-8", "replace"), keep_blank_values=True))
-        entry = {"t": time.time(), "method": method, "host": host,
-                 "path": path + (f"?{parts.query}" if parts.query else ""), "headers": dict(self.headers.items()),
-                 "status": 0, "bytes": 0}
+        entry = {
+            "t": time.time(),
+            "method": method,
+            "host": host,
+            "path": path + (f"?{parts.query}" if parts.query else ""),
+            "headers": dict(self.headers.items()),
+            "status": 0,
+            "bytes": 0,
+        }
         try:
             resp = app.route(method, host, unquote(path), query, form)
         except Exception as exc:  # a replica bug must show up as a 500 in the log, not kill the thread
@@ -350,8 +409,13 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/articles":
             out = app.articles()
         elif path == "/info":
-            out = {"base_url": srv.base_url, "remap": srv.remap_args(), "hosts": app.hosts,
-                   "articles": len(app.articles()), "badcases": len(badcases.corpus()["cases"])}
+            out = {
+                "base_url": srv.base_url,
+                "remap": srv.remap_args(),
+                "hosts": app.hosts,
+                "articles": len(app.articles()),
+                "badcases": len(badcases.corpus()["cases"]),
+            }
         elif path == "/config" and method == "POST":
             if "rate_limit_nth" in query:
                 app.set_rate_limit(int(query["rate_limit_nth"]))
@@ -386,8 +450,7 @@ class _Server(ThreadingHTTPServer):
 class ReplicaServer:
     """A running replica on 127.0.0.1 (background thread)."""
 
-    def __init__(self, site: Site, port: int = 0, hang_seconds: float | None = None,
-                 rate_limit_nth: int | None = None):
+    def __init__(self, site: Site, port: int = 0, hang_seconds: float | None = None, rate_limit_nth: int | None = None):
         self.app = App(site, hang_seconds, rate_limit_nth)
         self.httpd = _Server(("127.0.0.1", port), Handler)
         self.httpd.app = self.app
@@ -440,13 +503,18 @@ class ReplicaServer:
         return self
 
     def stop(self) -> None:
-        self.app.stop.set()        # wakes hanging bad-case handlers
+        self.app.stop.set()  # wakes hanging bad-case handlers
         self.httpd.shutdown()
         self.httpd.server_close()
 
 
-def start(articles: int | None = None, seed: int = 0, port: int = 0, hang_seconds: float | None = None,
-          rate_limit_nth: int | None = None) -> ReplicaServer:
+def start(
+    articles: int | None = None,
+    seed: int = 0,
+    port: int = 0,
+    hang_seconds: float | None = None,
+    rate_limit_nth: int | None = None,
+) -> ReplicaServer:
     """Build the site model and serve it from a background thread.
 
     articles: generated articles added to content.yaml (None = sites.yaml default_generated, 0 = none).
@@ -465,8 +533,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rate-limit-nth", type=int, default=None)
     a = p.parse_args(argv)
     srv = ReplicaServer(Site(a.articles, a.seed), a.port, a.hang_seconds, a.rate_limit_nth)
-    print(json.dumps({"base_url": srv.base_url, "remap": srv.remap_args(), "hosts": srv.hosts},
-                     ensure_ascii=False), flush=True)
+    print(
+        json.dumps({"base_url": srv.base_url, "remap": srv.remap_args(), "hosts": srv.hosts}, ensure_ascii=False),
+        flush=True,
+    )
     try:
         srv.serve_forever()
     except KeyboardInterrupt:

@@ -1,4 +1,5 @@
 """Publish-time parsing: Chinese and ISO date strings to ISO 8601 in Beijing time (+08:00)."""
+
 from __future__ import annotations
 
 import re

@@ -4,14 +4,13 @@ Chinese sites often send no charset, or a wrong one (utf-8 on GBK bytes, iso-885
 UTF-8 bytes). Scrapy trusts the header, so a wrong header yields U+FFFD or silent mojibake.
 Here every claim (header, BOM, <meta charset>) is a candidate, and the bytes decide.
 """
+
 from __future__ import annotations
 
 import codecs
 import re
 
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE
-)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.IGNORECASE)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?\s*([A-Za-z0-9_\-]+)", re.IGNORECASE)
 # Single-byte codecs decode any byte string without error, so they prove nothing.
 _SINGLE_BYTE = {"latin-1", "iso8859-1", "cp1252", "ascii", "iso8859-15"}

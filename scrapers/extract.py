@@ -13,6 +13,7 @@ Parsing uses lxml's HTML parser with plain elements (about 2-3 ms a page); Beaut
 about ten times more. Block boundaries and link spans are written into the tree once as marker
 characters, so every later text query is one C-level serialisation instead of a Python walk.
 """
+
 from __future__ import annotations
 
 import functools
@@ -302,7 +303,7 @@ def _page_lines(root: etree._Element) -> tuple[list[str], list[str]]:
         full.append(text)
         if _LINK_ON in line or _LINK_OFF in line:
             off, on = line.find(_LINK_OFF), line.find(_LINK_ON)
-            rest = line[off + 1:] if off != -1 and (on == -1 or off < on) else line
+            rest = line[off + 1 :] if off != -1 and (on == -1 or off < on) else line
             rest = norm(_LINK_SPAN.sub(" ", rest))
             if len(rest) < len(text) * 0.5:
                 text = rest
@@ -359,7 +360,7 @@ def strip_site_suffix(title: str, cfg: _Config | None = None) -> str:
                 best = (i, sep)
         if best:
             i, sep = best
-            head, tail = t[:i].strip(), t[i + len(sep):].strip()
+            head, tail = t[:i].strip(), t[i + len(sep) :].strip()
             if len(head) >= g["min_title_chars"] and len(tail) <= limit and len(tail) < len(head):
                 t, changed = head, True
                 continue
@@ -367,13 +368,13 @@ def strip_site_suffix(title: str, cfg: _Config | None = None) -> str:
             for sep2 in seps:
                 j = t.find(sep2)
                 if 0 < j <= 10 and cfg.site_hint.search(t[:j].strip()) and len(t) - j > 8:
-                    t, changed = t[j + len(sep2):].strip(), True
+                    t, changed = t[j + len(sep2) :].strip(), True
                     break
             if changed:
                 continue
         i = t.rfind(" ")
         if i > 0:
-            head, tail = t[:i].strip(), t[i + 1:].strip()
+            head, tail = t[:i].strip(), t[i + 1 :].strip()
             if len(tail) <= 12 and cfg.site_hint.search(tail) and len(head) >= g["min_title_chars"]:
                 t, changed = head, True
     return t
@@ -454,7 +455,7 @@ def _title(root, metas, enp, rules: _Rules, cfg: _Config) -> tuple[str | None, s
                 and txt.startswith(stripped[: max(6, len(stripped) - 3)])
                 and len(txt) <= len(stripped) + 30
                 and not any(p.search(txt) for p in cfg.g_date)
-                and not re.search(r"来源|作者|编辑|发布", txt[len(stripped) - 3:])
+                and not re.search(r"来源|作者|编辑|发布", txt[len(stripped) - 3 :])
             ):
                 return txt, how
         return stripped, "title-tag"
@@ -471,7 +472,7 @@ def _find_dates(text: str, cfg: _Config) -> list[tuple[str, bool, int]]:
     out = []
     for pat in cfg.g_date:
         for m in pat.finditer(text):
-            before = text[max(0, m.start() - 12): m.start()]
+            before = text[max(0, m.start() - 12) : m.start()]
             if cfg.reject_ctx.search(before):
                 continue
             iso = dates.from_match(m)
@@ -657,7 +658,9 @@ def _combined_noise(cfg: _Config, rules: _Rules) -> re.Pattern:
     """One regex for the generic and the profile's noise lines (one search per line, not thirty)."""
     if not rules.noise_lines:
         return cfg.noise_re
-    return _combined_noise_for(rules.name, tuple(cfg.generic["noise_lines"]) + tuple(rules.raw.get("noise_lines") or ()))
+    return _combined_noise_for(
+        rules.name, tuple(cfg.generic["noise_lines"]) + tuple(rules.raw.get("noise_lines") or ())
+    )
 
 
 def _body_lines(el: etree._Element, rules: _Rules, cfg: _Config, drop_texts: set[str]) -> list[str]:
@@ -689,7 +692,7 @@ def _body_lines(el: etree._Element, rules: _Rules, cfg: _Config, drop_texts: set
         # a long first paragraph without a full stop is still text (lede without punctuation)
         while first > 0 and len(lines[first - 1]) >= 40:
             first -= 1
-        lines = lines[first: last + 1]
+        lines = lines[first : last + 1]
     # drop consecutive duplicates (same paragraph in print/mobile copies)
     out: list[str] = []
     for t in lines:
@@ -857,7 +860,7 @@ def extract(
         and body_start < len(page_lines)
         and (len(out.title) <= g["site_title_max_chars"] or cfg.site_hint.search(out.title))
     ):
-        near = page_lines[max(0, body_start - g["headline_lookback"]): body_start]
+        near = page_lines[max(0, body_start - g["headline_lookback"]) : body_start]
         if out.title not in near:
             for t in reversed(near):
                 if _looks_like_headline(t, cfg):
@@ -879,7 +882,7 @@ def extract(
             end = i + 1 + w if body_start <= i else min(i + 1 + w, body_start + 1)
             # the title line itself may carry the date ("标题 2024-01-01 来源:...")
             first = [lines[i].replace(out.title, " ")]
-            return first + [t for t in lines[i + 1:end] if t and len(t) <= g["dateline_max_chars"]]
+            return first + [t for t in lines[i + 1 : end] if t and len(t) <= g["dateline_max_chars"]]
 
         if before:
             # the headline copy closest to the body whose next lines carry a date
@@ -901,10 +904,12 @@ def extract(
     if body_how:
         m["body"] = body_how
     # bylines and 来源 printed after the body (trailer, or an info line under it)
-    after = page_lines[body_start: body_start + len(raw_body_lines) + g["trailer_lookahead"]][-(g["trailer_lookahead"] + 8):]
+    after = page_lines[body_start : body_start + len(raw_body_lines) + g["trailer_lookahead"]][
+        -(g["trailer_lookahead"] + 8) :
+    ]
     trailer = [t for t in after if len(t) <= g["dateline_max_chars"]]
     trailer += [t for t in page_lines if "【" in t and "来源" in t][:2]
-    date_trailer = [t for t in plain_lines[body_start: body_start + len(after)] if len(t) <= g["dateline_max_chars"]]
+    date_trailer = [t for t in plain_lines[body_start : body_start + len(after)] if len(t) <= g["dateline_max_chars"]]
 
     # --- profile-specific publish time / bylines
     def put(fld: str, value: str | None, how: str) -> None:
@@ -919,7 +924,13 @@ def extract(
         put("published", dates.parse(enp["date"]), "enpproperty")
     for fld in ("source", "author"):
         for key in pmeta.get(fld, []):
-            put(fld, _clean_source(metas.get(key.lower()), cfg) if fld == "source" else _clean_person(metas.get(key.lower())), f"meta:{key}")
+            put(
+                fld,
+                _clean_source(metas.get(key.lower()), cfg)
+                if fld == "source"
+                else _clean_person(metas.get(key.lower())),
+                f"meta:{key}",
+            )
     if enp.get("author"):
         put("author", _clean_person(enp["author"]), "enpproperty")
     for lines, pats, how in ((window, rules.dateline, "dateline"), (trailer, rules.trailer, "trailer")):
@@ -931,7 +942,13 @@ def extract(
                 gd = mm.groupdict()
                 if gd.get("date"):
                     iso = dates.parse(" ".join(x for x in (gd.get("date"), gd.get("time")) if x))
-                    if out.published and iso and iso[:10] == out.published[:10] and not dates.has_time(out.published) and dates.has_time(iso):
+                    if (
+                        out.published
+                        and iso
+                        and iso[:10] == out.published[:10]
+                        and not dates.has_time(out.published)
+                        and dates.has_time(iso)
+                    ):
                         out.published, m["published"] = iso, m["published"] + "+" + how
                     put("published", iso, how)
                 put("source", _clean_source(gd.get("source"), cfg), how)

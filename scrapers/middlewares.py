@@ -1,5 +1,6 @@
 """Downloader middlewares: host remapping, conditional list requests, known-URL skipping,
 retry back-off and size/type limits."""
+
 from __future__ import annotations
 
 from urllib.parse import urljoin, urlsplit
@@ -72,7 +73,7 @@ class RemapMiddleware:
             for host, base in self.mapping.items():
                 if loc.startswith(base + "/") or loc == base:
                     scheme = urlsplit(real).scheme
-                    response.headers[b"Location"] = f"{scheme}://{host}{loc[len(base):] or '/'}".encode()
+                    response.headers[b"Location"] = f"{scheme}://{host}{loc[len(base) :] or '/'}".encode()
                     break
         return response.replace(url=real, request=request)
 
@@ -101,7 +102,12 @@ class KnownUrlMiddleware(_SpiderAware):
     def process_request(self, request, spider=None):
         url = request.meta.get("article_url")
         spider = self._spider(spider)
-        if url and not request.meta.get("pages") and hasattr(spider, "article_is_known") and spider.article_is_known(url):
+        if (
+            url
+            and not request.meta.get("pages")
+            and hasattr(spider, "article_is_known")
+            and spider.article_is_known(url)
+        ):
             raise IgnoreRequest(f"known article {url}")
         return None
 
@@ -159,8 +165,16 @@ class RetryBackoffMiddleware:
 class SizeLimitMiddleware:
     """Refuse non-HTML payloads (attachments) and HTML over the size limit with a clear reason."""
 
-    HTML_TYPES = (b"text/html", b"application/xhtml", b"text/xml", b"application/xml", b"application/json",
-                  b"text/plain", b"text/javascript", b"application/javascript")
+    HTML_TYPES = (
+        b"text/html",
+        b"application/xhtml",
+        b"text/xml",
+        b"application/xml",
+        b"application/json",
+        b"text/plain",
+        b"text/javascript",
+        b"application/javascript",
+    )
 
     def __init__(self, maxsize: int):
         self.maxsize = maxsize

@@ -1,5 +1,6 @@
 """Item pipeline: store each article once (one savepoint with its match and search index entry),
 committing a few dozen articles at a time."""
+
 from __future__ import annotations
 
 import logging
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 COMMIT_EVERY_ITEMS = 50
 COMMIT_EVERY_SECONDS = 0.5
 
-_MATCHER = None          # (matcher, version, save_match) or False: loaded once per crawl process
+_MATCHER = None  # (matcher, version, save_match) or False: loaded once per crawl process
 
 
 def _load_matcher():
@@ -47,8 +48,14 @@ def _indexer():
 
 def matcher_input(item: dict) -> dict:
     """The article dict the matcher expects."""
-    return {"url": item["url"], "site": item.get("site"), "title": item.get("title"),
-            "published": item.get("published"), "text": item.get("body"), "source": item.get("source_name")}
+    return {
+        "url": item["url"],
+        "site": item.get("site"),
+        "title": item.get("title"),
+        "published": item.get("published"),
+        "text": item.get("body"),
+        "source": item.get("source_name"),
+    }
 
 
 class StorePipeline:
@@ -87,20 +94,26 @@ class StorePipeline:
                             save_match(db, article_id, matcher.match(matcher_input(item)), version)
                     except Exception as exc:
                         log.warning("%s: match failed for %s: %r", spider.name, item["url"], exc)
-                        db_runs.record_failure(db, getattr(spider, "run_id", None), spider.name, item["url"],
-                                               "match_error", repr(exc))
+                        db_runs.record_failure(
+                            db, getattr(spider, "run_id", None), spider.name, item["url"], "match_error", repr(exc)
+                        )
                 if self.index:
                     self.index(db, article_id)
         spider.counters[status] += 1
         if getattr(spider, "run_id", None) and (spider.counters["new"] + spider.counters["updated"]) % 20 == 1:
             # progress visible while the crawl runs (and after a kill)
-            db_runs.update_run(db, spider.run_id, new_articles=spider.counters["new"],
-                               updated_articles=spider.counters["updated"], pages_fetched=spider.counters["pages"])
+            db_runs.update_run(
+                db,
+                spider.run_id,
+                new_articles=spider.counters["new"],
+                updated_articles=spider.counters["updated"],
+                pages_fetched=spider.counters["pages"],
+            )
         _end_item(db)
         return item
 
 
-_BATCHES: dict[int, list] = {}     # id(db) -> [articles in the open batch, its start (monotonic)]
+_BATCHES: dict[int, list] = {}  # id(db) -> [articles in the open batch, its start (monotonic)]
 # Batch sizes grow 1, 2, 4 … COMMIT_EVERY_ITEMS: the first articles of a crawl are visible at once.
 _BATCH_LIMIT: dict[int, int] = {}
 

@@ -1,17 +1,17 @@
 """Scrapy settings for hzwatch crawls: polite defaults, per-source overrides, `--fast` for tests."""
+
 from __future__ import annotations
 
 import os
 
 DEFAULT_USER_AGENT = (
-    "hzwatch/0.1 (+news monitor for Hangzhou's 2024 theme-year plan; polite crawler; "
-    "contact via HZWATCH_USER_AGENT)"
+    "hzwatch/0.1 (+news monitor for Hangzhou's 2024 theme-year plan; polite crawler; contact via HZWATCH_USER_AGENT)"
 )
 
 BASE = {
     "BOT_NAME": "hzwatch",
     "ROBOTSTXT_OBEY": True,
-    "COOKIES_ENABLED": True,             # fgj sets a load-balancer cookie (SITES.md §2.7)
+    "COOKIES_ENABLED": True,  # fgj sets a load-balancer cookie (SITES.md §2.7)
     "CONCURRENT_REQUESTS": 16,
     "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
     "DOWNLOAD_DELAY": 1.0,
@@ -26,7 +26,7 @@ BASE = {
     "DOWNLOAD_TIMEOUT": 30,
     "DOWNLOAD_MAXSIZE": 8 * 1024 * 1024,
     "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
-    "HTTPERROR_ALLOW_ALL": True,         # spiders turn statuses into fetch_failures themselves
+    "HTTPERROR_ALLOW_ALL": True,  # spiders turn statuses into fetch_failures themselves
     "REDIRECT_ENABLED": True,
     "METAREFRESH_ENABLED": False,
     "TELNETCONSOLE_ENABLED": False,
@@ -51,8 +51,10 @@ BASE = {
     # StorePipeline is synchronous, so more than one only costs CPU (100 tasks per page by default).
     "CONCURRENT_ITEMS": 1,
     # no listening ports from a crawl process
-    "EXTENSIONS": {"scrapy.extensions.telnet.TelnetConsole": None,
-                   "scrapy.extensions.remote_control.RemoteControl": None},
+    "EXTENSIONS": {
+        "scrapy.extensions.telnet.TelnetConsole": None,
+        "scrapy.extensions.remote_control.RemoteControl": None,
+    },
 }
 
 FAST = {

@@ -1,4 +1,5 @@
 """Load and validate scrapers/sources.yaml: defaults <- cms entry <- source entry."""
+
 from __future__ import annotations
 
 import copy
@@ -203,9 +204,18 @@ def _validate(path, sid: str, cfg: dict, profiles: set[str] | None) -> Source:
         bad("allowed_hosts", "must be a list of host names")
     cfg["site"] = site
     cfg["allowed_hosts"] = allowed
-    return Source(id=sid, name=cfg["name"], city=cfg["city"], strategy=strategy, profile=profile,
-                  site=site, allowed_hosts=allowed, interval_minutes=minutes, interval_cron=cron,
-                  config=cfg)
+    return Source(
+        id=sid,
+        name=cfg["name"],
+        city=cfg["city"],
+        strategy=strategy,
+        profile=profile,
+        site=site,
+        allowed_hosts=allowed,
+        interval_minutes=minutes,
+        interval_cron=cron,
+        config=cfg,
+    )
 
 
 def get_sources(ids=None, path=None) -> list[Source]:
@@ -216,6 +226,5 @@ def get_sources(ids=None, path=None) -> list[Source]:
     by_id = {s.id: s for s in sources}
     missing = [i for i in ids if i not in by_id]
     if missing:
-        raise SourceConfigError(path or SOURCES_FILE, missing[0], None,
-                                f"no such source (known: {', '.join(by_id)})")
+        raise SourceConfigError(path or SOURCES_FILE, missing[0], None, f"no such source (known: {', '.join(by_id)})")
     return [by_id[i] for i in ids]

@@ -1,4 +1,5 @@
 """Shared test configuration: paths to the repository and to ../shared (eval data, seeds)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Helpers for the fault and security suites: the real CLI in subprocesses, Datasette over HTTP."""
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,9 @@ def remap_flags(server) -> list[str]:
 
 def run_hz(*args: str, timeout: float = 300, extra_env: dict | None = None, check: bool = True):
     """Run one hzwatch command to its end; fail the test with its stderr tail if it fails."""
-    proc = subprocess.run(hz(*args), cwd=REPO, env=env(**(extra_env or {})), capture_output=True,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(
+        hz(*args), cwd=REPO, env=env(**(extra_env or {})), capture_output=True, text=True, timeout=timeout
+    )
     if check and proc.returncode != 0:
         tail = "\n".join((proc.stderr or "").strip().splitlines()[-20:])
         raise AssertionError(f"`hzwatch {' '.join(map(str, args))}` exited {proc.returncode}:\n{tail}")
@@ -86,8 +88,13 @@ class Datasette:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(self.db.parent / f"datasette-{self.port}.log", "wb")
-        self.proc = subprocess.Popen(datasette_argv(str(db), "127.0.0.1", self.port, allow_sql=allow_sql),
-                                     cwd=REPO, env=datasette_env(), stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            datasette_argv(str(db), "127.0.0.1", self.port, allow_sql=allow_sql),
+            cwd=REPO,
+            env=datasette_env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.time() + 60
         while True:
             try:

@@ -7,6 +7,7 @@ or spaces (人，才 / 住 房), Traditional characters (一網通辦, 數谷), 
 (数谷 in 中国数谷), look-alikes (保障性租赁住房 is not 保障性住房), and scraped <script> text.
 Sources, runs, fetch failures and alert outbox rows make every canned query return something.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,32 @@ SCRIPT_TITLE = "<script>alert(1)</script>人才新政发布"
 SCRIPT_BODY = "正文里有脚本<script>alert(1)</script>以及<b>粗体</b>和&lt;实体&gt;，人才政策继续加码。"
 
 SOURCES = [
-    {"id": "hzrb", "name": "杭州日报", "site": "hzdaily.hangzhou.com.cn", "city": "杭州", "strategy": "list",
-     "interval_minutes": 60},
-    {"id": "hzgov", "name": "杭州市人民政府门户网站", "site": "www.hangzhou.gov.cn", "city": "杭州",
-     "strategy": "list", "interval_minutes": 120},
-    {"id": "hzwnews", "name": "杭州网", "site": "news.hangzhou.com.cn", "city": "杭州", "strategy": "rss",
-     "interval_minutes": 30, "empty_runs": 4, "layout_warning": "连续4次列表页未找到文章，版面可能已改变"},
+    {
+        "id": "hzrb",
+        "name": "杭州日报",
+        "site": "hzdaily.hangzhou.com.cn",
+        "city": "杭州",
+        "strategy": "list",
+        "interval_minutes": 60,
+    },
+    {
+        "id": "hzgov",
+        "name": "杭州市人民政府门户网站",
+        "site": "www.hangzhou.gov.cn",
+        "city": "杭州",
+        "strategy": "list",
+        "interval_minutes": 120,
+    },
+    {
+        "id": "hzwnews",
+        "name": "杭州网",
+        "site": "news.hangzhou.com.cn",
+        "city": "杭州",
+        "strategy": "rss",
+        "interval_minutes": 30,
+        "empty_runs": 4,
+        "layout_warning": "连续4次列表页未找到文章，版面可能已改变",
+    },
 ]
 
 # Sentence templates: {n} a number, chosen per article. Some hold traps for the search tests.
@@ -50,18 +71,34 @@ SENTENCES = [
     "天气晴好，市民周末出游意愿强烈。",
 ]
 TITLES = [
-    "人才强市建设再提速", "保障性住房建设跑出加速度", "中国数谷建设观察", "一网通办让群众少跑腿",
-    "杭州发布住房保障新举措", "數谷觀察：數據要素改革", "西湖茶事", "改革攻坚看杭州", "基层减负在行动",
-    "人 才公寓开放申请", "住房租赁新政解读", "指数谷底反弹",
+    "人才强市建设再提速",
+    "保障性住房建设跑出加速度",
+    "中国数谷建设观察",
+    "一网通办让群众少跑腿",
+    "杭州发布住房保障新举措",
+    "數谷觀察：數據要素改革",
+    "西湖茶事",
+    "改革攻坚看杭州",
+    "基层减负在行动",
+    "人 才公寓开放申请",
+    "住房租赁新政解读",
+    "指数谷底反弹",
 ]
 # Generated articles: which item each title/sentence family supports (for matches/progress).
 TERM_ITEMS = {
-    "人才": "T-talent-policy", "大学生": "T-graduates", "保障性住房": "T-housing", "数谷": "R08",
-    "一网通办": "R03", "顶尖人才": "T-talent-top", "深化改革": "R01",
+    "人才": "T-talent-policy",
+    "大学生": "T-graduates",
+    "保障性住房": "T-housing",
+    "数谷": "R08",
+    "一网通办": "R03",
+    "顶尖人才": "T-talent-top",
+    "深化改革": "R01",
 }
 TERM_TARGETS = {
-    "大学生{n}万名": ("tgt-graduates-350k", "万名"), "保障性住房{n}套": ("tgt-housing-6000", "套"),
-    "收件率达到{n}%": ("tgt-onenet-intake-90", "%"), "顶尖人才{n}名": ("tgt-top-talent-15", "名"),
+    "大学生{n}万名": ("tgt-graduates-350k", "万名"),
+    "保障性住房{n}套": ("tgt-housing-6000", "套"),
+    "收件率达到{n}%": ("tgt-onenet-intake-90", "%"),
+    "顶尖人才{n}名": ("tgt-top-talent-15", "名"),
 }
 
 
@@ -85,32 +122,55 @@ def _eval_articles(db, rng: random.Random) -> None:
         case = json.loads(path.read_text(encoding="utf-8"))
         label = case["label"]
         published = (case.get("published") or "2024-06-01") + "T09:00:00+08:00"
-        article_id = _store(db, {
-            "url": case["url"], "source_id": rng.choice(SOURCES)["id"], "site": case.get("site"),
-            "title": case.get("title"), "published": published, "source_name": "杭州日报",
-            "body": case.get("text"),
-        })
+        article_id = _store(
+            db,
+            {
+                "url": case["url"],
+                "source_id": rng.choice(SOURCES)["id"],
+                "site": case.get("site"),
+                "title": case.get("title"),
+                "published": published,
+                "source_name": "杭州日报",
+                "body": case.get("text"),
+            },
+        )
         _set_verdict(db, article_id, bool(label["relevant"]))
         if label["relevant"]:
             for item_id in label.get("projects") or []:
                 _match(db, article_id, item_id, [])
         for fig in label.get("progress") or []:
-            db["progress"].insert({"article_id": article_id, "target_id": fig["target"],
-                                   "value": fig["value"], "unit": fig["unit"],
-                                   "as_of": fig.get("as_of"), "quote": fig.get("quote")})
+            db["progress"].insert(
+                {
+                    "article_id": article_id,
+                    "target_id": fig["target"],
+                    "value": fig["value"],
+                    "unit": fig["unit"],
+                    "as_of": fig.get("as_of"),
+                    "quote": fig.get("quote"),
+                }
+            )
 
 
 def _set_verdict(db, article_id: int, relevant: bool) -> None:
-    db.execute("UPDATE articles SET relevant = ?, score = ?, matcher_version = 'fixture', "
-               "matched_at = fetched_at WHERE id = ?", [int(relevant), 3.0 if relevant else 0.5, article_id])
+    db.execute(
+        "UPDATE articles SET relevant = ?, score = ?, matcher_version = 'fixture', "
+        "matched_at = fetched_at WHERE id = ?",
+        [int(relevant), 3.0 if relevant else 0.5, article_id],
+    )
 
 
 def _match(db, article_id: int, item_id: str, evidence: list[dict]) -> None:
     if not db.execute("SELECT 1 FROM items WHERE id = ?", [item_id]).fetchone():
         return
-    db["matches"].upsert({"article_id": article_id, "item_id": item_id, "score": 1.0 + len(evidence),
-                          "evidence": json.dumps(evidence, ensure_ascii=False)},
-                         pk=("article_id", "item_id"))
+    db["matches"].upsert(
+        {
+            "article_id": article_id,
+            "item_id": item_id,
+            "score": 1.0 + len(evidence),
+            "evidence": json.dumps(evidence, ensure_ascii=False),
+        },
+        pk=("article_id", "item_id"),
+    )
 
 
 # Figures that grow through the year towards (or past) each target, as real reports do.
@@ -138,18 +198,26 @@ def _generated_articles(db, rng: random.Random, count: int) -> None:
         title = rng.choice(TITLES) + ("" if k % 5 else f"（{k}）")
         body = "\n".join(lines)
         source = rng.choice(SOURCES)
-        article_id = _store(db, {
-            "url": f"https://{source['site']}/art/2024/{month}/{k}.html", "source_id": source["id"],
-            "site": source["site"], "title": title, "published": published,
-            "source_name": source["name"], "body": body,
-        })
+        article_id = _store(
+            db,
+            {
+                "url": f"https://{source['site']}/art/2024/{month}/{k}.html",
+                "source_id": source["id"],
+                "site": source["site"],
+                "title": title,
+                "published": published,
+                "source_name": source["name"],
+                "body": body,
+            },
+        )
         norm = db.execute("SELECT body_norm FROM articles WHERE id = ?", [article_id]).fetchone()[0]
         evidence_by_item: dict[str, list] = {}
         for term, item_id in TERM_ITEMS.items():
             pos = norm.find(term)
             if pos >= 0:
                 evidence_by_item.setdefault(item_id, []).append(
-                    {"term": term, "start": pos, "end": pos + len(term), "snippet": norm[max(pos - 10, 0):pos + 15]})
+                    {"term": term, "start": pos, "end": pos + len(term), "snippet": norm[max(pos - 10, 0) : pos + 15]}
+                )
         relevant = bool(evidence_by_item) and k % 7 != 0
         _set_verdict(db, article_id, relevant)
         if relevant:
@@ -158,40 +226,65 @@ def _generated_articles(db, rng: random.Random, count: int) -> None:
             for sentence, n, line in zip(picked, numbers, lines):
                 for pattern, (target_id, unit) in TERM_TARGETS.items():
                     if pattern in sentence:
-                        db["progress"].insert({"article_id": article_id, "target_id": target_id,
-                                               "value": n, "unit": unit, "as_of": published[:10],
-                                               "quote": line})
+                        db["progress"].insert(
+                            {
+                                "article_id": article_id,
+                                "target_id": target_id,
+                                "value": n,
+                                "unit": unit,
+                                "as_of": published[:10],
+                                "quote": line,
+                            }
+                        )
 
 
 # One article per trap, each without the real term, so the search tests can fail.
 TRAP_ARTICLES = [
-    ("企业家座谈", "企业负责人说，留住这些人，才是关键。"),             # 人，才 is not 人才
-    ("便民服务点开放", "新建住 房租赁服务点3个，方便群众就近办理。"),    # 住 房 is not 住房
-    ("租赁房源筹集", "全市筹集保障性租赁住房1200套（间）。"),           # not 保障性住房
+    ("企业家座谈", "企业负责人说，留住这些人，才是关键。"),  # 人，才 is not 人才
+    ("便民服务点开放", "新建住 房租赁服务点3个，方便群众就近办理。"),  # 住 房 is not 住房
+    ("租赁房源筹集", "全市筹集保障性租赁住房1200套（间）。"),  # not 保障性住房
     ("區縣政務觀察", "區縣政務服務「一網通辦」持續深化，企業辦事更省心。"),  # Traditional only
-    ("市场观察", "上证指数谷底反弹，市场情绪回暖。"),                   # 数谷 inside 指数谷底
+    ("市场观察", "上证指数谷底反弹，市场情绪回暖。"),  # 数谷 inside 指数谷底
 ]
 
 
 def _trap_articles(db) -> None:
     for n, (title, body) in enumerate(TRAP_ARTICLES):
-        article_id = _store(db, {
-            "url": f"https://www.hangzhou.gov.cn/art/trap/{n}.html", "source_id": "hzgov",
-            "site": "www.hangzhou.gov.cn", "title": title, "published": f"2024-0{n + 3}-15T09:00:00+08:00",
-            "source_name": "杭州市人民政府", "body": body,
-        })
+        article_id = _store(
+            db,
+            {
+                "url": f"https://www.hangzhou.gov.cn/art/trap/{n}.html",
+                "source_id": "hzgov",
+                "site": "www.hangzhou.gov.cn",
+                "title": title,
+                "published": f"2024-0{n + 3}-15T09:00:00+08:00",
+                "source_name": "杭州市人民政府",
+                "body": body,
+            },
+        )
         _set_verdict(db, article_id, False)
 
 
 def _script_article(db) -> int:
-    article_id = _store(db, {
-        "url": "https://news.hangzhou.com.cn/art/xss.html", "source_id": "hzwnews",
-        "site": "news.hangzhou.com.cn", "title": SCRIPT_TITLE, "published": "2024-05-20T10:00:00+08:00",
-        "source_name": "<i>杭州网</i>", "body": SCRIPT_BODY,
-    })
+    article_id = _store(
+        db,
+        {
+            "url": "https://news.hangzhou.com.cn/art/xss.html",
+            "source_id": "hzwnews",
+            "site": "news.hangzhou.com.cn",
+            "title": SCRIPT_TITLE,
+            "published": "2024-05-20T10:00:00+08:00",
+            "source_name": "<i>杭州网</i>",
+            "body": SCRIPT_BODY,
+        },
+    )
     _set_verdict(db, article_id, True)
-    _match(db, article_id, "T-talent-policy",
-           [{"term": "人才", "start": 0, "end": 2, "snippet": "<script>alert(1)</script>人才"}])
+    _match(
+        db,
+        article_id,
+        "T-talent-policy",
+        [{"term": "人才", "start": 0, "end": 2, "snippet": "<script>alert(1)</script>人才"}],
+    )
     return article_id
 
 
@@ -199,32 +292,60 @@ def _operations(db) -> None:
     """Runs, fetch failures, list pages and alert outbox rows (sources exist already)."""
     for i, src in enumerate(SOURCES):
         for j, status in enumerate(["ok", "partial", "failed" if i == 2 else "ok"]):
-            run_id = db["runs"].insert({
-                "source_id": src["id"], "started": f"2024-12-0{j + 1}T08:00:00+08:00",
-                "ended": f"2024-12-0{j + 1}T08:01:00+08:00", "status": status,
-                "pages_fetched": 20 + j, "new_articles": 3 * j,
-                "failures": json.dumps({"timeout": j}) if j else None,
-                "error": "连接超时" if status == "failed" else None,
-            }).last_pk
+            run_id = (
+                db["runs"]
+                .insert(
+                    {
+                        "source_id": src["id"],
+                        "started": f"2024-12-0{j + 1}T08:00:00+08:00",
+                        "ended": f"2024-12-0{j + 1}T08:01:00+08:00",
+                        "status": status,
+                        "pages_fetched": 20 + j,
+                        "new_articles": 3 * j,
+                        "failures": json.dumps({"timeout": j}) if j else None,
+                        "error": "连接超时" if status == "failed" else None,
+                    }
+                )
+                .last_pk
+            )
             if j:
-                db["fetch_failures"].insert({"run_id": run_id, "source_id": src["id"],
-                                             "url": f"https://{src['site']}/broken/{j}.html",
-                                             "reason": "timeout", "detail": "<b>read timeout</b>",
-                                             "at": f"2024-12-0{j + 1}T08:00:30+08:00"})
+                db["fetch_failures"].insert(
+                    {
+                        "run_id": run_id,
+                        "source_id": src["id"],
+                        "url": f"https://{src['site']}/broken/{j}.html",
+                        "reason": "timeout",
+                        "detail": "<b>read timeout</b>",
+                        "at": f"2024-12-0{j + 1}T08:00:30+08:00",
+                    }
+                )
         db.execute("UPDATE sources SET last_run_id = ? WHERE id = ?", [run_id, src["id"]])
-        db["list_pages"].upsert({"url": f"https://{src['site']}/list.html", "source_id": src["id"],
-                                 "etag": "\"abc\"", "fetched_at": "2024-12-03T08:00:00+08:00",
-                                 "items_found": 20}, pk="url")
+        db["list_pages"].upsert(
+            {
+                "url": f"https://{src['site']}/list.html",
+                "source_id": src["id"],
+                "etag": '"abc"',
+                "fetched_at": "2024-12-03T08:00:00+08:00",
+                "items_found": 20,
+            },
+            pk="url",
+        )
     relevant = [r["id"] for r in db.query("SELECT id FROM articles WHERE relevant = 1 ORDER BY id LIMIT 6")]
     for n, article_id in enumerate(relevant):
         story = db.execute("SELECT story_id FROM articles WHERE id = ?", [article_id]).fetchone()[0]
         status = ["sent", "sent", "pending", "failed", "sending", "pending"][n]
-        db["outbox"].insert({"subscription": "dingtalk-team" if n % 2 else "email-office",
-                             "story_id": story, "article_id": article_id, "status": status,
-                             "attempts": 3 if status == "failed" else 1,
-                             "last_error": "HTTP 500" if status == "failed" else None,
-                             "created_at": f"2024-12-0{n + 1}T09:00:00+08:00",
-                             "sent_at": f"2024-12-0{n + 1}T09:00:05+08:00" if status == "sent" else None})
+        db["outbox"].insert(
+            {
+                "subscription": "dingtalk-team" if n % 2 else "email-office",
+                "story_id": story,
+                "article_id": article_id,
+                "status": status,
+                "attempts": 3 if status == "failed" else 1,
+                "last_error": "HTTP 500" if status == "failed" else None,
+                "created_at": f"2024-12-0{n + 1}T09:00:00+08:00",
+                "sent_at": f"2024-12-0{n + 1}T09:00:05+08:00" if status == "sent" else None,
+            }
+        )
 
 
 def build_fixture_db(path: str | Path, generated: int = 400, seed: int = 7) -> dict:
@@ -242,10 +363,8 @@ def build_fixture_db(path: str | Path, generated: int = 400, seed: int = 7) -> d
     script_id = _script_article(db)
     _operations(db)
     reindex(db)
-    first_item = db.execute(
-        "SELECT item_id FROM matches GROUP BY item_id ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
-    info = {"script_article_id": script_id, "busy_item": first_item,
-            "articles": db["articles"].count}
+    first_item = db.execute("SELECT item_id FROM matches GROUP BY item_id ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
+    info = {"script_article_id": script_id, "busy_item": first_item, "articles": db["articles"].count}
     db.close()
     return info
 
@@ -256,16 +375,21 @@ def _operations_sources_only(db) -> None:
         db["sources"].upsert(dict(src, config=json.dumps(src, ensure_ascii=False)), pk="id")
 
 
-def start_logged(argv: list[str], log_path: Path, env: dict | None = None, cwd: str | None = None,
-                 pattern: str = r"(http://127\.0\.0\.1:\d+)", timeout: float = 60.0):
+def start_logged(
+    argv: list[str],
+    log_path: Path,
+    env: dict | None = None,
+    cwd: str | None = None,
+    pattern: str = r"(http://127\.0\.0\.1:\d+)",
+    timeout: float = 60.0,
+):
     """Start a server subprocess logging to a file (a pipe could fill and block it); return (proc, URL)."""
     import re
     import subprocess
     import time
 
     log = open(log_path, "wb")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env=env, cwd=cwd)
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
     log.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

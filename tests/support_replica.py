@@ -8,6 +8,7 @@
   GIL); returns a ReplicaProcess with the same control methods over HTTP.
 - `fetch(server, real_url_or_path, ...)`: urllib GET/POST through the replica -> (status, headers, bytes).
 """
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,9 @@ class ReplicaProcess:
         argv = [sys.executable, "-m", "replica.server", "--seed", str(seed), *(extra or [])]
         if articles is not None:
             argv += ["--articles", str(articles)]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in [str(REPO), os.environ.get("PYTHONPATH", "")] if p))
+        env = dict(
+            os.environ, PYTHONPATH=os.pathsep.join(p for p in [str(REPO), os.environ.get("PYTHONPATH", "")] if p)
+        )
         self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
         first = self.proc.stdout.readline()
         if not first:

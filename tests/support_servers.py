@@ -3,6 +3,7 @@
 Both record what they accepted. The webhook can be told to fail (HTTP 500 or connection refused)
 for N requests or for a time window, or to hold requests open (to kill a sender mid-request).
 """
+
 from __future__ import annotations
 
 import email
@@ -28,16 +29,16 @@ class WebhookReceiver:
 
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
-        self.received: list[dict] = []        # accepted (answered 200)
-        self.rejected: list[dict] = []        # answered 500
-        self.held: list[dict] = []            # held open, never answered 200
+        self.received: list[dict] = []  # accepted (answered 200)
+        self.rejected: list[dict] = []  # answered 500
+        self.held: list[dict] = []  # held open, never answered 200
         self.request_arrived = threading.Event()
         self._lock = threading.Lock()
         self._fail_count = 0
         self._fail_until = 0.0
-        self._hold = threading.Event()        # set: hold requests
+        self._hold = threading.Event()  # set: hold requests
         self._release = threading.Event()
-        self.on_accept = None                 # callable(entry) run after a 200 has been sent
+        self.on_accept = None  # callable(entry) run after a 200 has been sent
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.up()
@@ -219,7 +220,7 @@ class HangingServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 continue
-            self.connections.append(conn)      # held open, never read or answered
+            self.connections.append(conn)  # held open, never read or answered
 
     def stop(self) -> None:
         self._stop.set()

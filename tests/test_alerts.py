@@ -1,4 +1,5 @@
 """Alerts: outbox derived from stored matches, delivery to a real webhook and a real SMTP server."""
+
 from __future__ import annotations
 
 import json
@@ -6,12 +7,12 @@ import time
 
 import pytest
 from click.testing import CliRunner
+from support_servers import SMTPReceiver, WebhookReceiver, smtp, webhook  # noqa: F401 (fixtures)
 
 import db as database
 from db import alerts as store
 from monitor.alerting import alerts
 from monitor.alerting.subscriptions import SubscriptionError, load_subscriptions
-from support_servers import SMTPReceiver, WebhookReceiver, smtp, webhook  # noqa: F401 (fixtures)
 
 PUBLIC = "http://hzwatch.test:8001"
 
@@ -20,36 +21,107 @@ def seed(db_path) -> "database.sqlite_utils.Database":
     """A small catalog and three stories: housing with a progress figure (syndicated twice), talent, noise."""
     db = database.connect(db_path)
     db["plans"].insert({"id": "hz2024", "title": "深化改革、强基固本", "city": "杭州"})
-    db["items"].insert_all([
-        {"id": "P03", "plan_id": "hz2024", "parent_id": None, "kind": "project", "title": "住房保障改革"},
-        {"id": "P03.T1", "plan_id": "hz2024", "parent_id": "P03", "kind": "task", "title": "筹集保障性租赁住房"},
-        {"id": "P07", "plan_id": "hz2024", "parent_id": None, "kind": "project", "title": "人才发展体制改革"},
-    ])
-    db["targets"].insert({"id": "T_housing", "plan_id": "hz2024", "item_id": "P03.T1",
-                          "metric": "保障性租赁住房筹集", "comparator": ">=", "value": 60000, "unit": "套"})
+    db["items"].insert_all(
+        [
+            {"id": "P03", "plan_id": "hz2024", "parent_id": None, "kind": "project", "title": "住房保障改革"},
+            {"id": "P03.T1", "plan_id": "hz2024", "parent_id": "P03", "kind": "task", "title": "筹集保障性租赁住房"},
+            {"id": "P07", "plan_id": "hz2024", "parent_id": None, "kind": "project", "title": "人才发展体制改革"},
+        ]
+    )
+    db["targets"].insert(
+        {
+            "id": "T_housing",
+            "plan_id": "hz2024",
+            "item_id": "P03.T1",
+            "metric": "保障性租赁住房筹集",
+            "comparator": ">=",
+            "value": 60000,
+            "unit": "套",
+        }
+    )
     db["sources"].insert_all([{"id": "hzgov", "name": "杭州市人民政府"}, {"id": "hznews", "name": "杭州网"}])
     db["stories"].insert_all([{"id": 1}, {"id": 2}, {"id": 3}])
-    add_article(db, 1, story=1, source="hzgov", title="我市保障性租赁住房筹集取得新进展", score=0.9,
-                item="P03.T1", snippet="今年已筹集保障性租赁住房4.2万套", progress=(42000, "套"))
-    add_article(db, 2, story=1, source="hznews", title="我市保障性租赁住房筹集取得新进展（转载）", score=0.9,
-                item="P03.T1", snippet="今年已筹集保障性租赁住房4.2万套", progress=(42000, "套"))
-    add_article(db, 3, story=2, source="hznews", title="杭州发布人才新政", score=0.6, item="P07",
-                snippet="深化人才发展体制机制改革")
-    db["articles"].insert({"id": 4, "url": "https://www.hangzhou.gov.cn/art/4.html", "story_id": 3,
-                           "source_id": "hzgov", "title": "天气预报", "relevant": 0, "score": 0.1})
+    add_article(
+        db,
+        1,
+        story=1,
+        source="hzgov",
+        title="我市保障性租赁住房筹集取得新进展",
+        score=0.9,
+        item="P03.T1",
+        snippet="今年已筹集保障性租赁住房4.2万套",
+        progress=(42000, "套"),
+    )
+    add_article(
+        db,
+        2,
+        story=1,
+        source="hznews",
+        title="我市保障性租赁住房筹集取得新进展（转载）",
+        score=0.9,
+        item="P03.T1",
+        snippet="今年已筹集保障性租赁住房4.2万套",
+        progress=(42000, "套"),
+    )
+    add_article(
+        db,
+        3,
+        story=2,
+        source="hznews",
+        title="杭州发布人才新政",
+        score=0.6,
+        item="P07",
+        snippet="深化人才发展体制机制改革",
+    )
+    db["articles"].insert(
+        {
+            "id": 4,
+            "url": "https://www.hangzhou.gov.cn/art/4.html",
+            "story_id": 3,
+            "source_id": "hzgov",
+            "title": "天气预报",
+            "relevant": 0,
+            "score": 0.1,
+        }
+    )
     return db
 
 
 def add_article(db, aid, *, story, source, title, score, item, snippet, progress=None):
-    db["articles"].insert({
-        "id": aid, "url": f"https://www.{source}.example.cn/art/{aid}.html", "story_id": story,
-        "source_id": source, "site": source, "title": title, "published": "2024-06-03T09:30:00+08:00",
-        "source_name": "杭州日报", "relevant": 1, "score": score, "fetched_at": "2024-06-03T10:00:00+08:00"})
-    db["matches"].insert({"article_id": aid, "item_id": item, "score": score,
-                          "evidence": json.dumps([{"term": snippet[:4], "snippet": snippet}], ensure_ascii=False)})
+    db["articles"].insert(
+        {
+            "id": aid,
+            "url": f"https://www.{source}.example.cn/art/{aid}.html",
+            "story_id": story,
+            "source_id": source,
+            "site": source,
+            "title": title,
+            "published": "2024-06-03T09:30:00+08:00",
+            "source_name": "杭州日报",
+            "relevant": 1,
+            "score": score,
+            "fetched_at": "2024-06-03T10:00:00+08:00",
+        }
+    )
+    db["matches"].insert(
+        {
+            "article_id": aid,
+            "item_id": item,
+            "score": score,
+            "evidence": json.dumps([{"term": snippet[:4], "snippet": snippet}], ensure_ascii=False),
+        }
+    )
     if progress:
-        db["progress"].insert({"article_id": aid, "target_id": "T_housing", "value": progress[0],
-                               "unit": progress[1], "as_of": "2024-05-31", "quote": snippet})
+        db["progress"].insert(
+            {
+                "article_id": aid,
+                "target_id": "T_housing",
+                "value": progress[0],
+                "unit": progress[1],
+                "as_of": "2024-05-31",
+                "quote": snippet,
+            }
+        )
 
 
 def write_subs(tmp_path, body: str, delivery: str = "") -> str:
@@ -66,20 +138,30 @@ def test_webhook_and_email_receive_chinese_alert_once_per_story(tmp_path, monkey
     monkeypatch.setenv("T_HOOK", webhook.apprise_url())
     monkeypatch.setenv("T_MAIL", smtp.apprise_url())
     db = seed(tmp_path / "a.db")
-    subset = load_subscriptions(write_subs(tmp_path, """
+    subset = load_subscriptions(
+        write_subs(
+            tmp_path,
+            """
   - {name: hook, urls_env: [T_HOOK], backfill: true}
   - {name: mail, urls_env: [T_MAIL], backfill: true, filters: {only_with_progress: true}}
-"""))
+""",
+        )
+    )
     result = alerts.dispatch_all(db, subset)
     assert (result.sent, result.retrying, result.failed) == (3, 0, 0)
     got = webhook.wait_for(2)
     assert len(got) == 2, "two stories: the syndicated copy must not alert again"
     by_title = {m["title"]: m["message"] for m in got}
     housing = by_title["【改革监测】我市保障性租赁住房筹集取得新进展"]
-    for expected in ("来源：杭州市人民政府（杭州日报）", "时间：2024-06-03 09:30", "匹配事项：筹集保障性租赁住房",
-                     "依据：今年已筹集保障性租赁住房4.2万套", "进展：保障性租赁住房筹集 42000套（截至 2024-05-31）",
-                     "原文链接：https://www.hzgov.example.cn/art/1.html",
-                     f"数据库页面：{PUBLIC}/article/1"):
+    for expected in (
+        "来源：杭州市人民政府（杭州日报）",
+        "时间：2024-06-03 09:30",
+        "匹配事项：筹集保障性租赁住房",
+        "依据：今年已筹集保障性租赁住房4.2万套",
+        "进展：保障性租赁住房筹集 42000套（截至 2024-05-31）",
+        "原文链接：https://www.hzgov.example.cn/art/1.html",
+        f"数据库页面：{PUBLIC}/article/1",
+    ):
         assert expected in housing, expected
     assert "进展" not in by_title["【改革监测】杭州发布人才新政"]
     mails = smtp.wait_for(1)
@@ -92,19 +174,27 @@ def test_webhook_and_email_receive_chinese_alert_once_per_story(tmp_path, monkey
     assert again.sent == 0 and len(webhook.messages()) == 2 and len(smtp.messages) == 1
     rows = store.list_outbox(db)
     assert sorted((r["subscription"], r["story_id"], r["status"]) for r in rows) == [
-        ("hook", 1, "sent"), ("hook", 2, "sent"), ("mail", 1, "sent")]
+        ("hook", 1, "sent"),
+        ("hook", 2, "sent"),
+        ("mail", 1, "sent"),
+    ]
 
 
 def test_filters_items_by_ancestor_targets_score_sources(tmp_path, monkeypatch, webhook):
     monkeypatch.setenv("T_HOOK", webhook.apprise_url())
     db = seed(tmp_path / "a.db")
-    subset = load_subscriptions(write_subs(tmp_path, """
+    subset = load_subscriptions(
+        write_subs(
+            tmp_path,
+            """
   - {name: project, urls_env: [T_HOOK], backfill: true, filters: {items: [P03]}}
   - {name: target, urls_env: [T_HOOK], backfill: true, filters: {targets: [T_housing]}}
   - {name: score, urls_env: [T_HOOK], backfill: true, filters: {min_score: 0.8}}
   - {name: source, urls_env: [T_HOOK], backfill: true, filters: {sources: [hznews], items: [P07]}}
   - {name: none, urls_env: [T_HOOK], backfill: true, filters: {sources: [nowhere]}}
-"""))
+""",
+        )
+    )
     counts = alerts.enqueue_new(db, subset)
     assert counts == {"project": 1, "target": 1, "score": 1, "source": 1, "none": 0}
     rows = {r["subscription"]: r for r in store.list_outbox(db)}
@@ -115,10 +205,15 @@ def test_filters_items_by_ancestor_targets_score_sources(tmp_path, monkeypatch, 
 def test_backlog_is_not_alerted_unless_backfill(tmp_path, monkeypatch, webhook):
     monkeypatch.setenv("T_HOOK", webhook.apprise_url())
     db = seed(tmp_path / "a.db")
-    subset = load_subscriptions(write_subs(tmp_path, """
+    subset = load_subscriptions(
+        write_subs(
+            tmp_path,
+            """
   - {name: new-only, urls_env: [T_HOOK]}
   - {name: everything, urls_env: [T_HOOK], backfill: true}
-"""))
+""",
+        )
+    )
     assert alerts.enqueue_new(db, subset) == {"new-only": 0, "everything": 2}
     db["stories"].insert({"id": 9})
     add_article(db, 10, story=9, source="hzgov", title="新的住房消息", score=0.7, item="P03", snippet="住房")
@@ -131,16 +226,22 @@ def test_endpoint_down_for_several_cycles_then_back_exactly_once(tmp_path, monke
         monkeypatch.setenv("T_DOWN", down.apprise_url())
         monkeypatch.setenv("T_OK", healthy.apprise_url())
         db = seed(tmp_path / "a.db")
-        subset = load_subscriptions(write_subs(tmp_path, """
+        subset = load_subscriptions(
+            write_subs(
+                tmp_path,
+                """
   - {name: flaky, urls_env: [T_DOWN], backfill: true}
   - {name: steady, urls_env: [T_OK], backfill: true}
-""", FAST))
-        down.down()                       # connection refused
+""",
+                FAST,
+            )
+        )
+        down.down()  # connection refused
         for _ in range(3):
             alerts.dispatch_all(db, subset)
             time.sleep(0.3)
         down.up()
-        down.fail_next(2)                 # then two HTTP 500s
+        down.fail_next(2)  # then two HTTP 500s
         assert len(healthy.messages()) == 2, "a dead endpoint must not hold back another subscription"
         flaky = [r for r in store.list_outbox(db) if r["subscription"] == "flaky"]
         assert all(r["status"] == "pending" and r["attempts"] >= 1 and r["last_error"] for r in flaky)
@@ -152,8 +253,10 @@ def test_endpoint_down_for_several_cycles_then_back_exactly_once(tmp_path, monke
         time.sleep(0.5)
         alerts.dispatch_all(db, subset)
         links = sorted(m["message"].splitlines()[-2] for m in down.messages())
-        assert links == ["原文链接：https://www.hzgov.example.cn/art/1.html",
-                         "原文链接：https://www.hznews.example.cn/art/3.html"], "each alert exactly once"
+        assert links == [
+            "原文链接：https://www.hzgov.example.cn/art/1.html",
+            "原文链接：https://www.hznews.example.cn/art/3.html",
+        ], "each alert exactly once"
         assert len(down.rejected) == 2 and len(healthy.messages()) == 2
         assert max(r["attempts"] for r in store.list_outbox(db) if r["subscription"] == "flaky") >= 4
     finally:
@@ -165,8 +268,9 @@ def test_gives_up_after_max_attempts_without_leaking_the_url(tmp_path, monkeypat
     secret_url = webhook.apprise_url("s3cr3t-t0ken-path")
     monkeypatch.setenv("T_HOOK", secret_url)
     db = seed(tmp_path / "a.db")
-    subset = load_subscriptions(write_subs(tmp_path, "  - {name: hook, urls_env: [T_HOOK], backfill: true}\n",
-                                           FAST + "  max_attempts: 3\n"))
+    subset = load_subscriptions(
+        write_subs(tmp_path, "  - {name: hook, urls_env: [T_HOOK], backfill: true}\n", FAST + "  max_attempts: 3\n")
+    )
     webhook.fail_for(60)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and store.status_counts(db).get("failed", 0) < 2:
@@ -186,8 +290,9 @@ def test_one_failing_url_of_a_subscription_is_retried_alone(tmp_path, monkeypatc
         monkeypatch.setenv("T_GOOD", good.apprise_url())
         monkeypatch.setenv("T_BAD", bad.apprise_url())
         db = seed(tmp_path / "a.db")
-        subset = load_subscriptions(write_subs(
-            tmp_path, "  - {name: both, urls_env: [T_GOOD, T_BAD], backfill: true}\n", FAST))
+        subset = load_subscriptions(
+            write_subs(tmp_path, "  - {name: both, urls_env: [T_GOOD, T_BAD], backfill: true}\n", FAST)
+        )
         bad.fail_next(3)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and store.status_counts(db).get("sent", 0) < 2:
@@ -205,7 +310,7 @@ def test_abandoned_sending_row_is_retried_after_its_lease(tmp_path, monkeypatch,
     db = seed(tmp_path / "a.db")
     subset = load_subscriptions(write_subs(tmp_path, "  - {name: hook, urls_env: [T_HOOK], backfill: true}\n", FAST))
     alerts.enqueue_new(db, subset)
-    claimed = store.claim_due(db, ["hook"], lease_seconds=1)   # a dispatcher that then died
+    claimed = store.claim_due(db, ["hook"], lease_seconds=1)  # a dispatcher that then died
     assert len(claimed) == 2
     assert alerts.dispatch_all(db, subset).sent == 0, "rows under lease are not sent twice"
     time.sleep(1.2)
@@ -216,8 +321,9 @@ def test_abandoned_sending_row_is_retried_after_its_lease(tmp_path, monkeypatch,
 def test_digest_sends_one_message(tmp_path, monkeypatch, webhook):
     monkeypatch.setenv("T_HOOK", webhook.apprise_url())
     db = seed(tmp_path / "a.db")
-    subset = load_subscriptions(write_subs(
-        tmp_path, "  - {name: daily, urls_env: [T_HOOK], mode: digest, cron: '0 9 * * *', backfill: true}\n"))
+    subset = load_subscriptions(
+        write_subs(tmp_path, "  - {name: daily, urls_env: [T_HOOK], mode: digest, cron: '0 9 * * *', backfill: true}\n")
+    )
     assert alerts.dispatch_all(db, subset).sent == 0, "digest rows wait for their cron"
     alerts.enqueue_new(db, subset)
     assert alerts.dispatch_digest(db, subset, "daily").sent == 2
@@ -245,12 +351,15 @@ def test_cli_alerts_test_and_list(tmp_path, monkeypatch, webhook):
     assert res.exit_code == 0 and res.output.count("pending") == 2 and "杭州发布人才新政" in res.output
 
 
-@pytest.mark.parametrize("body, message", [
-    ("  - {name: x, urls_env: ['json://host/tok']}\n", "environment variable NAMES"),
-    ("  - {name: x, urls_env: [A], mode: digest}\n", "needs a 'cron'"),
-    ("  - {name: x, urls_env: [A], filters: {itemz: [P1]}}\n", "unknown filter(s): itemz"),
-    ("  - {name: x, urls_env: [A]}\n  - {name: x, urls_env: [B]}\n", "duplicate subscription name"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("  - {name: x, urls_env: ['json://host/tok']}\n", "environment variable NAMES"),
+        ("  - {name: x, urls_env: [A], mode: digest}\n", "needs a 'cron'"),
+        ("  - {name: x, urls_env: [A], filters: {itemz: [P1]}}\n", "unknown filter(s): itemz"),
+        ("  - {name: x, urls_env: [A]}\n  - {name: x, urls_env: [B]}\n", "duplicate subscription name"),
+    ],
+)
 def test_bad_subscription_files_are_one_line_errors(tmp_path, body, message):
     with pytest.raises(SubscriptionError) as err:
         load_subscriptions(write_subs(tmp_path, body))
@@ -262,11 +371,14 @@ def test_example_subscriptions_file_loads(repo_root):
     assert {s.mode for s in subset.subscriptions} == {"immediate", "digest"}
 
 
-@pytest.mark.parametrize("url", [
-    "dingtalk://abcdefgh12345678@0123456789abcdef0123456789abcdef/",
-    "wecombot://0123456789abcdef0123",
-    "feishu://0123456789abcdef0123456789",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "dingtalk://abcdefgh12345678@0123456789abcdef0123456789abcdef/",
+        "wecombot://0123456789abcdef0123",
+        "feishu://0123456789abcdef0123456789",
+    ],
+)
 def test_chinese_im_urls_take_the_same_code_path(url):
     """DingTalk, WeCom group bots and Feishu are Apprise URLs like any other (no network here)."""
     import apprise

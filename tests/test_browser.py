@@ -3,6 +3,7 @@
 Checks the rendered DOM (Chinese text present, vega chart drawn) and saves screenshots under
 tests/screenshots/ for a person to look at.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -12,7 +13,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
 from support_fixture_db import build_fixture_db, start_logged, stop
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,8 +26,9 @@ def server(tmp_path_factory):
     path = tmp / "hzwatch.db"
     build_fixture_db(path)
     argv = [sys.executable, "-m", "monitor.cli", "serve", "--db", str(path), "--port", "0"]
-    proc, url = start_logged(argv, tmp / "serve.log", cwd=str(REPO),
-                             pattern=r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
+    proc, url = start_logged(
+        argv, tmp / "serve.log", cwd=str(REPO), pattern=r"Uvicorn running on (http://127\.0\.0\.1:\d+)"
+    )
     try:
         yield url, tmp
     finally:
@@ -37,9 +38,20 @@ def server(tmp_path_factory):
 def chromium(url: str, tmp: Path, *mode: str) -> subprocess.Popen:
     """Start headless chromium on url (a fresh profile each time) with --dump-dom or --screenshot."""
     profile = tmp / f"profile-{abs(hash((url,) + mode))}"
-    argv = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run", f"--user-data-dir={profile}",
-            "--virtual-time-budget=5000", "--window-size=1280,1600", *mode, url]
+    argv = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=5000",
+        "--window-size=1280,1600",
+        *mode,
+        url,
+    ]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

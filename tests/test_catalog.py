@@ -1,4 +1,5 @@
 """The plan catalog: the real YAML loads with the issue's IDs; broken YAML fails with clear errors."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,12 +17,30 @@ from monitor.matching.matcher import Matcher
 PLAN = Path(__file__).resolve().parents[1] / "monitor" / "plans" / "hangzhou-2024.yaml"
 
 REFORMS = [f"R{n:02d}" for n in range(1, 13)]
-TASKS = ["T-science-center", "T-rd-institutes", "T-corridor", "T-sme-digital", "T-austerity",
-         "T-dual-use", "T-three-sources", "T-burden-firewall", "T-housing", "T-high-school",
-         "T-talent-policy", "T-talent-top", "T-graduates", "T-evaluation"]
-TARGETS = {"tgt-onenet-intake-90": (90, "%"), "tgt-onenet-window-90": (90, "%"),
-           "tgt-housing-6000": (6000, "套"), "tgt-top-talent-15": (15, "名"),
-           "tgt-leading-talent-500": (500, "名"), "tgt-graduates-350k": (35, "万名")}
+TASKS = [
+    "T-science-center",
+    "T-rd-institutes",
+    "T-corridor",
+    "T-sme-digital",
+    "T-austerity",
+    "T-dual-use",
+    "T-three-sources",
+    "T-burden-firewall",
+    "T-housing",
+    "T-high-school",
+    "T-talent-policy",
+    "T-talent-top",
+    "T-graduates",
+    "T-evaluation",
+]
+TARGETS = {
+    "tgt-onenet-intake-90": (90, "%"),
+    "tgt-onenet-window-90": (90, "%"),
+    "tgt-housing-6000": (6000, "套"),
+    "tgt-top-talent-15": (15, "名"),
+    "tgt-leading-talent-500": (500, "名"),
+    "tgt-graduates-350k": (35, "万名"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -92,24 +111,35 @@ def _item(data, item_id):
     return next(i for i in data["items"] if i["id"] == item_id)
 
 
-@pytest.mark.parametrize("mutate, where, key, words", [
-    (lambda d: _item(d, "R03").update(parent="G-nowhere"), "item R03", "parent", "unknown parent"),
-    (lambda d: d["items"].append(dict(_item(d, "R05"))), "item R05", "id", "duplicate id"),
-    (lambda d: _item(d, "R04")["aliases"].append("一网通办"), "item R04", "aliases", "duplicate alias"),
-    (lambda d: d["figures"]["goal"].append("(力争"), "plan hangzhou-2024", "figures.goal", "bad pattern"),
-    (lambda d: d["figures"]["periods"][0].update(pattern="截至(?P<month>"), "plan hangzhou-2024",
-     "figures.periods[0].pattern", "bad pattern"),
-    (lambda d: _item(d, "T-housing").pop("title"), "item T-housing", "title", "missing"),
-    (lambda d: d.pop("watch_from"), "plan hangzhou-2024", "watch_from", "missing"),
-    (lambda d: d.update(announced="19 Feb 2024"), "plan hangzhou-2024", "announced", "not a date"),
-    (lambda d: _item(d, "R02").pop("context"), "item R02", "context", "weak terms need context"),
-    (lambda d: _item(d, "R02").update(kind="programme"), "item R02", "kind", "unknown kind"),
-    (lambda d: d["targets"][0].update(item="R99"), "target tgt-onenet-intake-90", "item", "unknown parent"),
-    (lambda d: d["targets"][2].update(comparator="about"), "target tgt-housing-6000", "comparator", "unknown"),
-    (lambda d: d["targets"][5]["figures"].pop("indicator"), "target tgt-graduates-350k",
-     "figures.indicator", "missing"),
-    (lambda d: _item(d, "T-dual-use")["aliases"].append("x"), "item T-dual-use", "aliases", "too short"),
-])
+@pytest.mark.parametrize(
+    "mutate, where, key, words",
+    [
+        (lambda d: _item(d, "R03").update(parent="G-nowhere"), "item R03", "parent", "unknown parent"),
+        (lambda d: d["items"].append(dict(_item(d, "R05"))), "item R05", "id", "duplicate id"),
+        (lambda d: _item(d, "R04")["aliases"].append("一网通办"), "item R04", "aliases", "duplicate alias"),
+        (lambda d: d["figures"]["goal"].append("(力争"), "plan hangzhou-2024", "figures.goal", "bad pattern"),
+        (
+            lambda d: d["figures"]["periods"][0].update(pattern="截至(?P<month>"),
+            "plan hangzhou-2024",
+            "figures.periods[0].pattern",
+            "bad pattern",
+        ),
+        (lambda d: _item(d, "T-housing").pop("title"), "item T-housing", "title", "missing"),
+        (lambda d: d.pop("watch_from"), "plan hangzhou-2024", "watch_from", "missing"),
+        (lambda d: d.update(announced="19 Feb 2024"), "plan hangzhou-2024", "announced", "not a date"),
+        (lambda d: _item(d, "R02").pop("context"), "item R02", "context", "weak terms need context"),
+        (lambda d: _item(d, "R02").update(kind="programme"), "item R02", "kind", "unknown kind"),
+        (lambda d: d["targets"][0].update(item="R99"), "target tgt-onenet-intake-90", "item", "unknown parent"),
+        (lambda d: d["targets"][2].update(comparator="about"), "target tgt-housing-6000", "comparator", "unknown"),
+        (
+            lambda d: d["targets"][5]["figures"].pop("indicator"),
+            "target tgt-graduates-350k",
+            "figures.indicator",
+            "missing",
+        ),
+        (lambda d: _item(d, "T-dual-use")["aliases"].append("x"), "item T-dual-use", "aliases", "too short"),
+    ],
+)
 def test_validation_errors_name_file_item_and_key(tmp_path, mutate, where, key, words):
     path = _write(tmp_path, mutate)
     with pytest.raises(CatalogError) as info:
@@ -130,20 +160,31 @@ def test_unreadable_yaml(tmp_path):
 
 def test_same_id_in_two_plan_files_is_an_error(tmp_path):
     copy = tmp_path / "copy.yaml"
-    copy.write_text(PLAN.read_text(encoding="utf-8").replace("id: hangzhou-2024", "id: hz-copy"),
-                    encoding="utf-8")
+    copy.write_text(PLAN.read_text(encoding="utf-8").replace("id: hangzhou-2024", "id: hz-copy"), encoding="utf-8")
     with pytest.raises(CatalogError, match="duplicate id"):
         load_catalog([PLAN, copy])
 
 
 def test_another_plan_is_just_another_file(tmp_path):
     plan = {
-        "id": "hangzhou-2025", "title": "2025年改革攻坚", "city": "杭州", "announced": "2025-02-10",
-        "watch_from": "2025-01-01", "reform_count": 1, "task_count": 0,
+        "id": "hangzhou-2025",
+        "title": "2025年改革攻坚",
+        "city": "杭州",
+        "announced": "2025-02-10",
+        "watch_from": "2025-01-01",
+        "reform_count": 1,
+        "task_count": 0,
         "districts": ["余杭区"],
-        "items": [{"id": "G25", "kind": "group", "title": "组"},
-                  {"id": "P25-ai", "kind": "project", "parent": "G25", "title": "人工智能第一城",
-                   "aliases": ["人工智能创新发展第一城"]}],
+        "items": [
+            {"id": "G25", "kind": "group", "title": "组"},
+            {
+                "id": "P25-ai",
+                "kind": "project",
+                "parent": "G25",
+                "title": "人工智能第一城",
+                "aliases": ["人工智能创新发展第一城"],
+            },
+        ],
         "targets": [],
     }
     path = tmp_path / "hangzhou-2025.yaml"
@@ -151,10 +192,14 @@ def test_another_plan_is_just_another_file(tmp_path):
     catalog = load_catalog(plan_files() + [path])
     assert [p.id for p in catalog.plans] == ["hangzhou-2024", "hangzhou-2025"]
     matcher = Matcher(catalog)
-    result = matcher.match({
-        "url": "https://www.hangzhou.com.cn/2025/03/01/x.htm", "title": "杭州争创人工智能创新发展第一城",
-        "published": "2025-03-01",
-        "text": "杭州市召开大会，全力争创全国人工智能创新发展第一城，余杭区作交流发言。"})
+    result = matcher.match(
+        {
+            "url": "https://www.hangzhou.com.cn/2025/03/01/x.htm",
+            "title": "杭州争创人工智能创新发展第一城",
+            "published": "2025-03-01",
+            "text": "杭州市召开大会，全力争创全国人工智能创新发展第一城，余杭区作交流发言。",
+        }
+    )
     assert result["relevant"] and result["projects"] == ["P25-ai"]
 
 
@@ -168,8 +213,7 @@ def test_sync_catalog_upserts_and_deletes(tmp_path, catalog):
     assert database["items"].get("R03")["parent_id"] == "G-business"
     assert database.execute("select count(*) from aliases where term = '一网通办'").fetchone()[0] == 1
 
-    smaller = _write(tmp_path, lambda d: d.update(
-        items=[i for i in d["items"] if i["id"] != "R12"]))
+    smaller = _write(tmp_path, lambda d: d.update(items=[i for i in d["items"] if i["id"] != "R12"]))
     counts = sync_catalog(database, load_catalog([smaller]))
     assert counts["items"] == 33
     assert not list(database.query("select id from items where id = 'R12'"))

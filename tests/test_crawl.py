@@ -1,5 +1,6 @@
 """The real crawl, in its own process (`python -m monitor.cli crawl`), against the replica sites:
 what lands in the database, what the replica was asked, and what a second run does not ask again."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,21 @@ REPO = Path(__file__).resolve().parents[1]
 WEB_SOURCES = ["hznews", "zjol-hz", "gov-www", "gov-fgj", "gov-hrss", "gov-sgb", "gov-data", "gov-kj", "gov-gzw"]
 PAPERS = ["hzrb", "dskb", "mrsb"]
 # hosts the list pages link to but no source may fetch
-OFFSITE = ["news.hangzhou.com.cn", "z.hangzhou.com.cn", "it.hangzhou.com.cn", "health.hangzhou.com.cn",
-           "www.zjol.com.cn", "www.people.com.cn", "www.zjzwfw.gov.cn", "www.zjhrss.gov.cn", "www.zj.gov.cn",
-           "www.hangzhou.com.cn"]
-ARTICLE_PATH = re.compile(r"(content_\d+(_\d+)?\.html?|/art_[0-9A-Za-z_]+\.html|article_detail_\w+\.html|/t\d{8}_\d+\.shtml)$")
+OFFSITE = [
+    "news.hangzhou.com.cn",
+    "z.hangzhou.com.cn",
+    "it.hangzhou.com.cn",
+    "health.hangzhou.com.cn",
+    "www.zjol.com.cn",
+    "www.people.com.cn",
+    "www.zjzwfw.gov.cn",
+    "www.zjhrss.gov.cn",
+    "www.zj.gov.cn",
+    "www.hangzhou.com.cn",
+]
+ARTICLE_PATH = re.compile(
+    r"(content_\d+(_\d+)?\.html?|/art_[0-9A-Za-z_]+\.html|article_detail_\w+\.html|/t\d{8}_\d+\.shtml)$"
+)
 EPAPER_SINCE, EPAPER_UNTIL = "2026-03-20", "2026-03-31"
 
 
@@ -47,8 +59,22 @@ def crawl(site, dbpath, sources, *extra, since="2024-01-01", until="2026-06-30")
     # the log is sliced, not reset: the replica's hit counters (rate limit) run across crawls
     seen = len(site.requests())
     remap = [*site.remap_args(), *(f"{h}={site.base_url}/{h}" for h in OFFSITE)]
-    argv = [sys.executable, "-m", "monitor.cli", "crawl", *sources, "--db", str(dbpath), "--fast",
-            "--since", since, "--until", until, *sum((["--remap", r] for r in remap), []), *extra]
+    argv = [
+        sys.executable,
+        "-m",
+        "monitor.cli",
+        "crawl",
+        *sources,
+        "--db",
+        str(dbpath),
+        "--fast",
+        "--since",
+        since,
+        "--until",
+        until,
+        *sum((["--remap", r] for r in remap), []),
+        *extra,
+    ]
     t0 = time.monotonic()
     env = {**os.environ, "HZWATCH_USER_AGENT": UA}
     out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
@@ -80,8 +106,11 @@ def first_run(site, dbpath):
 
 
 def expected(site, family=None, since="2024-01-01", until="2026-06-30 23:59:59"):
-    return {a["url"]: a for a in site.articles()
-            if since <= a["date"] <= until and (family is None or a["family"] == family)}
+    return {
+        a["url"]: a
+        for a in site.articles()
+        if since <= a["date"] <= until and (family is None or a["family"] == family)
+    }
 
 
 def test_first_run_stores_every_article_of_every_family_once(site, dbpath, first_run):
@@ -95,7 +124,10 @@ def test_first_run_stores_every_article_of_every_family_once(site, dbpath, first
     fams = Counter(a["family"] for a in want.values())
     assert fams["hznews"] and fams["gov"] and fams["zjol"] and fams["epaper"], fams
     for url, a in want.items():
-        assert stored[url][0] == re.sub(r"\s+", " ", a["title"]).strip() or a["family"] == "epaper", (url, stored[url][0])
+        assert stored[url][0] == re.sub(r"\s+", " ", a["title"]).strip() or a["family"] == "epaper", (
+            url,
+            stored[url][0],
+        )
         assert stored[url][1] and "\ufffd" not in stored[url][1]
     # every article page fetched once (multi-page: its other page once more, stored under one URL)
     paths = Counter(r["path"] for r in article_hits(web_log + paper_log) if r["status"] == 200)
@@ -123,8 +155,11 @@ def test_gbk_pinned_duplicates_and_offsite(site, dbpath, first_run):
 
 
 def test_runs_rows_failures_and_missing_days(dbpath, first_run):
-    rows = q(dbpath, "SELECT source_id, status, ended, pid, pages_fetched, new_articles, failures, listing_complete "
-                     "FROM runs ORDER BY id")
+    rows = q(
+        dbpath,
+        "SELECT source_id, status, ended, pid, pages_fetched, new_articles, failures, listing_complete "
+        "FROM runs ORDER BY id",
+    )
     assert [r[0] for r in rows] == WEB_SOURCES + PAPERS
     for sid, status, ended, pid, pages, new, failures, complete in rows:
         assert status in ("ok", "partial") and ended and pid and pages > 0, (sid, status)
@@ -146,11 +181,18 @@ def test_second_run_fetches_no_article_again_then_exactly_the_published_ones(sit
     lists = [r for r in log if not ARTICLE_PATH.search(r["path"]) and r["path"] != "/robots.txt"]
     assert lists and Counter(r["status"] for r in lists)[304] >= len(lists) - 2, Counter(r["status"] for r in lists)
     # hrss answers its 2nd column request with the 200 "访问过于频繁" page: a failure, not an article
-    assert q(dbpath, "SELECT COUNT(*) FROM fetch_failures WHERE source_id = 'gov-hrss' AND reason = 'list_rate_limited'")[0][0] == 1
+    assert (
+        q(dbpath, "SELECT COUNT(*) FROM fetch_failures WHERE source_id = 'gov-hrss' AND reason = 'list_rate_limited'")[
+            0
+        ][0]
+        == 1
+    )
     # ... and the column is asked once more after the pause, so the run still ends with its list read
     hrss = [r for r in log if r["host"] == "hrss.hangzhou.gov.cn" and r["path"].startswith("/col/")]
     assert len(hrss) == 2
-    assert q(dbpath, "SELECT listing_complete FROM runs WHERE source_id = 'gov-hrss' ORDER BY id DESC LIMIT 1") == [(1,)]
+    assert q(dbpath, "SELECT listing_complete FROM runs WHERE source_id = 'gov-hrss' ORDER BY id DESC LIMIT 1") == [
+        (1,)
+    ]
     print(f"\nsecond run: {len(log)} requests ({len(lists)} list pages) in {secs:.1f}s")
 
     before = q(dbpath, "SELECT COUNT(*) FROM articles")[0][0]
@@ -169,8 +211,19 @@ def test_sigkill_mid_crawl_leaves_a_consistent_db_and_the_next_run_completes(sit
 
     dbpath = tmp_path / "killed.db"
     remap = sum((["--remap", r] for r in site.remap_args()), [])
-    argv = [sys.executable, "-m", "monitor.cli", "crawl", "hznews", "--db", str(dbpath), "--fast",
-            "--since", "2024-01-01", *remap]
+    argv = [
+        sys.executable,
+        "-m",
+        "monitor.cli",
+        "crawl",
+        "hznews",
+        "--db",
+        str(dbpath),
+        "--fast",
+        "--since",
+        "2024-01-01",
+        *remap,
+    ]
     proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     stored = 0

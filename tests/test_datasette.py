@@ -1,4 +1,5 @@
 """The published site: a real Datasette server (subprocess) on the fixture database, over HTTP."""
+
 from __future__ import annotations
 
 import re
@@ -9,11 +10,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 import yaml
+from support_fixture_db import build_fixture_db, start_logged, stop
 
 import db as dbpkg
 from db.articles import normalise_text
 from monitor.service import serve
-from support_fixture_db import build_fixture_db, start_logged, stop
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -68,8 +69,18 @@ def test_metadata_follows_database_file_name():
 
 
 def test_required_canned_queries_declared():
-    assert {"latest_matches", "by_item", "target_progress", "coverage", "source_health", "alert_outbox",
-            "search", "feed_matches", "feed_item", "feed_target"} <= set(canned_queries())
+    assert {
+        "latest_matches",
+        "by_item",
+        "target_progress",
+        "coverage",
+        "source_health",
+        "alert_outbox",
+        "search",
+        "feed_matches",
+        "feed_item",
+        "feed_target",
+    } <= set(canned_queries())
 
 
 @pytest.mark.parametrize("name", sorted(canned_queries()))
@@ -84,8 +95,10 @@ def test_every_canned_query_returns_rows(site, name):
     assert client.get(f"/hzwatch/{name}.csv", params=params_for(sql)).status_code == 200
 
 
-@pytest.mark.parametrize("name,params", [("feed_matches", {}), ("feed_item", {"item": "R08"}),
-                                         ("feed_target", {"target": "tgt-graduates-350k"})])
+@pytest.mark.parametrize(
+    "name,params",
+    [("feed_matches", {}), ("feed_item", {"item": "R08"}), ("feed_target", {"target": "tgt-graduates-350k"})],
+)
 def test_atom_feeds(site, name, params):
     client, _info, _path = site
     r = client.get(f"/hzwatch/{name}.atom", params=params)
@@ -102,8 +115,9 @@ def test_target_progress_compares_latest_figure_with_target(site):
     rows = client.get("/hzwatch/target_progress.json", params={"_shape": "array"}).json()
     housing = next(r for r in rows if r["target_id"] == "tgt-housing-6000")
     db = dbpkg.connect(path)
-    latest = db.execute("SELECT value FROM progress WHERE target_id = 'tgt-housing-6000' "
-                        "ORDER BY as_of DESC, id DESC LIMIT 1").fetchone()[0]
+    latest = db.execute(
+        "SELECT value FROM progress WHERE target_id = 'tgt-housing-6000' ORDER BY as_of DESC, id DESC LIMIT 1"
+    ).fetchone()[0]
     db.close()
     assert housing["target_value"] == 6000 and housing["latest_value"] == latest
     assert housing["percent_of_target"] == round(100 * latest / 6000, 1)
@@ -123,10 +137,13 @@ def test_custom_pages(site):
     assert home.status_code == 200
     for text in ["改革追踪", "营商环境建设", "R03 政务服务增值化改革", "新建配售型保障性住房", "篇报道"]:
         assert text in home.text
-    for path, text in [("/item/R08", "数据要素配置市场化改革"), ("/item/T-housing", "6000套"),
-                       ("/target/tgt-housing-6000", "报告的数字"),
-                       (f"/article/{info['script_article_id']}", "关联的计划条目"),
-                       ("/search?q=" + quote("数谷"), "篇包含")]:
+    for path, text in [
+        ("/item/R08", "数据要素配置市场化改革"),
+        ("/item/T-housing", "6000套"),
+        ("/target/tgt-housing-6000", "报告的数字"),
+        (f"/article/{info['script_article_id']}", "关联的计划条目"),
+        ("/search?q=" + quote("数谷"), "篇包含"),
+    ]:
         r = client.get(path)
         assert r.status_code == 200, (path, r.text[:300])
         assert text in r.text, path
@@ -164,8 +181,11 @@ def _page_ids(html: str) -> list[int]:
 def test_search_page_equals_substring_scan(site, term):
     client, _info, path = site
     db = dbpkg.connect(path)
-    expected = {r["id"] for r in db.query("SELECT id, title, body_norm FROM articles")
-                if term in normalise_text(r["title"]) or term in (r["body_norm"] or "")}
+    expected = {
+        r["id"]
+        for r in db.query("SELECT id, title, body_norm FROM articles")
+        if term in normalise_text(r["title"]) or term in (r["body_norm"] or "")
+    }
     db.close()
     found, page = [], 1
     while True:
@@ -194,8 +214,14 @@ def test_search_marks_traditional_titles(site):
 def test_scraped_html_is_escaped_everywhere(site):
     client, info, _path = site
     aid = info["script_article_id"]
-    pages = [f"/hzwatch/articles?id={aid}", f"/hzwatch/articles/{aid}", f"/article/{aid}",
-             "/search?q=" + quote("人才新政"), "/hzwatch/latest_matches", "/item/T-talent-policy"]
+    pages = [
+        f"/hzwatch/articles?id={aid}",
+        f"/hzwatch/articles/{aid}",
+        f"/article/{aid}",
+        "/search?q=" + quote("人才新政"),
+        "/hzwatch/latest_matches",
+        "/item/T-talent-policy",
+    ]
     for path in pages:
         r = client.get(path)
         assert r.status_code == 200, path
@@ -212,9 +238,11 @@ def test_scraped_html_is_escaped_everywhere(site):
 def test_article_page_marks_terms_in_traditional_text(site):
     client, _info, path = site
     db = dbpkg.connect(path)
-    row = db.execute("SELECT a.id FROM articles a JOIN matches m ON m.article_id = a.id "
-                     "WHERE a.body LIKE '%數谷%' AND a.body NOT LIKE '%数谷%' "
-                     "AND m.evidence LIKE '%数谷%' LIMIT 1").fetchone()
+    row = db.execute(
+        "SELECT a.id FROM articles a JOIN matches m ON m.article_id = a.id "
+        "WHERE a.body LIKE '%數谷%' AND a.body NOT LIKE '%数谷%' "
+        "AND m.evidence LIKE '%数谷%' LIMIT 1"
+    ).fetchone()
     db.close()
     assert row, "fixture lacks a Traditional-only matched article"
     html = client.get(f"/article/{row[0]}").text
@@ -231,8 +259,12 @@ def test_links_from_tables_to_custom_pages(site):
 def test_hzwatch_serve_refuses_missing_database(tmp_path):
     import subprocess
 
-    r = subprocess.run([sys.executable, "-m", "monitor.cli", "serve", "--db", str(tmp_path / "none.db")],
-                       capture_output=True, text=True, cwd=str(serve.REPO))
+    r = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "serve", "--db", str(tmp_path / "none.db")],
+        capture_output=True,
+        text=True,
+        cwd=str(serve.REPO),
+    )
     assert r.returncode != 0 and "does not exist" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -243,8 +275,12 @@ def test_publish_dry_run_prepares_a_snapshot_that_serves(site, tmp_path):
     import subprocess
 
     _client, info, path = site
-    r = subprocess.run([sys.executable, "-m", "monitor.cli", "publish", "--db", str(path), "--dry-run",
-                        "--name", "hzwatch-site"], capture_output=True, text=True, cwd=str(serve.REPO))
+    r = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "publish", "--db", str(path), "--dry-run", "--name", "hzwatch-site"],
+        capture_output=True,
+        text=True,
+        cwd=str(serve.REPO),
+    )
     assert r.returncode == 0, r.stderr
     argv = shlex.split(r.stdout.strip().splitlines()[-1])
     assert argv[1:4] == ["-m", "datasette", "package"] and "--tag" in argv
@@ -256,10 +292,26 @@ def test_publish_dry_run_prepares_a_snapshot_that_serves(site, tmp_path):
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     assert (serve.Path(plugins) / "vendor" / "db" / "search.py").exists()
     # Serve the prepared snapshot exactly as the image would (datasette --get: no server needed).
-    get = subprocess.run([sys.executable, "-m", "datasette", "serve", "-i", snapshot,
-                          "--metadata", argv[argv.index("--metadata") + 1], "--plugins-dir", plugins,
-                          "--template-dir", argv[argv.index("--template-dir") + 1],
-                          "--get", "/search?q=" + quote("数谷")],
-                         capture_output=True, text=True, cwd=str(tmp_path))
+    get = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "datasette",
+            "serve",
+            "-i",
+            snapshot,
+            "--metadata",
+            argv[argv.index("--metadata") + 1],
+            "--plugins-dir",
+            plugins,
+            "--template-dir",
+            argv[argv.index("--template-dir") + 1],
+            "--get",
+            "/search?q=" + quote("数谷"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=str(tmp_path),
+    )
     assert get.returncode == 0, get.stderr[-2000:]
     assert "篇包含“数谷”的文章" in get.stdout

@@ -1,4 +1,5 @@
 """Decoding fetched bytes: the charset a server claims is checked against the bytes."""
+
 from __future__ import annotations
 
 import codecs

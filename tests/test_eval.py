@@ -1,4 +1,5 @@
 """`hzwatch eval`: the scores on the dev set and our cases, and a report that shows disagreements."""
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,7 @@ def test_disagreements_are_reported(matcher, tmp_path):
     _copy_with(tmp_path, "p01-housing-june.json", lambda lab: lab["progress"][0].update(value=3300))
     _copy_with(tmp_path, "n12-corridor-rd.json", lambda lab: lab["projects"].remove("T-corridor"))
     report = evaluate(matcher, load_cases(tmp_path))
-    assert report["relevance"] == {"tp": 2, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.6667,
-                                   "f1": 0.8}
+    assert report["relevance"] == {"tp": 2, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.6667, "f1": 0.8}
     assert report["items"]["fp"] == 1 and report["items"]["fn"] == 1
     assert report["progress"] == {"labelled": 1, "right": 0, "false": 1, "as_of_right": 0, "accuracy": 0.0}
     kinds = sorted(d["kind"] for d in report["disagreements"])
@@ -68,8 +68,14 @@ def test_bad_case_files(tmp_path):
 
 def test_cli_eval(tmp_path):
     env = {**os.environ}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "monitor.cli", "eval", *a],  # noqa: E731
-                                    capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "eval", *a],  # noqa: E731
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
     proc = run(str(DEV))
     assert proc.returncode == 0, proc.stderr
     assert "relevance  P 1.000  R 1.000  F1 1.000" in proc.stdout

@@ -1,4 +1,5 @@
 """Article extraction: CMS profiles, generic fallback, error pages, multi-page merge, real pages."""
+
 from __future__ import annotations
 
 import json
@@ -67,7 +68,10 @@ def assert_clean_body(body: str) -> None:
         (NEWGEN_URL, "hanweb-jcms"),
         ("https://hrss.hangzhou.gov.cn/art/2025/3/18/art_1229782005_4338158.html", "hanweb-jcms"),
         (SGB_URL, "hanweb-jcms"),
-        ("https://www.gongshu.gov.cn/col/col1229226160/art/2026/art_8be9c0a1d2e3f4a5b6c7d8e9f0a1b2f4.html", "hanweb-jcms"),
+        (
+            "https://www.gongshu.gov.cn/col/col1229226160/art/2026/art_8be9c0a1d2e3f4a5b6c7d8e9f0a1b2f4.html",
+            "hanweb-jcms",
+        ),
         (HZDAILY_URL, "hzdaily-epaper"),
         ("https://mdaily.hangzhou.com.cn/mrsb/2026/03/04/article_detail_3_20260304A043.html", "hzdaily-epaper"),
         (ZJOL_URL, "zjol-trs"),
@@ -174,7 +178,12 @@ def test_zjol_trs_article():
     "name, title, published, source",
     [
         ("hznews_content_8697001.htm", "杭州今年将新建配售型保障性住房6000套", "2024-02-19T11:35:00+08:00", "杭州日报"),
-        ("hanweb_art_812269.html", "杭州市政务服务增值化改革再提速 “一网通办”收件率超过90%", "2024-05-11T09:30:00+08:00", "杭州日报"),
+        (
+            "hanweb_art_812269.html",
+            "杭州市政务服务增值化改革再提速 “一网通办”收件率超过90%",
+            "2024-05-11T09:30:00+08:00",
+            "杭州日报",
+        ),
         ("hanweb_newgen_nodiv.html", "杭州科技成果转移转化再添新平台", "2025-03-18T16:05:00+08:00", "市科技局"),
         ("zjol_t20240821.shtml", "杭州市属国企改革深化提升行动取得阶段成效", "2024-08-21T11:49:52+08:00", "杭州日报"),
         ("hzdaily_article_detail.html", "我市今年引进35岁以下大学生超35万名", "2024-01-31T00:00:00+08:00", None),
@@ -189,7 +198,11 @@ def test_generic_extractor_without_url(name, title, published, source):
 
 
 def test_url_date_is_the_last_resort():
-    html = "<html><head><title>标题_杭州网</title></head><body><h1>杭州推进城市更新</h1><div><p>" + "杭州推进城市更新，改善居住条件。" * 5 + "</p></div></body></html>"
+    html = (
+        "<html><head><title>标题_杭州网</title></head><body><h1>杭州推进城市更新</h1><div><p>"
+        + "杭州推进城市更新，改善居住条件。" * 5
+        + "</p></div></body></html>"
+    )
     e = extract(html, url="https://hznews.hangzhou.com.cn/chengshi/content/2024-04/05/content_8711344.htm")
     assert e.published == "2024-04-05T00:00:00+08:00" and e.methods["published"] == "url"
     assert extract(html).published is None
@@ -230,9 +243,11 @@ def test_author_is_never_the_editor():
     ],
 )
 def test_bylines(info, lede, author):
-    html = (f"<html><head><title>杭州加快建设新型研发机构</title></head><body><h1>杭州加快建设新型研发机构</h1>"
-            f"<p class='info'>{info}</p><div class='text'><p>{lede}</p>"
-            "<p>今年全市将新建高水平新型研发机构10家，推动科技成果转移转化。</p></div></body></html>")
+    html = (
+        f"<html><head><title>杭州加快建设新型研发机构</title></head><body><h1>杭州加快建设新型研发机构</h1>"
+        f"<p class='info'>{info}</p><div class='text'><p>{lede}</p>"
+        "<p>今年全市将新建高水平新型研发机构10家，推动科技成果转移转化。</p></div></body></html>"
+    )
     e = extract(html)
     assert e.author == author
     assert e.source == "杭州日报"
@@ -260,9 +275,11 @@ def test_real_articles_are_not_error_pages():
     for name in ("hznews_content_8697001.htm", "hanweb_art_812269.html", "hzdaily_article_detail.html"):
         assert extract(fixture(name)).error is None
     # an article that talks about 404 pages and rate limits is still an article
-    html = ("<html><head><title>网站404页面治理见成效</title></head><body><h1>网站404页面治理见成效</h1><div><p>"
-            + "全市政府网站清理404错误页面1200个，部分网站曾提示访问过于频繁，请稍后再试，现已优化。" * 20
-            + "</p></div></body></html>")
+    html = (
+        "<html><head><title>网站404页面治理见成效</title></head><body><h1>网站404页面治理见成效</h1><div><p>"
+        + "全市政府网站清理404错误页面1200个，部分网站曾提示访问过于频繁，请稍后再试，现已优化。" * 20
+        + "</p></div></body></html>"
+    )
     assert extract(html).error is None
     assert detect_error_page(Extracted(title="正常标题", body="正文" * 50)) is None
     assert detect_error_page(Extracted(title="404页面", body="")) == "not-found-page"
@@ -279,12 +296,16 @@ def test_pager_links_and_merge():
     base = HZNEWS_URL.rsplit("/", 1)[0]
     assert links == [f"{base}/content_8697001_0.htm", f"{base}/content_8697001_2.htm"]
     url2 = f"{base}/content_8697001_2.htm"
-    assert pager_links(fixture("hznews_content_8697001_2.htm"), url2) == [
-        f"{base}/content_8697001_0.htm", HZNEWS_URL]
+    assert pager_links(fixture("hznews_content_8697001_2.htm"), url2) == [f"{base}/content_8697001_0.htm", HZNEWS_URL]
     assert pager_links(fixture("hanweb_art_812269.html"), HANWEB_URL) == []
 
-    merged = merge_pages([extract(page1, url=HZNEWS_URL), extract(fixture("hznews_content_8697001_2.htm"), url=url2),
-                          extract(page1, url=HZNEWS_URL)])
+    merged = merge_pages(
+        [
+            extract(page1, url=HZNEWS_URL),
+            extract(fixture("hznews_content_8697001_2.htm"), url=url2),
+            extract(page1, url=HZNEWS_URL),
+        ]
+    )
     assert merged.title == "杭州今年将新建配售型保障性住房6000套"
     assert merged.published == "2024-02-19T11:35:00+08:00"
     assert merged.body.startswith("记者从市住保房管局获悉")
@@ -314,7 +335,15 @@ def test_strip_site_suffix(title, expected):
 
 
 def test_cli_prints_json(tmp_path):
-    cmd = [sys.executable, "-m", "monitor.cli", "extract", str(FIXTURES / "hznews_content_8697001.htm"), "--url", HZNEWS_URL]
+    cmd = [
+        sys.executable,
+        "-m",
+        "monitor.cli",
+        "extract",
+        str(FIXTURES / "hznews_content_8697001.htm"),
+        "--url",
+        HZNEWS_URL,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=60)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -326,7 +355,9 @@ def test_cli_prints_json(tmp_path):
     out = subprocess.run(cmd[:5], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert json.loads(out.stdout)["profile"] == "generic"
     # user mistakes: one line, no traceback
-    bad = subprocess.run(cmd[:4] + [str(tmp_path / "missing.html")], capture_output=True, text=True, cwd=REPO, timeout=60)
+    bad = subprocess.run(
+        cmd[:4] + [str(tmp_path / "missing.html")], capture_output=True, text=True, cwd=REPO, timeout=60
+    )
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "cannot read" in bad.stderr
     bad = subprocess.run(cmd[:5] + ["--profile", "nope"], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert bad.returncode != 0 and "unknown extraction profile" in bad.stderr and "Traceback" not in bad.stderr
@@ -409,7 +440,9 @@ def test_speed_is_lxml_class():
         "<div>" * 3000 + "深层嵌套" + "</div>" * 3000,
         bytes(range(256)) * 20,
         b"\xff\xfe" + "杭州".encode("utf-16-le"),
-        "<", "", b"",
+        "<",
+        "",
+        b"",
     ],
 )
 def test_bad_input_never_raises(junk):
@@ -435,7 +468,12 @@ def test_replica_articles_extract_with_their_profiles(replica):
         status, headers, raw = fetch(replica, a["url"])
         assert status == 200, a["url"]
         e = extract(raw, url=a["url"], content_type=headers.get("Content-Type"))
-        expected_profile = {"hznews": "founder-hznews", "gov": "hanweb-jcms", "epaper": "hzdaily-epaper", "zjol": "zjol-trs"}
+        expected_profile = {
+            "hznews": "founder-hznews",
+            "gov": "hanweb-jcms",
+            "epaper": "hzdaily-epaper",
+            "zjol": "zjol-trs",
+        }
         problems = []
         if e.profile != expected_profile[a["family"]]:
             problems.append(f"profile {e.profile}")
@@ -480,8 +518,15 @@ def test_replica_multipage_merge_equals_all_pages_view(replica):
         assert merge_pages([first, all_view]).body == all_view.body
 
 
-BADCASE_EXPECT_ERROR = {"ok": False, "no_content": True, "rate_limited": True, "error_page": True,
-                        "js_shell": True, "empty": True, "not_html": True}
+BADCASE_EXPECT_ERROR = {
+    "ok": False,
+    "no_content": True,
+    "rate_limited": True,
+    "error_page": True,
+    "js_shell": True,
+    "empty": True,
+    "not_html": True,
+}
 
 
 def test_replica_bad_cases_served_with_status_200(replica):

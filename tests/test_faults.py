@@ -4,6 +4,7 @@ Everything is real: the replica sites (replica.server) on 127.0.0.1, `hzwatch cr
 process, SQLite on disk, Datasette over HTTP. Small and fast by default; set
 HZWATCH_FAULTS_LONG=1 for the long mode (20 kills instead of 3, every source).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,7 @@ from urllib.parse import quote
 
 import pytest
 import yaml
-
-from support_faults import (REPO, crawl_argv, datasette, env, init_db, integrity, query, remap_flags,
-                            run_hz)
+from support_faults import REPO, crawl_argv, datasette, env, init_db, integrity, query, remap_flags, run_hz
 
 LONG = os.environ.get("HZWATCH_FAULTS_LONG", "") not in ("", "0")
 KILLS = 20 if LONG else 3
@@ -89,6 +88,7 @@ def articles(db: Path) -> dict[str, tuple]:
 
 # ---- SIGKILL at random points ---------------------------------------------------------------------------
 
+
 @pytest.mark.timeout(1800 if LONG else 300)
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(replica, tmp_path):
     ref_db = tmp_path / "ref" / "hzwatch.db"
@@ -128,8 +128,14 @@ def _kill_once(replica, db: Path, rnd: random.Random, i: int, ref_seconds: float
     by_time = i % 3 == 0
     delay = rnd.uniform(0.2, min(3.0, ref_seconds * 0.5))
     target = stored + rnd.randint(1, max(1, total - stored - 1))
-    proc = subprocess.Popen(crawl_argv(replica, db, *KILL_SOURCES, *NO_CAP), cwd=REPO, env=env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        crawl_argv(replica, db, *KILL_SOURCES, *NO_CAP),
+        cwd=REPO,
+        env=env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     started = time.monotonic()
     while proc.poll() is None:
         elapsed = time.monotonic() - started
@@ -157,14 +163,15 @@ def _check_after_kills(replica, ref_db: Path, db: Path, reference: dict, kills: 
     # Matches: one per (article, item) and the same as in the reference crawl.
     sql = "SELECT a.url, m.item_id FROM matches m JOIN articles a ON a.id = m.article_id"
     ref_m, got_m = Counter(query(ref_db, sql)), Counter(query(db, sql))
-    assert got_m == ref_m, f"matches differ from the reference crawl: {list(((ref_m - got_m) + (got_m - ref_m)).items())[:5]}"
+    assert got_m == ref_m, (
+        f"matches differ from the reference crawl: {list(((ref_m - got_m) + (got_m - ref_m)).items())[:5]}"
+    )
     # Stories (what alerts are sent per): the same grouping of articles, no story split in two.
     ref_s, got_s = _story_groups(ref_db), _story_groups(db)
     assert got_s == ref_s, f"story grouping differs: {sorted(map(sorted, ref_s ^ got_s))[:3]}"
     # Runs killed mid-crawl are closed by the next run, never left 'running' nor passed off as 'ok'.
     if left_running:
-        rows = query(db, f"SELECT id, status FROM runs WHERE id IN ({','.join('?' * len(left_running))})",
-                     left_running)
+        rows = query(db, f"SELECT id, status FROM runs WHERE id IN ({','.join('?' * len(left_running))})", left_running)
         wrong = [r for r in rows if r[1] in ("running", "ok")]
         assert not wrong, f"killed runs still recorded as {wrong}"
     latest = query(db, "SELECT source_id, status FROM runs WHERE id IN (SELECT MAX(id) FROM runs GROUP BY source_id)")
@@ -248,8 +255,9 @@ def test_bad_input_crawl_completes_and_stays_on_allowed_domains(badcase_crawl):
     off = Counter(e["host"] for e in badcase_crawl["log"] if e["host"] not in allowed)
     assert not off, f"requests to hosts outside every source: {dict(off)}"
     # stored URLs and details name the real sites, never the replica's local address
-    local = query(db, "SELECT url, detail FROM fetch_failures WHERE url LIKE '%127.0.0.1%' "
-                      "OR detail LIKE '%127.0.0.1%'")
+    local = query(
+        db, "SELECT url, detail FROM fetch_failures WHERE url LIKE '%127.0.0.1%' OR detail LIKE '%127.0.0.1%'"
+    )
     assert not local, f"replica address stored: {local[:3]}"
     fetched = {e["path"].split("?")[0] for e in badcase_crawl["log"]}
     unfetched = [c["id"] for c in badcase_crawl["cases"] if c["path"] not in fetched]
@@ -276,7 +284,9 @@ def test_bad_input_each_case_stored_or_recorded(badcase_crawl):
                 problems.append(f"{label}: stored as an article (expected {case['expect']})")
             if not reasons:
                 problems.append(f"{label}: no fetch_failures row (expected {case['expect']})")
-    assert not problems, f"{len(problems)} of {len(badcase_crawl['cases'])} bad cases mishandled:\n" + "\n".join(problems)
+    assert not problems, f"{len(problems)} of {len(badcase_crawl['cases'])} bad cases mishandled:\n" + "\n".join(
+        problems
+    )
 
 
 def test_bad_input_reasons_say_what_happened(badcase_crawl):
@@ -288,10 +298,13 @@ def test_bad_input_reasons_say_what_happened(badcase_crawl):
         seen[(case["expect"], ",".join(case["reasons"]))] += 1
         if not any(w in r.lower() for r in case["reasons"] for w in words):
             vague.append(f"{case['id']} ({case['note']}): expected {case['expect']}, recorded {case['reasons']}")
-    print("expected -> recorded:", json.dumps({f"{e} -> {r}": n for (e, r), n in sorted(seen.items())},
-                                              ensure_ascii=False, indent=1))
-    assert not vague, f"{len(vague)} failures recorded with a reason that does not say what happened:\n" \
-        + "\n".join(vague)
+    print(
+        "expected -> recorded:",
+        json.dumps({f"{e} -> {r}": n for (e, r), n in sorted(seen.items())}, ensure_ascii=False, indent=1),
+    )
+    assert not vague, f"{len(vague)} failures recorded with a reason that does not say what happened:\n" + "\n".join(
+        vague
+    )
 
 
 def badcase_crawl_args(srv, db: Path, work: Path) -> list[str]:
@@ -301,16 +314,34 @@ def badcase_crawl_args(srv, db: Path, work: Path) -> list[str]:
     corpus = badcases.corpus()
     sources = yaml.safe_load((REPO / "scrapers" / "sources.yaml").read_text(encoding="utf-8"))
     base = next(s for s in sources["sources"] if s.get("site") == corpus["host"])
-    entry = dict(base, id="badcases", name="坏样本", article_paths=["/badcases/"],
-                 lists=[{"url": f"https://{corpus['host']}{corpus['list']}", "page": "index_{n}.htm", "first": 1}], max_pages=1)
+    entry = dict(
+        base,
+        id="badcases",
+        name="坏样本",
+        article_paths=["/badcases/"],
+        lists=[{"url": f"https://{corpus['host']}{corpus['list']}", "page": "index_{n}.htm", "first": 1}],
+        max_pages=1,
+    )
     sources["sources"] = [entry]
     path = work / "sources-badcases.yaml"
     path.write_text(yaml.safe_dump(sources, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return ["crawl", "badcases", "--sources-file", str(path), "--db", str(db), "--fast", "--since", "2024-01-01",
-            *remap_flags(srv), *offsite_flags(srv)]
+    return [
+        "crawl",
+        "badcases",
+        "--sources-file",
+        str(path),
+        "--db",
+        str(db),
+        "--fast",
+        "--since",
+        "2024-01-01",
+        *remap_flags(srv),
+        *offsite_flags(srv),
+    ]
 
 
 # ---- Datasette reads while a crawl writes ---------------------------------------------------------------
+
 
 def test_datasette_reads_during_crawl(tmp_path):
     from replica import server as replica_server
@@ -321,11 +352,17 @@ def test_datasette_reads_during_crawl(tmp_path):
         init_db(db)
         with datasette(db) as ds:
             err_file = open(tmp_path / "crawl.stderr", "wb")
-            proc = subprocess.Popen(crawl_argv(srv, db, *KILL_SOURCES), cwd=REPO, env=env(),
-                                    stdout=subprocess.DEVNULL, stderr=err_file)
+            proc = subprocess.Popen(
+                crawl_argv(srv, db, *KILL_SOURCES), cwd=REPO, env=env(), stdout=subprocess.DEVNULL, stderr=err_file
+            )
             item = query(db, "SELECT id FROM items ORDER BY position LIMIT 1")
-            paths = ["/", f"/{db.stem}/articles.json?_sort_desc=id&_size=20", f"/{db.stem}/runs.json",
-                     "/search?q=" + quote("住房"), f"/{db.stem}/articles?_sort_desc=id"]
+            paths = [
+                "/",
+                f"/{db.stem}/articles.json?_sort_desc=id&_size=20",
+                f"/{db.stem}/runs.json",
+                "/search?q=" + quote("住房"),
+                f"/{db.stem}/articles?_sort_desc=id",
+            ]
             if item:
                 paths.append(f"/item/{quote(item[0][0])}")
             statuses, errors, during, rounds = Counter(), [], 0, 0
@@ -334,7 +371,9 @@ def test_datasette_reads_during_crawl(tmp_path):
                 rounds += 1
                 latest = query(db, "SELECT MAX(id), COUNT(*) FROM articles")[0]
                 counts_seen.add(latest[1])
-                batch = paths + ([f"/article/{latest[0]}", f"/{db.stem}/articles/{latest[0]}.json"] if latest[0] else [])
+                batch = paths + (
+                    [f"/article/{latest[0]}", f"/{db.stem}/articles/{latest[0]}.json"] if latest[0] else []
+                )
                 for p in batch:
                     status, body = ds.get(p)
                     statuses[status] += 1
@@ -346,8 +385,10 @@ def test_datasette_reads_during_crawl(tmp_path):
             err = (tmp_path / "crawl.stderr").read_text(encoding="utf-8", errors="replace")
             assert proc.returncode == 0, f"crawl failed while Datasette read: {err[-2000:]}"
             final = query(db, "SELECT COUNT(*) FROM articles")[0][0]
-            print(f"{during} Datasette requests in {rounds} rounds during the crawl; statuses {dict(statuses)}; "
-                  f"article counts seen {sorted(counts_seen)[:3]}..{final}")
+            print(
+                f"{during} Datasette requests in {rounds} rounds during the crawl; statuses {dict(statuses)}; "
+                f"article counts seen {sorted(counts_seen)[:3]}..{final}"
+            )
             assert "database is locked" not in ds.stderr()
     finally:
         srv.stop()

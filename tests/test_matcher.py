@@ -1,4 +1,5 @@
 """The matcher against the dev set, our own labelled cases, and its building blocks."""
+
 from __future__ import annotations
 
 import json
@@ -73,47 +74,73 @@ def test_evidence_points_into_the_original(matcher):
     doc = article["title"] + "\n" + article["text"]
     assert result["evidence"]
     for e in result["evidence"]:
-        assert normalize(doc[e["start"]:e["end"]]) == e["term"], e
-        assert doc[e["start"]:e["end"]] in e["snippet"].replace("\n", " ")
+        assert normalize(doc[e["start"] : e["end"]]) == e["term"], e
+        assert doc[e["start"] : e["end"]] in e["snippet"].replace("\n", " ")
 
 
 def test_common_reform_words_are_not_the_theme(matcher):
     text = "杭州市召开会议，要求深化改革，强基础、固根本，推动各项工作落实。会议强调强基固本。"
-    r = matcher.match({"url": "https://www.hangzhou.com.cn/2024/05/01/x.htm", "title": "杭州市召开工作会议",
-                       "published": "2024-05-01", "text": text})
+    r = matcher.match(
+        {
+            "url": "https://www.hangzhou.com.cn/2024/05/01/x.htm",
+            "title": "杭州市召开工作会议",
+            "published": "2024-05-01",
+            "text": text,
+        }
+    )
     assert not r["relevant"]
 
 
 def test_title_hits_weigh_more(matcher):
     body = "杭州市发布消息。" + "今天天气晴好。" * 20
-    in_title = matcher.match({"url": "https://www.hangzhou.com.cn/a", "title": "杭州推进平急两用设施建设",
-                              "published": "2024-05-01", "text": body})
-    in_body = matcher.match({"url": "https://www.hangzhou.com.cn/a", "title": "今日要闻",
-                             "published": "2024-05-01", "text": body + "平急两用。"})
+    in_title = matcher.match(
+        {
+            "url": "https://www.hangzhou.com.cn/a",
+            "title": "杭州推进平急两用设施建设",
+            "published": "2024-05-01",
+            "text": body,
+        }
+    )
+    in_body = matcher.match(
+        {
+            "url": "https://www.hangzhou.com.cn/a",
+            "title": "今日要闻",
+            "published": "2024-05-01",
+            "text": body + "平急两用。",
+        }
+    )
     assert in_title["relevant"] and in_title["projects"] == ["T-dual-use"]
     assert not in_body["relevant"]
 
 
 def test_theme_level_article(matcher):
-    r = matcher.match({"url": "https://hzdaily.hangzhou.com.cn/hzrb/2024/03/01/x.html", "title": "奋进主题年",
-                       "published": None,
-                       "text": "全市上下奋进“深化改革、强基固本”主题年，以杭州的稳进立为全省大局多做贡献。"})
+    r = matcher.match(
+        {
+            "url": "https://hzdaily.hangzhou.com.cn/hzrb/2024/03/01/x.html",
+            "title": "奋进主题年",
+            "published": None,
+            "text": "全市上下奋进“深化改革、强基固本”主题年，以杭州的稳进立为全省大局多做贡献。",
+        }
+    )
     assert r["relevant"] and r["projects"] == []
     assert r["evidence"][0]["item"] == "hangzhou-2024"
 
 
-@pytest.mark.parametrize("url, date", [
-    ("http://hzdaily.hangzhou.com.cn/hzrb/2024/01/31/article_detail_1_20240131A031.html", "2024-01-31"),
-    ("http://zjrb.zjol.com.cn/html/2024-01/31/content_3718090.htm?div=-1", "2024-01-31"),
-    ("http://tibet.cn/cn/Instant/local/202206/t20220628_7230553.html", "2022-06-28"),
-    ("https://edu.hangzhou.gov.cn/art/2025/4/23/art_1228921845_58945540.html", "2025-04-23"),
-    ("https://news.qq.com/rain/a/20241230A06MRR00", "2024-12-30"),
-    ("http://wuhuxiaoyouquan.cn/Content/2024/05-16/1726081537.html", "2024-05-16"),
-    ("http://focus.szonline.cn/zx/2023/0119/64368.html", "2023-01-19"),
-    ("https://www.example.gov.cn/col/202403/", "2024-03-01"),
-    ("https://nginx-hzwcm.hangzhou.com.cn/hzwcm/site3/mweb/ja98q/content_9166010.html", None),
-    (None, None),
-])
+@pytest.mark.parametrize(
+    "url, date",
+    [
+        ("http://hzdaily.hangzhou.com.cn/hzrb/2024/01/31/article_detail_1_20240131A031.html", "2024-01-31"),
+        ("http://zjrb.zjol.com.cn/html/2024-01/31/content_3718090.htm?div=-1", "2024-01-31"),
+        ("http://tibet.cn/cn/Instant/local/202206/t20220628_7230553.html", "2022-06-28"),
+        ("https://edu.hangzhou.gov.cn/art/2025/4/23/art_1228921845_58945540.html", "2025-04-23"),
+        ("https://news.qq.com/rain/a/20241230A06MRR00", "2024-12-30"),
+        ("http://wuhuxiaoyouquan.cn/Content/2024/05-16/1726081537.html", "2024-05-16"),
+        ("http://focus.szonline.cn/zx/2023/0119/64368.html", "2023-01-19"),
+        ("https://www.example.gov.cn/col/202403/", "2024-03-01"),
+        ("https://nginx-hzwcm.hangzhou.com.cn/hzwcm/site3/mweb/ja98q/content_9166010.html", None),
+        (None, None),
+    ],
+)
 def test_infer_date(url, date):
     got = infer_date(url)
     assert (got.isoformat() if got else None) == date
@@ -134,16 +161,20 @@ def test_unknown_date_falls_back_to_years_in_the_text(matcher):
 
 
 def test_other_city_in_title_wins(matcher):
-    r = matcher.match({"url": "https://example.org/a", "title": "宁波推进平急两用设施建设",
-                       "published": "2024-05-01",
-                       "text": "宁波市推进平急两用设施建设，学习借鉴杭州经验，平急两用项目加快落地。"})
+    r = matcher.match(
+        {
+            "url": "https://example.org/a",
+            "title": "宁波推进平急两用设施建设",
+            "published": "2024-05-01",
+            "text": "宁波市推进平急两用设施建设，学习借鉴杭州经验，平急两用项目加快落地。",
+        }
+    )
     assert not r["relevant"]
 
 
 def test_source_field_counts_for_locality(matcher):
     text = "我市推进平急两用设施建设，平急两用项目加快落地。"
-    base = {"url": "https://example.org/a", "title": "平急两用设施建设提速", "published": "2024-05-01",
-            "text": text}
+    base = {"url": "https://example.org/a", "title": "平急两用设施建设提速", "published": "2024-05-01", "text": text}
     assert matcher.match(dict(base, source="杭州日报"))["relevant"]
     assert not matcher.match(dict(base, source="宁波日报"))["relevant"]
     assert not matcher.match(base)["relevant"]
@@ -173,8 +204,7 @@ def test_version_includes_the_catalog_hash(tmp_path):
     plan = REPO / "monitor" / "plans" / "hangzhou-2024.yaml"
     assert MATCHER_VERSION == Matcher().version
     changed = tmp_path / "hangzhou-2024.yaml"
-    changed.write_text(plan.read_text(encoding="utf-8").replace("[平急两用]", "[平急两用, 平战结合]"),
-                       encoding="utf-8")
+    changed.write_text(plan.read_text(encoding="utf-8").replace("[平急两用]", "[平急两用, 平战结合]"), encoding="utf-8")
     other = Matcher(load_catalog([changed]))
     assert other.version != MATCHER_VERSION
     assert other.version.split("+")[0] == MATCHER_VERSION.split("+")[0]
@@ -189,13 +219,24 @@ def test_bad_input_does_not_crash(matcher):
 
 # ---------------------------------------------------------------- storage
 
+
 def _store(database, articles):
     ids = []
     for n, a in enumerate(articles):
-        ids.append(database["articles"].insert({
-            "url": a["url"] + f"#{n}", "site": a.get("site"), "title": a["title"],
-            "published": a.get("published"), "body": a["text"], "source_name": a.get("source"),
-        }).last_pk)
+        ids.append(
+            database["articles"]
+            .insert(
+                {
+                    "url": a["url"] + f"#{n}",
+                    "site": a.get("site"),
+                    "title": a["title"],
+                    "published": a.get("published"),
+                    "body": a["text"],
+                    "source_name": a.get("source"),
+                }
+            )
+            .last_pk
+        )
     return ids
 
 
@@ -213,27 +254,37 @@ def test_save_match_and_iter(tmp_path, matcher):
     assert len(list(iter_articles_needing_match(database, matcher.version, force=True))) == 4
     row = database["articles"].get(ids[0])
     assert row["relevant"] == 1 and row["matcher_version"] == matcher.version and row["matched_at"]
-    items = [r["item_id"] for r in database.query(
-        "select item_id from matches where article_id = ?", [ids[0]])]
+    items = [r["item_id"] for r in database.query("select item_id from matches where article_id = ?", [ids[0]])]
     assert items == ["T-housing"]
     progress = list(database.query("select * from progress where article_id = ?", [ids[0]]))
-    assert [(p["target_id"], p["value"], p["as_of"]) for p in progress] == [
-        ("tgt-housing-6000", 3200, "2024-06-30")]
+    assert [(p["target_id"], p["value"], p["as_of"]) for p in progress] == [("tgt-housing-6000", 3200, "2024-06-30")]
     # Saving again replaces, never duplicates.
     save_match(database, ids[0], matcher.match(pending[0]), matcher.version)
     assert database.execute("select count(*) from progress where article_id = ?", [ids[0]]).fetchone()[0] == 1
     # A verdict that turns negative clears the rows.
-    save_match(database, ids[0], {"relevant": False, "score": 0.0, "projects": [], "targets": [],
-                                  "progress": [], "evidence": []}, "other")
+    save_match(
+        database,
+        ids[0],
+        {"relevant": False, "score": 0.0, "projects": [], "targets": [], "progress": [], "evidence": []},
+        "other",
+    )
     assert database.execute("select count(*) from matches where article_id = ?", [ids[0]]).fetchone()[0] == 0
     assert [a["id"] for a in iter_articles_needing_match(database, matcher.version)] == [ids[0]]
 
 
 # ---------------------------------------------------------------- CLI
 
+
 def hz(*args, stdin=None, env=None):
-    return subprocess.run([sys.executable, "-m", "monitor.cli", *args], input=stdin, capture_output=True,
-                          text=True, cwd=REPO, env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "monitor.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_cli_match_one_article():
@@ -289,37 +340,54 @@ def test_cli_match_all(tmp_path):
 
 def test_archived_old_report_is_old(matcher):
     text = "杭州市人民政府市长向大会报告工作。全市深化“平急两用”设施建设，推进政务服务“一网通办”。"
-    old = {"url": "https://example.org/archive/1", "published": "2024-06-01", "text": text,
-           "title": "政府工作报告（2019年1月21日在杭州市第十三届人民代表大会第四次会议上）"}
+    old = {
+        "url": "https://example.org/archive/1",
+        "published": "2024-06-01",
+        "text": text,
+        "title": "政府工作报告（2019年1月21日在杭州市第十三届人民代表大会第四次会议上）",
+    }
     assert not matcher.match(old)["relevant"]
     review = dict(old, title="2023年杭州平急两用设施建设回顾")
     assert matcher.match(review)["relevant"]
 
 
 def test_generic_talent_words_alone_are_not_enough(matcher):
-    text = ("杭州某科技公司近日发布新产品。公司负责人说，公司重视高层次人才，人才服务到位。"
-            "这款产品面向海外市场，预计年内上市。")
-    r = matcher.match({"url": "https://www.hangzhou.com.cn/2024/05/01/x.htm", "title": "杭州一企业发布新品",
-                       "published": "2024-05-01", "text": text})
+    text = (
+        "杭州某科技公司近日发布新产品。公司负责人说，公司重视高层次人才，人才服务到位。"
+        "这款产品面向海外市场，预计年内上市。"
+    )
+    r = matcher.match(
+        {
+            "url": "https://www.hangzhou.com.cn/2024/05/01/x.htm",
+            "title": "杭州一企业发布新品",
+            "published": "2024-05-01",
+            "text": text,
+        }
+    )
     assert not r["relevant"]
 
 
 def test_site_name_counts_like_a_source(matcher):
     text = "我市推进平急两用设施建设，平急两用项目加快落地。"
-    base = {"url": "https://example.org/a", "title": "平急两用设施建设提速", "published": "2024-05-01",
-            "text": text}
+    base = {"url": "https://example.org/a", "title": "平急两用设施建设提速", "published": "2024-05-01", "text": text}
     assert matcher.match(dict(base, site="杭州日报 (hzdaily.hangzhou.com.cn)"))["relevant"]
     assert not matcher.match(dict(base, site="银川市人民政府 (yinchuan.gov.cn)"))["relevant"]
 
 
 def test_cli_jsonl_answers_each_line_at_once():
-    proc = subprocess.Popen([sys.executable, "-m", "monitor.cli", "match", "--jsonl", "-"], cwd=REPO,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "match", "--jsonl", "-"],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
     try:
         for path in (DEV / "009.json", DEV / "026.json"):
             proc.stdin.write(json.dumps(_load(path)[0], ensure_ascii=False) + "\n")
             proc.stdin.flush()
-            answer = json.loads(proc.stdout.readline())   # would hang if results were buffered
+            answer = json.loads(proc.stdout.readline())  # would hang if results were buffered
             assert answer["relevant"] == (path.stem == "009")
     finally:
         proc.stdin.close()
@@ -370,9 +438,16 @@ def test_t2s_is_skipped_only_for_text_it_would_not_change():
 
 # ---------------------------------------------------------------- item evidence rules
 
+
 def _items(matcher, title, text, published="2024-06-01"):
-    r = matcher.match({"url": "https://www.hangzhou.gov.cn/art/2024/6/1/art_1_2.html", "title": title,
-                       "published": published, "text": text})
+    r = matcher.match(
+        {
+            "url": "https://www.hangzhou.gov.cn/art/2024/6/1/art_1_2.html",
+            "title": title,
+            "published": published,
+            "text": text,
+        }
+    )
     return r["projects"] if r["relevant"] else None
 
 
@@ -383,8 +458,10 @@ def test_word_inside_another_items_term_belongs_to_that_item(matcher):
 
 
 def test_talent_office_as_news_source_is_not_talent_policy(matcher):
-    text = ("记者从杭州市委人才办获悉，今年以来全市新引进35岁以下大学生22.4万名。"
-            "市委人才办有关负责人表示，青荷驿站将继续扩容。")
+    text = (
+        "记者从杭州市委人才办获悉，今年以来全市新引进35岁以下大学生22.4万名。"
+        "市委人才办有关负责人表示，青荷驿站将继续扩容。"
+    )
     assert _items(matcher, "杭州引进大学生22.4万名", text) == ["T-graduates"]
     # The office acting on the policy in talent news is evidence.
     acting = text + "市委人才办联合企业推出一批实习岗位，面向全球青年招募。"
@@ -393,8 +470,10 @@ def test_talent_office_as_news_source_is_not_talent_policy(matcher):
 
 def test_broad_talent_words_need_talent_news(matcher):
     # A 人才服务 desk in a business service centre is not the talent-policy task …
-    text = ("杭州市企业综合服务中心启用，设政策服务、人才服务、金融服务等专区，"
-            "深化政务服务增值化改革，为企业提供增值化政务服务。")
+    text = (
+        "杭州市企业综合服务中心启用，设政策服务、人才服务、金融服务等专区，"
+        "深化政务服务增值化改革，为企业提供增值化政务服务。"
+    )
     assert _items(matcher, "杭州企业综合服务中心启用", text) == ["R03"]
     # … but the task's own wording (人才强市) lists it anywhere.
     own = text + "中心还将服务人才强市建设。"
@@ -403,30 +482,35 @@ def test_broad_talent_words_need_talent_news(matcher):
 
 def test_weak_talent_word_alone_does_not_list_the_policy(matcher):
     # Two bare 人才 near 引进 would have listed the task before: it now needs its own terms.
-    text = ("杭州今年以来新引进35岁以下大学生22万名，人才净流入率居前列。"
-            "青荷驿站为来杭大学生提供免费住宿，引进的人才可申请人才租赁住房。")
+    text = (
+        "杭州今年以来新引进35岁以下大学生22万名，人才净流入率居前列。"
+        "青荷驿站为来杭大学生提供免费住宿，引进的人才可申请人才租赁住房。"
+    )
     assert _items(matcher, "杭州引进大学生22万名", text) == ["T-graduates"]
 
 
 def test_passing_burden_words_are_not_the_firewall_task(matcher):
-    text = ("杭州市清理规范临聘借调人员，临聘人员数量压减两成。负责人表示，清理规范是为基层减负，"
-            "也让人员力量向一线倾斜。")
+    text = (
+        "杭州市清理规范临聘借调人员，临聘人员数量压减两成。负责人表示，清理规范是为基层减负，也让人员力量向一线倾斜。"
+    )
     assert _items(matcher, "杭州清理规范临聘借调人员", text) == ["R12"]
     firewall = text + "全市同步健全为基层减负防火墙工作机制，整治形式主义。"
     assert _items(matcher, "杭州清理规范临聘借调人员", firewall) == ["R12", "T-burden-firewall"]
 
 
 def test_soe_wording_from_the_plan(matcher):
-    text = ("杭州市印发企业市内跨区迁移一件事改革方案。同时支持市属国企参与区县(市)园区开发，"
-            "完善属地利益分享机制。")
+    text = "杭州市印发企业市内跨区迁移一件事改革方案。同时支持市属国企参与区县(市)园区开发，完善属地利益分享机制。"
     assert _items(matcher, "杭州推进市域一体化改革", text) == ["R06", "R07"]
 
 
-@pytest.mark.parametrize("old, new, key", [
-    ("    needs_alias: true\n", "    needs_alias: maybe\n", "needs_alias"),
-    ("    months_after: 3\n", "    months_after: 13\n", "figures.review.months_after"),
-    ("    end_next_year: ['今年', '本年度']\n", "    end_next_year: '今年'\n", "figures.review.end_next_year"),
-])
+@pytest.mark.parametrize(
+    "old, new, key",
+    [
+        ("    needs_alias: true\n", "    needs_alias: maybe\n", "needs_alias"),
+        ("    months_after: 3\n", "    months_after: 13\n", "figures.review.months_after"),
+        ("    end_next_year: ['今年', '本年度']\n", "    end_next_year: '今年'\n", "figures.review.end_next_year"),
+    ],
+)
 def test_catalog_rejects_bad_new_keys(tmp_path, old, new, key):
     from monitor.matching.catalog import PLANS_DIR, CatalogError
 
@@ -440,24 +524,34 @@ def test_catalog_rejects_bad_new_keys(tmp_path, old, new, key):
 
 
 def test_passing_mention_of_rd_institutes(matcher):
-    text = ("杭州市深化三定三评人才分类评价改革，把人才认定权下放到链主企业、新型研发机构，"
-            "今年新增授权评价单位60家。三定三评扩面提质。")
+    text = (
+        "杭州市深化三定三评人才分类评价改革，把人才认定权下放到链主企业、新型研发机构，"
+        "今年新增授权评价单位60家。三定三评扩面提质。"
+    )
     assert _items(matcher, "杭州深化三定三评人才分类评价", text) == ["T-evaluation"]
     own = text + "同时，杭州今年新组建高水平新型研发机构8家，招引新型研发机构落户。"
     assert "T-rd-institutes" in _items(matcher, "杭州深化三定三评人才分类评价", own)
 
 
 def test_review_of_the_year_before_the_plan(matcher):
-    text = ("2023年，市人力社保局各项工作取得明显成效。全年新引进35岁以下大学生35.9万名，"
-            "深化春雨计划，青荷驿站服务来杭求职大学生20万人次。")
-    base = {"url": "https://hrss.hangzhou.gov.cn/art/2024/1/12/art_1_1.html", "published": "2024-01-12",
-            "title": "杭州市人力资源和社会保障局2023年工作总结", "text": text}
+    text = (
+        "2023年，市人力社保局各项工作取得明显成效。全年新引进35岁以下大学生35.9万名，"
+        "深化春雨计划，青荷驿站服务来杭求职大学生20万人次。"
+    )
+    base = {
+        "url": "https://hrss.hangzhou.gov.cn/art/2024/1/12/art_1_1.html",
+        "published": "2024-01-12",
+        "title": "杭州市人力资源和社会保障局2023年工作总结",
+        "text": text,
+    }
     assert not matcher.match(base)["relevant"]
     # The same summary that also speaks of this year is news about the plan.
     assert matcher.match(dict(base, text=text + "今年将继续实施春雨计划和青荷计划。"))["relevant"]
 
 
 def test_intermediary_wording_is_the_third_party_reform(matcher):
-    text = ("杭州市持续深化政务服务增值化改革，企业综合服务中心体系迭代。"
-            "同时清理涉企中介服务事项，网上中介超市入驻机构新增300家，规范中介服务收费。")
+    text = (
+        "杭州市持续深化政务服务增值化改革，企业综合服务中心体系迭代。"
+        "同时清理涉企中介服务事项，网上中介超市入驻机构新增300家，规范中介服务收费。"
+    )
     assert _items(matcher, "杭州政务服务增值化改革提速", text) == ["R03", "R04"]

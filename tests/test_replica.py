@@ -1,12 +1,10 @@
 """The replica sites behave like the real ones as SITES.md describes them (markup, paging, traps, log)."""
+
 from __future__ import annotations
 
 import http.client
 import json
 import re
-import socket
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -46,7 +44,11 @@ def test_hznews_list_pages_links_and_pager(replica):
     listed = {u for u in resolved if re.match(rf"{HZ}/chengshi/content/\d{{4}}-\d{{2}}/\d{{2}}/content_\d+\.htm$", u)}
     assert len(listed) == 20 and listed <= truth
     assert 'href="index_1.htm"' in page and "共2页" in page
-    assert "https://news.hangzhou.com.cn/" in page and "https://z.hangzhou.com.cn/" in page and "https://www.zjol.com.cn/" in page
+    assert (
+        "https://news.hangzhou.com.cn/" in page
+        and "https://z.hangzhou.com.cn/" in page
+        and "https://www.zjol.com.cn/" in page
+    )
     assert "127.0.0.1" not in page
     status, _, page2 = text(replica, f"{HZ}/chengshi/index_1.htm")
     listed2 = {urljoin(f"{HZ}/chengshi/index_1.htm", h) for h in HREF.findall(page2) if "content_" in h}
@@ -100,19 +102,26 @@ def test_gov_column_script_xml_traps_and_no_charset(replica):
     assert "[置顶]" in recs[0] and "[置顶]" not in "".join(recs[1:])
     assert len(recs) != len(set(recs)), "the duplicate row of the real lists is missing"
     assert any("https://www.zjzwfw.gov.cn/" in r for r in recs)
-    assert re.search(r'<span>\d{4}-\d{2}-\d{2}</span></li>$', recs[1])
+    assert re.search(r"<span>\d{4}-\d{2}-\d{2}</span></li>$", recs[1])
     total = int(re.search(r"totalRecord: (\d+)", page).group(1))
-    assert total == len(arts(replica, host="www.hangzhou.gov.cn", where="812262")) + 3   # + pinned, dup, external
+    assert total == len(arts(replica, host="www.hangzhou.gov.cn", where="812262")) + 3  # + pinned, dup, external
     # the browser pager's own URL form: index.html?uid=UNIT&pageNum=N
     page2 = _records(text(replica, f"{WWW}/col/col812262/index.html?uid=4832375&pageNum=2")[2])
-    proxy = _records(text(replica, f"{WWW}/module/jpage/dataproxy.jsp?startrecord=16&endrecord=30&perpage=15",
-                          data=b"webid=149&columnid=812262&unitid=4832375")[2])
+    proxy = _records(
+        text(
+            replica,
+            f"{WWW}/module/jpage/dataproxy.jsp?startrecord=16&endrecord=30&perpage=15",
+            data=b"webid=149&columnid=812262&unitid=4832375",
+        )[2]
+    )
     assert page2 == proxy and len(page2) == min(15, total - 15) and not set(page2) & set(recs)
 
 
 def test_gov_dataproxy_pages_through_every_record(replica):
-    form = ("col=1&appid=1&webid=149&path=/&columnid=812262&sourceContentType=1&unitid=4832375"
-            "&webname=%E6%9D%AD%E5%B7%9E%E5%B8%82%E4%BA%BA%E6%B0%91%E6%94%BF%E5%BA%9C%E9%97%A8%E6%88%B7%E7%BD%91%E7%AB%99&permissiontype=0")
+    form = (
+        "col=1&appid=1&webid=149&path=/&columnid=812262&sourceContentType=1&unitid=4832375"
+        "&webname=%E6%9D%AD%E5%B7%9E%E5%B8%82%E4%BA%BA%E6%B0%91%E6%94%BF%E5%BA%9C%E9%97%A8%E6%88%B7%E7%BD%91%E7%AB%99&permissiontype=0"
+    )
     hdr = {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}
     seen, start = [], 1
     while True:
@@ -132,8 +141,12 @@ def test_gov_dataproxy_pages_through_every_record(replica):
     assert any(re.search(r"/art/\d{4}/\d{1,2}/\d{1,2}/art_812262_\d+\.html$", u) for u in urls)
     assert any(re.search(r"/col/col812262/art/\d{4}/art_[0-9a-f]{32}\.html$", u) for u in urls)
     # a request JCMS cannot validate gets an empty datastore, as on the real sites
-    _, _, empty = text(replica, f"{WWW}/module/jpage/dataproxy.jsp?startrecord=1&endrecord=45&perpage=15",
-                       data=form.replace("webid=149", "webid=1").encode(), headers=hdr)
+    _, _, empty = text(
+        replica,
+        f"{WWW}/module/jpage/dataproxy.jsp?startrecord=1&endrecord=45&perpage=15",
+        data=form.replace("webid=149", "webid=1").encode(),
+        headers=hdr,
+    )
     assert "<record>" not in empty and "<totalrecord>" not in empty
     # GET with the form in the query string (gjj style) works too
     _, _, got = text(replica, f"{WWW}/module/jpage/dataproxy.jsp?startrecord=1&endrecord=15&perpage=15&{form}")
@@ -142,7 +155,9 @@ def test_gov_dataproxy_pages_through_every_record(replica):
 
 def test_gov_row_variants(replica):
     hrss = _records(text(replica, "https://hrss.hangzhou.gov.cn/col/col1229782005/index.html")[2])
-    assert re.match(r'<li><b>·</b><a href="[^"]+" target="_blank" title="[^"]+">.*</a><i>\d{4}-\d{2}-\d{2}</i></li>$', hrss[1])
+    assert re.match(
+        r'<li><b>·</b><a href="[^"]+" target="_blank" title="[^"]+">.*</a><i>\d{4}-\d{2}-\d{2}</i></li>$', hrss[1]
+    )
     assert any("zjhrss.gov.cn" in r for r in hrss)
     ab = _records(text(replica, f"{WWW}/col/col1229063385/index.html")[2])
     assert re.match(r'<a title="[^"]+" target="_blank" href="[^"]+">.*</a><b>\d{4}-\d{2}-\d{2}</b>$', ab[1])
@@ -156,8 +171,10 @@ def test_gov_row_variants(replica):
 
 
 def test_gov_jpaas_json_api(replica):
-    base = (f"{WWW}/api-gateway/jpaas-publish-server/front/page/build/unit?parseType=bulidstatic&webId=149&tplSetId=5"
-            "&pageType=column&tagId=%E7%BB%84%E9%85%8D%E5%88%86%E7%B1%BBlist&editType=null&pageId=812266&paramJson=")
+    base = (
+        f"{WWW}/api-gateway/jpaas-publish-server/front/page/build/unit?parseType=bulidstatic&webId=149&tplSetId=5"
+        "&pageType=column&tagId=%E7%BB%84%E9%85%8D%E5%88%86%E7%B1%BBlist&editType=null&pageId=812266&paramJson="
+    )
     pages, total = [], None
     for n in (1, 2, 3):
         status, _, body = text(replica, base + urllib.parse.quote(json.dumps({"pageNo": n, "pageSize": 10})))
@@ -166,13 +183,21 @@ def test_gov_jpaas_json_api(replica):
         html = doc["data"]["html"]
         assert f"pageNo='{n}'" in html and "<ul class='ajax-ul'>" in html
         total = int(re.search(r"count='(\d+)'", html).group(1))
-        pages.append(re.findall(r"<li class='cf border-line'><a class='fl' href='([^']+)'[^>]*>[^<]+</a><span class='fr'>(\d{4}-\d{2}-\d{2})</span></li>", html))
+        pages.append(
+            re.findall(
+                r"<li class='cf border-line'><a class='fl' href='([^']+)'[^>]*>[^<]+</a><span class='fr'>(\d{4}-\d{2}-\d{2})</span></li>",
+                html,
+            )
+        )
     assert len(pages[0]) == 10 and pages[0] != pages[1]
     assert sum(len(p) for p in pages) == total
     assert any(re.match(r"/col/col812266/art/20\d\d/art_[0-9a-f]{32}\.html$", h) for p in pages for h, _ in p)
     # hrss answers the same paramJson appended to the column page itself
-    status, _, body = text(replica, "https://hrss.hangzhou.gov.cn/col/col1229782005/index.html?paramJson="
-                           + urllib.parse.quote('{"pageNo":1,"pageSize":5}'))
+    status, _, body = text(
+        replica,
+        "https://hrss.hangzhou.gov.cn/col/col1229782005/index.html?paramJson="
+        + urllib.parse.quote('{"pageNo":1,"pageSize":5}'),
+    )
     assert json.loads(body)["success"] and body.count("border-line") == 5
 
 
@@ -182,10 +207,15 @@ def test_gov_articles_both_generations(replica):
     status, headers, page = text(replica, old["url"])
     assert status == 200 and headers["Content-Type"] == "text/html"
     assert f'<meta name="ArticleTitle" content="{old["title"]}">' in page
-    assert '<meta name="PubDate" content="2024-07-03 10:30">' in page and '<meta name="ContentSource" content="市政府办公厅">' in page
+    assert (
+        '<meta name="PubDate" content="2024-07-03 10:30">' in page
+        and '<meta name="ContentSource" content="市政府办公厅">' in page
+    )
     assert '<table class="xxgkinfo"' in page and '<div class="article">' in page and '<div id="zoom">' in page
     assert re.search(r"时间：2024-07-03 10:30(&nbsp;)+来源：市政府办公厅(&nbsp;)+浏览次数：", page)
-    new = next(a for a in arts(replica, host="www.hangzhou.gov.cn", where="812266") if "/col/col812266/art/" in a["url"])
+    new = next(
+        a for a in arts(replica, host="www.hangzhou.gov.cn", where="812266") if "/col/col812266/art/" in a["url"]
+    )
     status, headers, page = text(replica, new["url"])
     assert status == 200 and "charset" not in headers["Content-Type"]
     assert '<meta name="ArticleTitle"' in page and '<div class="article">' not in page and 'id="zoom"' not in page
@@ -199,9 +229,9 @@ def test_hrss_rate_limit_page_with_status_200(fresh_replica):
     assert first[0] == second[0] == third[0] == 200
     assert "访问过于频繁" not in first[2].decode() and "访问过于频繁，请稍后再试" in second[2].decode()
     assert "<recordset>" in third[2].decode()
-    fresh_replica.reset()                      # clearing the log does not rearm the trap...
+    fresh_replica.reset()  # clearing the log does not rearm the trap...
     assert "访问过于频繁" not in fetch(fresh_replica, url)[2].decode()
-    fresh_replica.set_rate_limit(1)            # ...setting it does
+    fresh_replica.set_rate_limit(1)  # ...setting it does
     assert "访问过于频繁" in fetch(fresh_replica, url)[2].decode()
     fresh_replica.set_rate_limit(0)
     assert all("访问过于频繁" not in fetch(fresh_replica, url)[2].decode() for _ in range(3))
@@ -232,7 +262,9 @@ def test_epaper_missing_days(replica):
     even = next(d for d in empty if int(d[-2:]) % 2 == 0)
     odd = next(d for d in empty if int(d[-2:]) % 2 == 1)
     for d, want in ((even, 404), (odd, 200)):
-        status, _, page = text(replica, f"https://hzdaily.hangzhou.com.cn/hzrb/{d[:4]}/{d[4:6]}/{d[6:]}/page_list_{d}.html")
+        status, _, page = text(
+            replica, f"https://hzdaily.hangzhou.com.cn/hzrb/{d[:4]}/{d[4:6]}/{d[6:]}/page_list_{d}.html"
+        )
         assert status == want and "<title>404页面</title>" in page
 
 
@@ -248,7 +280,7 @@ def test_zjol_list_and_encodings(replica):
     wrong = 0
     for a in gbk:
         status, headers, body = fetch(replica, a["url"])
-        assert b'charset=gb2312' in body and body.decode("gbk").count(a["title"]) >= 2
+        assert b"charset=gb2312" in body and body.decode("gbk").count(a["title"]) >= 2
         try:
             body.decode("utf-8")
             raise AssertionError("GBK page decodes as UTF-8")
@@ -277,9 +309,16 @@ def test_conditional_requests_and_publish(fresh_replica):
     status, headers, body = fetch(srv, url, headers={"If-None-Match": etag})
     assert status == 200 and headers["ETag"] != etag
     assert fetch(srv, url, headers={"If-Modified-Since": lastmod})[0] == 200
-    assert fetch(srv, gov, headers={"If-None-Match": gov_etag})[0] == 304      # other lists untouched
-    tops = {ch: urljoin(f"{HZ}/{ch}/index.htm", re.findall(r'<li><a href="([^"]+)" target="_blank" title=', fetch(srv, f"{HZ}/{ch}/index.htm")[2].decode())[0])
-            for ch in ("xinzheng", "chengshi", "jingji", "shehui")}
+    assert fetch(srv, gov, headers={"If-None-Match": gov_etag})[0] == 304  # other lists untouched
+    tops = {
+        ch: urljoin(
+            f"{HZ}/{ch}/index.htm",
+            re.findall(r'<li><a href="([^"]+)" target="_blank" title=', fetch(srv, f"{HZ}/{ch}/index.htm")[2].decode())[
+                0
+            ],
+        )
+        for ch in ("xinzheng", "chengshi", "jingji", "shehui")
+    }
     assert set(new) == set(tops.values()), "published articles must head their channel lists"
     for u in new:
         assert fetch(srv, u)[0] == 200
@@ -310,7 +349,11 @@ def test_request_log_unknown_hosts_and_robots(replica):
 
 
 def test_pages_carry_only_real_links(replica):
-    urls = [f"{HZ}/shehui/index.htm", f"{WWW}/col/col812266/index.html", "https://zjnews.zjol.com.cn/zjnews/hznews/index.shtml"]
+    urls = [
+        f"{HZ}/shehui/index.htm",
+        f"{WWW}/col/col812266/index.html",
+        "https://zjnews.zjol.com.cn/zjnews/hznews/index.shtml",
+    ]
     urls += [a["url"] for a in replica.articles()[::25]]
     for u in urls:
         assert b"127.0.0.1" not in fetch(replica, u)[2], u
@@ -327,7 +370,7 @@ def raw_get(srv, local_path: str, timeout: float = 5):
         conn.request("GET", local_path)
         r = conn.getresponse()
         return r.status, r.headers, r.read()
-    except Exception as exc:              # broken transfers must break the client, not the server
+    except Exception as exc:  # broken transfers must break the client, not the server
         return type(exc).__name__, {}, b""
     finally:
         conn.close()
@@ -346,14 +389,19 @@ def test_badcase_corpus_served(fresh_replica):
         if c["kind"] in SLOW:
             continue
         by_kind.setdefault(c["kind"], []).append((c, *raw_get(srv, f"/{corpus['host']}{c['path']}")))
-    assert not [e for e in srv.requests() if e["status"] == 500 and e["path"] != next(
-        c["path"] for c in cases if c.get("status") == 500)], "a bad case crashed the replica"
+    assert not [
+        e
+        for e in srv.requests()
+        if e["status"] == 500 and e["path"] != next(c["path"] for c in cases if c.get("status") == 500)
+    ], "a bad case crashed the replica"
     for c, status, headers, body in by_kind["status"]:
         assert status == c["status"]
         if c.get("retry_after"):
             assert headers["Retry-After"] == str(c["retry_after"])
     gbk = next(r for r in by_kind["charset"] if r[0]["id"] == "bad002")
-    assert gbk[2]["Content-Type"] == "text/html; charset=utf-8" and gbk[3].decode("gbk").count("GBK页面错误声明UTF-8") >= 2
+    assert (
+        gbk[2]["Content-Type"] == "text/html; charset=utf-8" and gbk[3].decode("gbk").count("GBK页面错误声明UTF-8") >= 2
+    )
     huge = by_kind["huge"][0]
     assert len(huge[3]) >= 20 * 1024 * 1024
     (loop,) = [r for r in by_kind["redirect"] if r[0]["to"] == "self"]
@@ -364,7 +412,10 @@ def test_badcase_corpus_served(fresh_replica):
     assert by_kind["reset"][0][1] in ("RemoteDisconnected", "ConnectionResetError")
     assert by_kind["binary"][0][2]["Content-Type"] == "image/png" and by_kind["binary"][0][3].startswith(b"\x89PNG")
     bomb = srv.requests()
-    assert any(e["path"].endswith(by_kind["gzip_bomb"][0][0]["path"].rsplit("/", 1)[1]) and e["bytes"] < 2_000_000 for e in bomb)
+    assert any(
+        e["path"].endswith(by_kind["gzip_bomb"][0][0]["path"].rsplit("/", 1)[1]) and e["bytes"] < 2_000_000
+        for e in bomb
+    )
     soft = [r for r in by_kind["soft"] if r[0]["expect"] == "rate_limited"]
     assert all(r[1] == 200 and "访问过于频繁" in r[3].decode() for r in soft)
 
@@ -380,6 +431,7 @@ def test_hanging_case_does_not_block_the_server(fresh_replica):
             fetch(srv, f"{HZ}{hang['path']}", timeout=1)
         except Exception as exc:
             results["hang"] = type(exc).__name__
+
     threads = [threading.Thread(target=stall) for _ in range(3)]
     for t in threads:
         t.start()

@@ -1,11 +1,11 @@
 """The service (`hzwatch run`): schedules, catch-up, crawl supervision, kills and restarts, full cycle."""
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,14 +15,22 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from support_servers import WebhookReceiver, free_port, webhook  # noqa: F401 (fixture)
+from test_alerts import seed
 
 import db as database
 from db import alerts as store
-from monitor.service.scheduler import (RunOptions, Service, SourceSchedule, first_run_time, misfire_grace,
-                               pid_alive, schedules, trigger_for)
 from monitor.alerting.subscriptions import load_subscriptions
-from support_servers import WebhookReceiver, free_port, webhook  # noqa: F401 (fixture)
-from test_alerts import seed
+from monitor.service.scheduler import (
+    RunOptions,
+    Service,
+    SourceSchedule,
+    first_run_time,
+    misfire_grace,
+    pid_alive,
+    schedules,
+    trigger_for,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TZ = ZoneInfo("Asia/Shanghai")
@@ -30,6 +38,7 @@ HZ = [sys.executable, "-m", "monitor.cli"]
 
 
 # -- schedules (pure) ---------------------------------------------------------------------
+
 
 def _opts(**kw) -> RunOptions:
     return RunOptions(db_path="x.db", subscriptions=load_subscriptions(None), **kw)
@@ -52,11 +61,11 @@ def test_sources_yaml_schedules_and_test_flags():
 def test_catch_up_runs_an_overdue_source_once_and_waits_for_the_others():
     now = dt.datetime(2024, 6, 3, 12, 0, tzinfo=TZ)
     every_hour = SourceSchedule("a", "A", interval_seconds=3600)
-    assert first_run_time(every_hour, None, now) == now                                  # never ran
-    assert first_run_time(every_hour, now - dt.timedelta(hours=5), now) == now           # missed 5: once
+    assert first_run_time(every_hour, None, now) == now  # never ran
+    assert first_run_time(every_hour, now - dt.timedelta(hours=5), now) == now  # missed 5: once
     assert first_run_time(every_hour, now - dt.timedelta(minutes=20), now) == now + dt.timedelta(minutes=40)
     morning = SourceSchedule("p", "P", cron="30 6-12 * * *")
-    assert first_run_time(morning, now - dt.timedelta(hours=2), now) == now              # 10:30 and 11:30 missed
+    assert first_run_time(morning, now - dt.timedelta(hours=2), now) == now  # 10:30 and 11:30 missed
     last = dt.datetime(2024, 6, 3, 11, 31, tzinfo=TZ)
     assert first_run_time(morning, last, now) == dt.datetime(2024, 6, 3, 12, 30, tzinfo=TZ)
     # A job late by less than half its interval still runs (APScheduler's default grace is 1 s).
@@ -68,13 +77,16 @@ def test_stale_running_runs_of_dead_processes_are_marked_killed(tmp_path):
     db = database.connect(tmp_path / "hzwatch.db")
     dead = subprocess.Popen(["true"])
     dead.wait()
-    db["runs"].insert_all([
-        {"source_id": "hznews", "started": "2024-06-03T01:00:00+00:00", "status": "running", "pid": dead.pid},
-        {"source_id": "gov-www", "started": "2024-06-03T01:00:00+00:00", "status": "running", "pid": os.getpid()},
-        {"source_id": "hzrb", "started": "2024-06-03T00:00:00+00:00", "status": "ok", "pid": dead.pid},
-    ])
-    Service(RunOptions(db_path=str(tmp_path / "hzwatch.db"), subscriptions=load_subscriptions(None),
-                       crawl=False)).prepare()
+    db["runs"].insert_all(
+        [
+            {"source_id": "hznews", "started": "2024-06-03T01:00:00+00:00", "status": "running", "pid": dead.pid},
+            {"source_id": "gov-www", "started": "2024-06-03T01:00:00+00:00", "status": "running", "pid": os.getpid()},
+            {"source_id": "hzrb", "started": "2024-06-03T00:00:00+00:00", "status": "ok", "pid": dead.pid},
+        ]
+    )
+    Service(
+        RunOptions(db_path=str(tmp_path / "hzwatch.db"), subscriptions=load_subscriptions(None), crawl=False)
+    ).prepare()
     rows = {r["source_id"]: r for r in db.query("SELECT * FROM runs")}
     assert rows["hznews"]["status"] == "killed" and rows["hznews"]["ended"]
     assert rows["gov-www"]["status"] == "running", "a live process that is not a crawl is left alone"
@@ -83,10 +95,18 @@ def test_stale_running_runs_of_dead_processes_are_marked_killed(tmp_path):
 
 # -- the service as a process ---------------------------------------------------------------
 
+
 def hz(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
     """Start `hzwatch ARGS` as a real process (the service under test)."""
-    return subprocess.Popen([*HZ, *args], cwd=REPO, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    return subprocess.Popen(
+        [*HZ, *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
 
 
 def stop(proc: subprocess.Popen, sig=signal.SIGTERM, timeout: float = 30) -> tuple[int, str]:
@@ -101,7 +121,7 @@ def wait_until(cond, timeout: float, what: str, step: float = 0.1):
     while time.monotonic() < deadline:
         try:
             value = cond()
-        except OSError:          # e.g. Datasette not listening yet
+        except OSError:  # e.g. Datasette not listening yet
             value = None
         if value:
             return value
@@ -129,8 +149,11 @@ def get_json(url: str):
 
 def subs_file(tmp_path, body: str, lease: float = 2) -> str:
     path = tmp_path / "subs.yaml"
-    path.write_text(f"delivery:\n  lease_seconds: {lease}\n  backoff_base_seconds: 0.5\n"
-                    f"  backoff_max_seconds: 1\nsubscriptions:\n{body}", encoding="utf-8")
+    path.write_text(
+        f"delivery:\n  lease_seconds: {lease}\n  backoff_base_seconds: 0.5\n"
+        f"  backoff_max_seconds: 1\nsubscriptions:\n{body}",
+        encoding="utf-8",
+    )
     return str(path)
 
 
@@ -139,25 +162,45 @@ def test_sigkill_during_dispatch_then_restart_delivers_each_alert_once(tmp_path,
     db = seed(db_path)
     subs = subs_file(tmp_path, "  - {name: hook, urls_env: [T_HOOK], backfill: true}\n")
     env = {"T_HOOK": webhook.apprise_url(), "HZWATCH_PUBLIC_URL": "http://hz.test"}
-    webhook.hold_requests()                   # the endpoint takes the request and never answers
-    proc = hz("run", "--db", str(db_path), "--subscriptions", subs, "--no-crawl", "--no-serve",
-              "--dispatch-every", "0.5", env=env)
+    webhook.hold_requests()  # the endpoint takes the request and never answers
+    proc = hz(
+        "run",
+        "--db",
+        str(db_path),
+        "--subscriptions",
+        subs,
+        "--no-crawl",
+        "--no-serve",
+        "--dispatch-every",
+        "0.5",
+        env=env,
+    )
     try:
         assert webhook.request_arrived.wait(30), "dispatch never reached the webhook"
-        proc.kill()                           # SIGKILL mid-request: no chance to record anything
+        proc.kill()  # SIGKILL mid-request: no chance to record anything
         proc.wait(10)
     finally:
         if proc.poll() is None:
             proc.kill()
     statuses = [r["status"] for r in store.list_outbox(db)]
     assert "sending" in statuses and "sent" not in statuses
-    webhook.release()                         # the held request is answered 503 to a dead client
+    webhook.release()  # the held request is answered 503 to a dead client
     assert webhook.messages() == []
-    proc = hz("run", "--db", str(db_path), "--subscriptions", subs, "--no-crawl", "--no-serve",
-              "--dispatch-every", "0.5", env=env)
+    proc = hz(
+        "run",
+        "--db",
+        str(db_path),
+        "--subscriptions",
+        subs,
+        "--no-crawl",
+        "--no-serve",
+        "--dispatch-every",
+        "0.5",
+        env=env,
+    )
     try:
         got = webhook.wait_for(2, timeout=30)
-        time.sleep(1.5)                       # more cycles: nothing further may arrive
+        time.sleep(1.5)  # more cycles: nothing further may arrive
         got = webhook.messages()
         assert len(got) == 2, [m["title"] for m in got]
         assert len({m["message"].splitlines()[-2] for m in got}) == 2, "each story exactly once"
@@ -170,6 +213,7 @@ def test_sigkill_during_dispatch_then_restart_delivers_each_alert_once(tmp_path,
 
 
 # -- with real crawls against the replica sites ---------------------------------------------
+
 
 @pytest.fixture
 def replica():
@@ -220,9 +264,24 @@ def test_full_cycle_schedule_crawl_match_alert_datasette(tmp_path, small_replica
     port = free_port()
     public = f"http://127.0.0.1:{port}"
     subs = subs_file(tmp_path, "  - {name: hook, urls_env: [T_HOOK]}\n")
-    proc = hz("run", "--db", str(db_path), "--subscriptions", subs, "--sources", "hznews", "--every", "4",
-              "--fast", "--port", str(port), "--dispatch-every", "1", *remaps(replica),
-              env={"T_HOOK": webhook.apprise_url(), "HZWATCH_PUBLIC_URL": public})
+    proc = hz(
+        "run",
+        "--db",
+        str(db_path),
+        "--subscriptions",
+        subs,
+        "--sources",
+        "hznews",
+        "--every",
+        "4",
+        "--fast",
+        "--port",
+        str(port),
+        "--dispatch-every",
+        "1",
+        *remaps(replica),
+        env={"T_HOOK": webhook.apprise_url(), "HZWATCH_PUBLIC_URL": public},
+    )
     try:
         first = webhook.wait_for(1, timeout=60)
         assert first, "no alert arrived"
@@ -245,8 +304,9 @@ def test_full_cycle_schedule_crawl_match_alert_datasette(tmp_path, small_replica
         assert {r["article_id"] for r in rows} == {r["article_id"] for r in sent}
         with urllib.request.urlopen(f"{public}/article/{article_id}", timeout=10) as resp:
             assert resp.status == 200
-        status_out = subprocess.run([*HZ, "status", "--db", str(db_path)], cwd=REPO, capture_output=True,
-                                    text=True, timeout=60)
+        status_out = subprocess.run(
+            [*HZ, "status", "--db", str(db_path)], cwd=REPO, capture_output=True, text=True, timeout=60
+        )
         assert status_out.returncode == 0, status_out.stderr
         line = next(ln for ln in status_out.stdout.splitlines() if ln.startswith("hznews "))
         assert any(f" {st} " in line for st in ("ok", "partial", "running")), line
@@ -255,8 +315,12 @@ def test_full_cycle_schedule_crawl_match_alert_datasette(tmp_path, small_replica
         # Datasette dies: the service starts it again.
         [ds] = [pid for pid in children(proc.pid) if b"datasette" in Path(f"/proc/{pid}/cmdline").read_bytes()]
         os.kill(ds, signal.SIGKILL)
-        wait_until(lambda: ds not in children(proc.pid) and get_json(f"{public}/hzwatch/outbox.json?_shape=array"),
-                   30, "Datasette restarted", step=0.3)
+        wait_until(
+            lambda: ds not in children(proc.pid) and get_json(f"{public}/hzwatch/outbox.json?_shape=array"),
+            30,
+            "Datasette restarted",
+            step=0.3,
+        )
     finally:
         rc, out = stop(proc)
     assert rc == 0, out[-2000:]
@@ -266,12 +330,30 @@ def test_full_cycle_schedule_crawl_match_alert_datasette(tmp_path, small_replica
 def test_hanging_crawl_is_timed_out_and_the_others_go_on(tmp_path, small_replica, hanging):
     replica = small_replica
     db_path = tmp_path / "hzwatch.db"
-    proc = hz("run", "--db", str(db_path), "--sources", "hznews,gov-fgj", "--every", "600", "--fast",
-              "--no-serve", "--crawl-timeout", "12", *remaps(replica, hanging, [HZNEWS_HOST]))
+    proc = hz(
+        "run",
+        "--db",
+        str(db_path),
+        "--sources",
+        "hznews,gov-fgj",
+        "--every",
+        "600",
+        "--fast",
+        "--no-serve",
+        "--crawl-timeout",
+        "12",
+        *remaps(replica, hanging, [HZNEWS_HOST]),
+    )
     try:
-        done = wait_until(lambda: {r["source_id"]: r for r in runs(db_path) if r["status"] != "running"}
-                          if len([r for r in runs(db_path) if r["status"] != "running"]) >= 2 else None,
-                          40, "both crawls to end")
+        done = wait_until(
+            lambda: (
+                {r["source_id"]: r for r in runs(db_path) if r["status"] != "running"}
+                if len([r for r in runs(db_path) if r["status"] != "running"]) >= 2
+                else None
+            ),
+            40,
+            "both crawls to end",
+        )
     finally:
         rc, out = stop(proc)
     assert done["hznews"]["status"] == "timeout" and "12 s" in done["hznews"]["error"]
@@ -283,13 +365,29 @@ def test_hanging_crawl_is_timed_out_and_the_others_go_on(tmp_path, small_replica
 def test_sigterm_stops_a_running_crawl_and_records_it(tmp_path, small_replica, hanging):
     replica = small_replica
     db_path = tmp_path / "hzwatch.db"
-    proc = hz("run", "--db", str(db_path), "--sources", "hznews", "--every", "600", "--fast", "--no-serve",
-              *remaps(replica, hanging, [HZNEWS_HOST]))
+    proc = hz(
+        "run",
+        "--db",
+        str(db_path),
+        "--sources",
+        "hznews",
+        "--every",
+        "600",
+        "--fast",
+        "--no-serve",
+        *remaps(replica, hanging, [HZNEWS_HOST]),
+    )
     try:
-        run = wait_until(lambda: next((r for r in runs(db_path) if r["status"] == "running"), None), 30,
-                         "the crawl to start")
-        second = subprocess.run([*HZ, "run", "--db", str(db_path), "--no-serve", "--sources", "hznews"],
-                                cwd=REPO, capture_output=True, text=True, timeout=60)
+        run = wait_until(
+            lambda: next((r for r in runs(db_path) if r["status"] == "running"), None), 30, "the crawl to start"
+        )
+        second = subprocess.run(
+            [*HZ, "run", "--db", str(db_path), "--no-serve", "--sources", "hznews"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 1 and f"another hzwatch run (pid {proc.pid})" in second.stderr
         assert pid_alive(run["pid"]), "a second service must not touch the first one's crawl"
     finally:
@@ -304,21 +402,46 @@ def test_sigterm_stops_a_running_crawl_and_records_it(tmp_path, small_replica, h
 def test_sigkill_mid_crawl_then_restart_marks_run_killed_and_completes(tmp_path, replica, webhook):
     # Reference: the same crawl, uninterrupted.
     ref = tmp_path / "ref.db"
-    subprocess.run([*HZ, "crawl", "hznews", "--db", str(ref), "--fast", *remaps(replica)], cwd=REPO,
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*HZ, "crawl", "hznews", "--db", str(ref), "--fast", *remaps(replica)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     expected = {r["url"] for r in database.connect(ref).query("SELECT url FROM articles")}
     assert len(expected) >= 5
     db_path = tmp_path / "hzwatch.db"
     subs = subs_file(tmp_path, "  - {name: hook, urls_env: [T_HOOK]}\n")
-    args = ["run", "--db", str(db_path), "--sources", "hznews", "--fast", "--no-serve", "--subscriptions", subs,
-            "--dispatch-every", "0.5", *remaps(replica)]
+    args = [
+        "run",
+        "--db",
+        str(db_path),
+        "--sources",
+        "hznews",
+        "--fast",
+        "--no-serve",
+        "--subscriptions",
+        subs,
+        "--dispatch-every",
+        "0.5",
+        *remaps(replica),
+    ]
     env = {"T_HOOK": webhook.apprise_url()}
     proc = hz(*args, "--every", "600", env=env)
     try:
-        wait_until(lambda: database.connect(db_path).execute("SELECT COUNT(*) FROM articles").fetchone()[0] > 0
-                   if db_path.exists() else False, 60, "the first stored article", step=0.02)
+        wait_until(
+            lambda: (
+                database.connect(db_path).execute("SELECT COUNT(*) FROM articles").fetchone()[0] > 0
+                if db_path.exists()
+                else False
+            ),
+            60,
+            "the first stored article",
+            step=0.02,
+        )
         [run] = [r for r in runs(db_path) if r["status"] == "running"]
-        proc.kill()                                   # SIGKILL mid-crawl
+        proc.kill()  # SIGKILL mid-crawl
         proc.wait(10)
     finally:
         if proc.poll() is None:
@@ -358,7 +481,8 @@ def test_the_documented_duplicate_window_is_the_only_one(tmp_path, webhook):
     def kill_after_first(entry):
         if not killed.is_set():
             killed.set()
-            proc.kill()            # the 200 is on the wire; the 'sent' commit may or may not follow
+            proc.kill()  # the 200 is on the wire; the 'sent' commit may or may not follow
+
     webhook.on_accept = kill_after_first
     try:
         assert killed.wait(30)

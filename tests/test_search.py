@@ -1,12 +1,13 @@
 """Chinese full-text search (db/search.py) against a plain substring scan of the fixture database."""
+
 from __future__ import annotations
 
 import pytest
+from support_fixture_db import build_fixture_db
 
 import db as dbpkg
 from db import search
 from db.articles import normalise_text, store_article
-from support_fixture_db import build_fixture_db
 
 TERMS = ["人才", "住房", "数谷", "保障性住房", "一网通办", "中国数谷"]
 

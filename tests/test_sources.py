@@ -1,4 +1,5 @@
 """scrapers/sources.yaml: the real sources are there, merged right, and bad entries fail clearly."""
+
 from __future__ import annotations
 
 import subprocess
@@ -77,26 +78,36 @@ def _bundled():
 
 def test_new_site_on_a_known_cms_is_yaml_only(tmp_path):
     data = _bundled()
-    data["sources"].append({"id": "gov-mzj", "name": "杭州市民政局", "cms": "hanweb", "site": "mzj.hangzhou.gov.cn",
-                            "columns": [{"col": 1229123456, "name": "工作动态"}]})
+    data["sources"].append(
+        {
+            "id": "gov-mzj",
+            "name": "杭州市民政局",
+            "cms": "hanweb",
+            "site": "mzj.hangzhou.gov.cn",
+            "columns": [{"col": 1229123456, "name": "工作动态"}],
+        }
+    )
     (src,) = get_sources(["gov-mzj"], _write(tmp_path, data))
     assert src.strategy == "jcms_column" and src.profile == "hanweb-jcms"
     assert src.allowed_hosts == ["mzj.hangzhou.gov.cn"]
     assert src.config["dataproxy"] == "/module/jpage/dataproxy.jsp"
 
 
-@pytest.mark.parametrize("mutate, key, words", [
-    (lambda s: s.update(strategy="sitemap"), "strategy", "unknown strategy"),
-    (lambda s: s.update(cms="wordpress"), "cms", "unknown cms"),
-    (lambda s: s.update(interval="sometimes"), "interval", "cron"),
-    (lambda s: s.update(interval=0), "interval", "positive"),
-    (lambda s: s.update(article_pattern="content_(\\d+"), "article_pattern", "bad regex"),
-    (lambda s: s.update(profile="no-such-profile"), "profile", "unknown extraction profile"),
-    (lambda s: s.update(columns=[{"col": "abc"}]), "columns[0].col", "numeric"),
-    (lambda s: s.pop("site"), "site", "site host"),
-    (lambda s: s.update(politeness={"delay": "fast"}), "politeness.delay", "number"),
-    (lambda s: s.update(name=None), "name", "missing"),
-])
+@pytest.mark.parametrize(
+    "mutate, key, words",
+    [
+        (lambda s: s.update(strategy="sitemap"), "strategy", "unknown strategy"),
+        (lambda s: s.update(cms="wordpress"), "cms", "unknown cms"),
+        (lambda s: s.update(interval="sometimes"), "interval", "cron"),
+        (lambda s: s.update(interval=0), "interval", "positive"),
+        (lambda s: s.update(article_pattern="content_(\\d+"), "article_pattern", "bad regex"),
+        (lambda s: s.update(profile="no-such-profile"), "profile", "unknown extraction profile"),
+        (lambda s: s.update(columns=[{"col": "abc"}]), "columns[0].col", "numeric"),
+        (lambda s: s.pop("site"), "site", "site host"),
+        (lambda s: s.update(politeness={"delay": "fast"}), "politeness.delay", "number"),
+        (lambda s: s.update(name=None), "name", "missing"),
+    ],
+)
 def test_bad_entry_names_file_source_and_key(tmp_path, mutate, key, words):
     data = _bundled()
     entry = next(s for s in data["sources"] if s["id"] == "gov-kj")
@@ -123,15 +134,21 @@ def test_duplicate_ids_and_broken_yaml(tmp_path):
 
 
 def test_cli_sources_check_lists_and_fails_cleanly(tmp_path):
-    ok = subprocess.run([sys.executable, "-m", "monitor.cli", "sources", "check"], cwd=REPO,
-                        capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "sources", "check"], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     assert ok.returncode == 0, ok.stderr
     assert "gov-hrss" in ok.stdout and "sources valid" in ok.stdout
     data = _bundled()
     data["sources"][0]["strategy"] = "rss"
     path = _write(tmp_path, data)
-    bad = subprocess.run([sys.executable, "-m", "monitor.cli", "sources", "check", str(path)], cwd=REPO,
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "sources", "check", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr
     assert "unknown strategy 'rss'" in bad.stderr and "'hznews'" in bad.stderr

@@ -1,4 +1,5 @@
 """Spider callbacks fed with HtmlResponse(real URL, body=...), middlewares, and article storage."""
+
 from __future__ import annotations
 
 import json
@@ -66,17 +67,25 @@ def test_channel_list_links_real_urls_canonical_and_filtered(db):
 def test_channel_list_incremental_stops_at_page_without_news(db):
     src = SOURCES["hznews"]
     spider = ChannelListSpider(source=src, db=db, since=date(2024, 1, 1))
-    for u in ("https://hznews.hangzhou.com.cn/chengshi/content/2024-05/20/content_8736654.htm",
-              "https://hznews.hangzhou.com.cn/chengshi/content/2024-06/12/content_8749232.htm",
-              "https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686834.htm"):
+    for u in (
+        "https://hznews.hangzhou.com.cn/chengshi/content/2024-05/20/content_8736654.htm",
+        "https://hznews.hangzhou.com.cn/chengshi/content/2024-06/12/content_8749232.htm",
+        "https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686834.htm",
+    ):
         db_articles.store_article(db, {"url": u, "title": u[-20:], "body": "正文" + u})
     spider.incremental = True
-    out = list(spider.parse_list(resp("https://hznews.hangzhou.com.cn/chengshi/index.htm", HZ_LIST,
-                                      meta={"list_idx": 1, "page": 1})))
+    out = list(
+        spider.parse_list(
+            resp("https://hznews.hangzhou.com.cn/chengshi/index.htm", HZ_LIST, meta={"list_idx": 1, "page": 1})
+        )
+    )
     assert out == []  # every link known: no article fetch, no page 2
     spider.incremental = False  # a resumed backfill keeps walking
-    out = list(spider.parse_list(resp("https://hznews.hangzhou.com.cn/chengshi/index.htm", HZ_LIST,
-                                      meta={"list_idx": 1, "page": 1})))
+    out = list(
+        spider.parse_list(
+            resp("https://hznews.hangzhou.com.cn/chengshi/index.htm", HZ_LIST, meta={"list_idx": 1, "page": 1})
+        )
+    )
     assert [r.url for r in out] == ["https://hznews.hangzhou.com.cn/chengshi/index_1.htm"]
 
 
@@ -133,7 +142,8 @@ def test_jcms_pinned_row_is_not_news():
     spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=None, since=date(2020, 1, 1))
     items, seen, skipped = spider.parse_records(
         ['<li><a href="/art/2023/3/1/art_812262_1.html" title="[置顶]说明">x</a><span>2023-03-01</span></li>'],
-        "https://www.hangzhou.gov.cn/col/col812262/index.html")
+        "https://www.hangzhou.gov.cn/col/col812262/index.html",
+    )
     assert items[0].pinned and items[0].title == "说明"
     fresh, any_new = spider.new_items(items)
     assert fresh and not any_new  # fetched once, but never keeps the pagination going
@@ -142,21 +152,31 @@ def test_jcms_pinned_row_is_not_news():
 def test_jcms_dataproxy_answer_and_jpaas_api(db):
     spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=db, since=date(2024, 1, 1))
     col_url = "https://www.hangzhou.gov.cn/col/col812262/index.html"
-    xml = ('<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>50</totalrecord><recordset>'
-           '<record><![CDATA[<li><a href="/art/2024/4/2/art_812262_59095000.html" title="四月">四月</a>'
-           '<span>2024-04-02</span></li>]]></record></recordset></datastore>')
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>50</totalrecord><recordset>'
+        '<record><![CDATA[<li><a href="/art/2024/4/2/art_812262_59095000.html" title="四月">四月</a>'
+        "<span>2024-04-02</span></li>]]></record></recordset></datastore>"
+    )
     proxy_url = "https://www.hangzhou.gov.cn/module/jpage/dataproxy.jsp?startrecord=16&endrecord=60&perpage=15"
-    r = TextResponse(proxy_url, body=xml.encode(), request=Request(proxy_url, meta={
-        "col": {"col": 812262}, "params": {}, "start": 16, "n": 45, "page": 2, "column_url": col_url}))
+    r = TextResponse(
+        proxy_url,
+        body=xml.encode(),
+        request=Request(
+            proxy_url,
+            meta={"col": {"col": 812262}, "params": {}, "start": 16, "n": 45, "page": 2, "column_url": col_url},
+        ),
+    )
     out = list(spider.parse_dataproxy(r))
     assert [x.url for x in out] == ["https://www.hangzhou.gov.cn/art/2024/4/2/art_812262_59095000.html"]
 
-    page = ("<html><body><div class='list-main'><div class='default_pgContainer' count='23' pageNo='1'>"
-            "<ul class='ajax-ul'><li class='cf border-line'><a class='fl' href='/col/col812266/art/2025/"
-            "art_0123456789abcdef0123456789abcdef.html'>部门动态一</a><span class='fr'>2025-02-01</span></li></ul>"
-            "</div></div><script>var jpaasUnit = { url: '/api-gateway/jpaas-publish-server/front/page/build/unit',"
-            " parseType: 'bulidstatic', webId: '149', tplSetId: '5', pageType: 'column', tagId: '组配分类list',"
-            " editType: 'null', pageId: '812266', pageSize: 10 };</script></body></html>")
+    page = (
+        "<html><body><div class='list-main'><div class='default_pgContainer' count='23' pageNo='1'>"
+        "<ul class='ajax-ul'><li class='cf border-line'><a class='fl' href='/col/col812266/art/2025/"
+        "art_0123456789abcdef0123456789abcdef.html'>部门动态一</a><span class='fr'>2025-02-01</span></li></ul>"
+        "</div></div><script>var jpaasUnit = { url: '/api-gateway/jpaas-publish-server/front/page/build/unit',"
+        " parseType: 'bulidstatic', webId: '149', tplSetId: '5', pageType: 'column', tagId: '组配分类list',"
+        " editType: 'null', pageId: '812266', pageSize: 10 };</script></body></html>"
+    )
     url = "https://www.hangzhou.gov.cn/col/col812266/index.html"
     out = list(spider.parse_column(resp(url, page, meta={"col": {"col": 812266, "api": "jpaas"}, "page": 1})))
     assert out[0].url == "https://www.hangzhou.gov.cn/col/col812266/art/2025/art_0123456789abcdef0123456789abcdef.html"
@@ -165,9 +185,17 @@ def test_jcms_dataproxy_answer_and_jpaas_api(db):
     q = parse_qs(urlsplit(api.url).query)
     assert q["webId"] == ["149"] and q["pageId"] == ["812266"] and q["tplSetId"] == ["5"]
     assert json.loads(q["paramJson"][0]) == {"pageNo": 2, "pageSize": 10}
-    body = json.dumps({"success": True, "data": {"html": "<div count='23'><ul class='ajax-ul'><li><a class='fl' "
-                       "href='/col/col812266/art/2025/art_fedcba9876543210fedcba9876543210.html'>二</a>"
-                       "<span class='fr'>2025-01-20</span></li></ul></div>"}}, ensure_ascii=False)
+    body = json.dumps(
+        {
+            "success": True,
+            "data": {
+                "html": "<div count='23'><ul class='ajax-ul'><li><a class='fl' "
+                "href='/col/col812266/art/2025/art_fedcba9876543210fedcba9876543210.html'>二</a>"
+                "<span class='fr'>2025-01-20</span></li></ul></div>"
+            },
+        },
+        ensure_ascii=False,
+    )
     r = TextResponse(api.url, body=body.encode(), request=api, headers={"Content-Type": "application/json"})
     out = list(spider.parse_jpaas(r))
     assert out[0].url.endswith("art_fedcba9876543210fedcba9876543210.html")
@@ -177,26 +205,34 @@ def test_jcms_dataproxy_answer_and_jpaas_api(db):
 def test_epaper_days_lists_and_missing_day(db):
     spider = EpaperDaySpider(source=SOURCES["dskb"], db=db, since=date(2026, 3, 28), until=date(2026, 3, 29))
     days = [r.url for r in spider.initial_requests()]
-    assert days == ["https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/page_list_20260329.html",
-                    "https://hzdaily.hangzhou.com.cn/dskb/2026/03/28/page_list_20260328.html"]
-    page_list = ('<ul><li><a href="../../../../dskb/page/3/2026-03/29/A01/20260329A01_pdf.pdf">PDF</a> '
-                 '<a href="page_detail_2_20260329A01.html" title="都市快报">第A01版：都市快报</a></li>'
-                 '<li><a href="page_detail_2_20260329A03.html" title="杭州新闻">第A03版：杭州新闻</a></li></ul>')
+    assert days == [
+        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/page_list_20260329.html",
+        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/28/page_list_20260328.html",
+    ]
+    page_list = (
+        '<ul><li><a href="../../../../dskb/page/3/2026-03/29/A01/20260329A01_pdf.pdf">PDF</a> '
+        '<a href="page_detail_2_20260329A01.html" title="都市快报">第A01版：都市快报</a></li>'
+        '<li><a href="page_detail_2_20260329A03.html" title="杭州新闻">第A03版：杭州新闻</a></li></ul>'
+    )
     out = list(spider.parse_day(resp(days[0], page_list, meta={"day": "2026-03-29"})))
     assert [r.url for r in out] == [
         "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_list_2_20260329A01.html",
-        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_list_2_20260329A03.html"]
-    art_list = ('<div class="bm"><a href="x.pdf">PDF</a></div><ul class="list">'
-                '<li><a href="article_detail_2_20260329A033.html" target="_parent">全国首部\n　　杭州为具身智能机器人立法</a></li>'
-                '<li><a href="article_detail_2_20260329A031.html">杭州正在打造全球首个“人机共治社区”</a></li></ul>'
-                '<div class="pages"><a href="article_list_2_20260329A04.html">下一版</a></div>')
+        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_list_2_20260329A03.html",
+    ]
+    art_list = (
+        '<div class="bm"><a href="x.pdf">PDF</a></div><ul class="list">'
+        '<li><a href="article_detail_2_20260329A033.html" target="_parent">全国首部\n　　杭州为具身智能机器人立法</a></li>'
+        '<li><a href="article_detail_2_20260329A031.html">杭州正在打造全球首个“人机共治社区”</a></li></ul>'
+        '<div class="pages"><a href="article_list_2_20260329A04.html">下一版</a></div>'
+    )
     out = list(spider.parse_article_list(resp(out[1].url, art_list, meta={"day": "2026-03-29"})))
     assert [r.url for r in out] == [
         "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_detail_2_20260329A033.html",
-        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_detail_2_20260329A031.html"]
+        "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/article_detail_2_20260329A031.html",
+    ]
     assert out[0].meta["list_title"] == "全国首部 杭州为具身智能机器人立法"
     assert out[0].meta["list_date"] == "2026-03-29"
-    missing = '<html><head><title>404页面</title></head><body><p>对不起，您访问的页面不存在或已删除！</p></body></html>'
+    missing = "<html><head><title>404页面</title></head><body><p>对不起，您访问的页面不存在或已删除！</p></body></html>"
     assert list(spider.parse_day(resp(days[1], missing, meta={"day": "2026-03-28"}))) == []
     rows = list(db.query("SELECT url, reason FROM fetch_failures"))
     assert rows == [{"url": days[1], "reason": "no_issue"}]
@@ -219,7 +255,10 @@ def test_multi_page_article_follows_all_pages_view_and_yields_one_item(db):
     out = list(spider.parse_article(resp(url, HZ_ARTICLE, request=req)))
     (follow,) = out
     assert follow.url == url.replace(".htm", "_0.htm")
-    page0 = HZ_ARTICLE.replace("</div>\n<ul", "<p>在人才方面，全年新引育顶尖人才15名、各类领军人才500名，引进35岁以下大学生35万名以上。</p></div>\n<ul")
+    page0 = HZ_ARTICLE.replace(
+        "</div>\n<ul",
+        "<p>在人才方面，全年新引育顶尖人才15名、各类领军人才500名，引进35岁以下大学生35万名以上。</p></div>\n<ul",
+    )
     (item,) = list(spider.parse_article(resp(follow.url, page0, request=follow)))
     assert item["url"] == url
     assert item["title"].startswith("聚焦“深化改革、强基固本”主题年")
@@ -230,8 +269,10 @@ def test_multi_page_article_follows_all_pages_view_and_yields_one_item(db):
 def test_error_pages_become_failures_not_articles(db):
     spider = JcmsColumnSpider(source=SOURCES["gov-hrss"], db=db)
     url = "https://hrss.hangzhou.gov.cn/art/2025/3/18/art_1229782005_4338158.html"
-    limited = ('<html><head><meta charset="utf-8"><title>提示信息</title></head><body>'
-               '<div>访问过于频繁，请稍后再试</div></body></html>')
+    limited = (
+        '<html><head><meta charset="utf-8"><title>提示信息</title></head><body>'
+        "<div>访问过于频繁，请稍后再试</div></body></html>"
+    )
     req = Request(url, meta={"article_url": url, "pages": []})
     assert list(spider.parse_article(resp(url, limited, request=req))) == []
     assert list(spider.parse_article(resp(url, "<html><body>not here</body></html>", request=req, status=404))) == []
@@ -242,10 +283,15 @@ def test_error_pages_become_failures_not_articles(db):
 
 def test_gbk_page_with_wrong_utf8_header_decodes():
     spider = ChannelListSpider(source=SOURCES["zjol-hz"], db=None)
-    html = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"><title>杭州新闻</title>'
-            '</head><body><p>杭州市数据资源管理局发布“中国数谷”建设进展。</p></body></html>').encode("gbk")
-    r = HtmlResponse("https://zjnews.zjol.com.cn/zjnews/hznews/202402/t20240219_26000000.shtml", body=html,
-                     headers={"Content-Type": "text/html; charset=utf-8"})
+    html = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"><title>杭州新闻</title>'
+        "</head><body><p>杭州市数据资源管理局发布“中国数谷”建设进展。</p></body></html>"
+    ).encode("gbk")
+    r = HtmlResponse(
+        "https://zjnews.zjol.com.cn/zjnews/hznews/202402/t20240219_26000000.shtml",
+        body=html,
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
     text = spider.page_text(r)
     assert "中国数谷" in text and "\ufffd" not in text
 
@@ -267,17 +313,29 @@ def test_remap_sends_to_replica_and_restores_real_url():
 
 def test_store_article_once_changed_updated_and_syndicated_copies_grouped(db):
     body = "2月18日下午，全市主题年推进大会召开。会议明确，今年杭州将重点实施12项改革项目，全年新建配售型保障性住房不少于6000套。"
-    a = {"url": "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8686834.htm",
-         "title": "聚焦主题年 杭州全年重点推进12项改革项目", "body": body, "published": "2024-02-19T11:35:00+08:00"}
+    a = {
+        "url": "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8686834.htm",
+        "title": "聚焦主题年 杭州全年重点推进12项改革项目",
+        "body": body,
+        "published": "2024-02-19T11:35:00+08:00",
+    }
     aid, st = db_articles.store_article(db, a)
     assert st == "new"
     assert db_articles.store_article(db, a) == (aid, "unchanged")
     assert db_articles.store_article(db, {**a, "body": body + "（完）"}) == (aid, "updated")
-    copy = {**a, "url": "https://zjnews.zjol.com.cn/zjnews/hznews/202402/t20240219_26000000.shtml",
-            "title": "聚焦主题年，杭州全年重点推进12项改革项目！", "body": "　　" + body}
+    copy = {
+        **a,
+        "url": "https://zjnews.zjol.com.cn/zjnews/hznews/202402/t20240219_26000000.shtml",
+        "title": "聚焦主题年，杭州全年重点推进12项改革项目！",
+        "body": "　　" + body,
+    }
     cid, _ = db_articles.store_article(db, copy)
-    other = {**a, "url": "https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686900.htm",
-             "title": "西湖景区2月接待游客120万人次", "body": "西湖景区春节期间客流平稳，景区各项服务保障有序。" * 3}
+    other = {
+        **a,
+        "url": "https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686900.htm",
+        "title": "西湖景区2月接待游客120万人次",
+        "body": "西湖景区春节期间客流平稳，景区各项服务保障有序。" * 3,
+    }
     oid, _ = db_articles.store_article(db, other)
     story = {r["id"]: r["story_id"] for r in db.query("SELECT id, story_id FROM articles")}
     assert story[aid] == story[cid] != story[oid]
@@ -300,8 +358,14 @@ def test_jcms_empty_dataproxy_falls_back_to_browser_pages(db):
     params = {"webid": "149", "columnid": "812262", "unitid": "4832375", "perpage": "15", "total": "120"}
     proxy_url = "https://www.hangzhou.gov.cn/module/jpage/dataproxy.jsp?startrecord=16&endrecord=60&perpage=15"
     empty = b'<?xml version="1.0" encoding="UTF-8"?>\n<datastore></datastore>\n'
-    r = TextResponse(proxy_url, body=empty, request=Request(proxy_url, meta={
-        "col": {"col": 812262}, "params": params, "start": 16, "n": 45, "page": 2, "column_url": col_url}))
+    r = TextResponse(
+        proxy_url,
+        body=empty,
+        request=Request(
+            proxy_url,
+            meta={"col": {"col": 812262}, "params": params, "start": 16, "n": 45, "page": 2, "column_url": col_url},
+        ),
+    )
     (fallback,) = list(spider.parse_dataproxy(r))
     assert fallback.url == col_url + "?uid=4832375&pageNum=2"
     page2 = GOV_COLUMN.replace("/art/2024/5/11/art_812262_59096831.html", "/art/2024/3/1/art_812262_59090001.html")
@@ -338,8 +402,15 @@ def test_hrss_pages_by_param_json_on_the_column_page(db):
     nxt = out[-1]
     assert nxt.url.split("?")[0] == url
     assert json.loads(parse_qs(urlsplit(nxt.url).query)["paramJson"][0]) == {"pageNo": 2, "pageSize": 15}
-    body = json.dumps({"success": True, "data": {"html": "<div count='40'><ul><li><a href='/art/2025/2/1/"
-                       "art_1229782005_4330001.html' title='二月招聘'>二月</a><i>2025-02-01</i></li></ul></div>"}})
+    body = json.dumps(
+        {
+            "success": True,
+            "data": {
+                "html": "<div count='40'><ul><li><a href='/art/2025/2/1/"
+                "art_1229782005_4330001.html' title='二月招聘'>二月</a><i>2025-02-01</i></li></ul></div>"
+            },
+        }
+    )
     r = TextResponse(nxt.url, body=body.encode(), request=nxt)
     out = list(spider.parse_jpaas(r))
     assert out[0].url == "https://hrss.hangzhou.gov.cn/art/2025/2/1/art_1229782005_4330001.html"

@@ -3,10 +3,12 @@
 datasette-dashboards fetches chart data from `/<db>.json?sql=…`, which needs the execute-sql
 permission. Only the exact queries declared in the dashboards config are let through.
 """
+
 import itertools
 
-from datasette import hookimpl
 from datasette_dashboards import replace_opts_in_query, sql_opt_pattern, sql_var_pattern
+
+from datasette import hookimpl
 
 DASHBOARD_ACTOR = "hzwatch-dashboard"
 
@@ -20,9 +22,13 @@ def declared_queries(datasette):
             query = chart.get("query")
             if not query:
                 continue
-            names = sorted({sql_var_pattern.search(opt).group("var")
-                            for opt in sql_opt_pattern.findall(query)
-                            if sql_var_pattern.search(opt)})
+            names = sorted(
+                {
+                    sql_var_pattern.search(opt).group("var")
+                    for opt in sql_opt_pattern.findall(query)
+                    if sql_var_pattern.search(opt)
+                }
+            )
             for keep in itertools.product([False, True], repeat=len(names)):
                 options = {n: "x" for n, k in zip(names, keep) if k}
                 queries.add(replace_opts_in_query(query, options))

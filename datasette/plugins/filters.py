@@ -1,10 +1,11 @@
 """Jinja filters for the custom pages: highlight terms in scraped text (escaped first), figures, evidence."""
+
 import json
 import re
 
-from datasette import hookimpl
 from markupsafe import Markup, escape
 
+from datasette import hookimpl
 
 _T2S = None
 
@@ -66,7 +67,7 @@ def snippet(text, terms, width=60):
     pattern = _terms_pattern(terms)
     spans = _spans(text, pattern) if pattern else []
     start = max((spans[0][0] if spans else 0) - width // 2, 0)
-    piece = text[start:start + width * 2]
+    piece = text[start : start + width * 2]
     prefix = "…" if start > 0 else ""
     suffix = "…" if start + width * 2 < len(text) else ""
     return Markup(escape(prefix)) + highlight(piece, terms) + Markup(escape(suffix))

@@ -1,6 +1,8 @@
 """Link article, item and target cells to the custom pages (/article/{id}, /item/{id}, /target/{id})."""
-from datasette import hookimpl
+
 from markupsafe import Markup, escape
+
+from datasette import hookimpl
 
 # column name -> custom page prefix, for any table or canned query that returns it
 LINKED_COLUMNS = {"article_id": "article", "item_id": "item", "target_id": "target"}

@@ -1,4 +1,5 @@
 """SQL functions the canned queries use: Chinese search expressions and feed timestamps."""
+
 import datetime as dt
 import sys
 from pathlib import Path

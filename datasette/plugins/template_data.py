@@ -1,4 +1,5 @@
 """Template functions for the custom pages: run a canned query, run SQL, search articles."""
+
 import sys
 from pathlib import Path
 
@@ -7,6 +8,7 @@ from datasette import hookimpl
 # Repository checkout, or the copy of `db` that `hzwatch publish` puts beside the plugins.
 sys.path += [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent / "vendor")]
 import sqlite_utils  # noqa: E402
+
 from db import search as search_db  # noqa: E402
 
 PAGE_SIZE = 20
@@ -40,16 +42,23 @@ def extra_template_vars(datasette, request):
             db = sqlite_utils.Database(conn)
             total, rows = search_db.search_page(db, q, PAGE_SIZE, offset)
             # Snippets come from the normalised body: that is the text the terms were found in.
-            bodies = {r["id"]: r["body_norm"] for r in db.query(
-                "select id, body_norm from articles where id in (%s)" % ",".join("?" * len(rows)),
-                [r["id"] for r in rows])} if rows else {}
+            bodies = (
+                {
+                    r["id"]: r["body_norm"]
+                    for r in db.query(
+                        "select id, body_norm from articles where id in (%s)" % ",".join("?" * len(rows)),
+                        [r["id"] for r in rows],
+                    )
+                }
+                if rows
+                else {}
+            )
             for row in rows:
                 row["snippet_text"] = bodies.get(row["id"]) or ""
             return total, rows
 
         total, rows = await datasette.get_database(db_name).execute_fn(run)
         terms = sorted(set((q or "").split()) | set(search_db.normalise(q).split()))
-        return {"total": total, "rows": rows, "page_size": PAGE_SIZE, "offset": offset,
-                "terms": terms}
+        return {"total": total, "rows": rows, "page_size": PAGE_SIZE, "offset": offset, "terms": terms}
 
     return {"hz_db": db_name, "sql": sql, "canned": canned, "search_articles": search_articles}

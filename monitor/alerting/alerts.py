@@ -4,6 +4,7 @@ Delivery promise: at-least-once per (subscription, story). A row is marked 'send
 before the network call and 'sent' right after the endpoint accepts; a crash in between leaves a
 'sending' row that is retried once its lease expires.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,6 +35,7 @@ class DispatchResult:
 
 # -- secrets -----------------------------------------------------------------------------
 
+
 def redact(text: str, secrets: list[str]) -> str:
     """Remove every URL and every meaningful piece of the given secret URLs from a text."""
     pieces: set[str] = set()
@@ -63,8 +65,7 @@ def send(url: str, message: messages.Message) -> tuple[bool, str]:
     # Apprise reports failure by returning False and logging why; capture the log for last_error.
     with _capture_lock, apprise.LogCapture(level=logging.WARNING) as output:
         try:
-            ok = bool(ap.notify(body=message.body, title=message.title,
-                                 body_format=apprise.NotifyFormat.TEXT))
+            ok = bool(ap.notify(body=message.body, title=message.title, body_format=apprise.NotifyFormat.TEXT))
         except Exception as exc:  # a plugin bug must not kill the dispatcher
             ok, extra = False, f"{type(exc).__name__}: {exc}"
         else:
@@ -96,6 +97,7 @@ def deliver(sub: Subscription, message: messages.Message, already: set[str]) -> 
 
 # -- enqueue -----------------------------------------------------------------------------
 
+
 def enqueue_new(db, subset: SubscriptionSet) -> dict[str, int]:
     """Add outbox rows for stored relevant articles that pass each subscription's filters."""
     counts: dict[str, int] = {}
@@ -123,6 +125,7 @@ def enqueue_new(db, subset: SubscriptionSet) -> dict[str, int]:
 
 # -- dispatch ----------------------------------------------------------------------------
 
+
 def _render(db, row: dict, subset: SubscriptionSet) -> messages.Message:
     article = store.article_for_message(db, row["article_id"])
     if article is None:
@@ -136,12 +139,12 @@ def _retry_delay(delivery: dict, attempts_before: int) -> float | None:
     """Seconds until the next attempt, or None when the row has used up its attempts."""
     if attempts_before + 1 >= int(delivery["max_attempts"]):
         return None
-    return min(float(delivery["backoff_base_seconds"]) * (2 ** attempts_before),
-               float(delivery["backoff_max_seconds"]))
+    return min(float(delivery["backoff_base_seconds"]) * (2**attempts_before), float(delivery["backoff_max_seconds"]))
 
 
-def _deliver_rows(db, sub: Subscription, rows: list[dict], message: messages.Message,
-                  subset: SubscriptionSet, result: DispatchResult) -> None:
+def _deliver_rows(
+    db, sub: Subscription, rows: list[dict], message: messages.Message, subset: SubscriptionSet, result: DispatchResult
+) -> None:
     """Deliver one message covering `rows` (same delivered set) and record the outcome."""
     already = set(json.loads(rows[0]["delivered"] or "[]"))
     accepted, errors = deliver(sub, message, already)
@@ -162,8 +165,7 @@ def _deliver_rows(db, sub: Subscription, rows: list[dict], message: messages.Mes
         log.error("subscription %s: alert(s) %s failed for good: %s", sub.name, ids, error)
     else:
         result.retrying += len(ids)
-        log.warning("subscription %s: alert(s) %s not delivered, retry in %.0f s: %s",
-                    sub.name, ids, delay, error)
+        log.warning("subscription %s: alert(s) %s not delivered, retry in %.0f s: %s", sub.name, ids, delay, error)
 
 
 def dispatch_immediate(db, subset: SubscriptionSet, stop: threading.Event | None = None) -> DispatchResult:

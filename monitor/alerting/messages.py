@@ -1,4 +1,5 @@
 """Chinese alert messages, rendered from stored state with the templates in monitor/alerting/alerts.yaml."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,8 +59,9 @@ def _snippet(matches: list[dict], limit: int) -> str | None:
     return None
 
 
-def render_article(article: dict, matches: list[dict], progress: list[dict],
-                   delivery: dict, templates: dict) -> Message:
+def render_article(
+    article: dict, matches: list[dict], progress: list[dict], delivery: dict, templates: dict
+) -> Message:
     """One article's alert: title, source, time, items, evidence, progress, links."""
     t = templates
     unknown = t["unknown"]
@@ -80,8 +82,9 @@ def render_article(article: dict, matches: list[dict], progress: list[dict],
     if progress:
         figures = []
         for p in progress:
-            text = t["progress_item"].format(metric=p.get("metric") or p["target_id"],
-                                             value=_number(p["value"]), unit=p["unit"])
+            text = t["progress_item"].format(
+                metric=p.get("metric") or p["target_id"], value=_number(p["value"]), unit=p["unit"]
+            )
             if p.get("as_of"):
                 text += t["progress_as_of"].format(as_of=p["as_of"])
             figures.append(text)

@@ -1,4 +1,5 @@
 """Alert subscriptions: a YAML file of who gets what, interpreted here (URLs come only from env vars)."""
+
 from __future__ import annotations
 
 import os
@@ -88,7 +89,9 @@ def load_subscriptions(path: str | os.PathLike | None) -> SubscriptionSet:
     if not isinstance(over, dict) or set(over) - set(delivery):
         raise SubscriptionError(
             f"{p}: unknown delivery setting(s): {', '.join(sorted(set(over) - set(delivery)))}"
-            if isinstance(over, dict) else f"{p}: 'delivery' must be a mapping")
+            if isinstance(over, dict)
+            else f"{p}: 'delivery' must be a mapping"
+        )
     delivery.update(over)
     raw = data.get("subscriptions") or []
     if not isinstance(raw, list):
@@ -135,8 +138,9 @@ def _parse(entry, where: str) -> Subscription:
             raise SubscriptionError(f"{where}: bad cron {cron!r}: {exc}") from exc
     f = entry.get("filters") or {}
     if not isinstance(f, dict) or set(f) - _FILTER_KEYS:
-        raise SubscriptionError(f"{where}: unknown filter(s): "
-                                f"{', '.join(sorted(set(f) - _FILTER_KEYS)) if isinstance(f, dict) else f}")
+        raise SubscriptionError(
+            f"{where}: unknown filter(s): {', '.join(sorted(set(f) - _FILTER_KEYS)) if isinstance(f, dict) else f}"
+        )
     min_score = f.get("min_score")
     if min_score is not None and not isinstance(min_score, (int, float)):
         raise SubscriptionError(f"{where}: min_score must be a number")
@@ -147,8 +151,14 @@ def _parse(entry, where: str) -> Subscription:
         sources=_str_tuple(f.get("sources"), where, "sources"),
         only_with_progress=bool(f.get("only_with_progress", False)),
     )
-    return Subscription(name=name.strip(), urls_env=tuple(envs), mode=mode, cron=cron,
-                        filters=filters, backfill=bool(entry.get("backfill", False)))
+    return Subscription(
+        name=name.strip(),
+        urls_env=tuple(envs),
+        mode=mode,
+        cron=cron,
+        filters=filters,
+        backfill=bool(entry.get("backfill", False)),
+    )
 
 
 def _str_tuple(value, where: str, key: str) -> tuple[str, ...]:
@@ -161,8 +171,9 @@ def _str_tuple(value, where: str, key: str) -> tuple[str, ...]:
     return tuple(str(v) for v in value)
 
 
-def accepts(sub: Subscription, article: dict, matches: list[dict], progress: list[dict],
-            item_ancestors: dict[str, set[str]]) -> bool:
+def accepts(
+    sub: Subscription, article: dict, matches: list[dict], progress: list[dict], item_ancestors: dict[str, set[str]]
+) -> bool:
     """Does an article (with its matches and progress rows) pass the subscription's filters?"""
     if not matches:
         return False

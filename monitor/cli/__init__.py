@@ -5,6 +5,7 @@ Enters: the user's arguments. Leaves: calls into `scrapers/`, `db/`, `monitor/ma
 turns exceptions into exit codes). One module per command group; shared options live in
 `options.py`, so no command module imports this package back.
 """
+
 from __future__ import annotations
 
 import click

@@ -1,4 +1,5 @@
 """`python -m monitor.cli …` runs the command line (what the tests and the scheduler start)."""
+
 from monitor.cli import main
 
 main()

@@ -1,4 +1,5 @@
 """Commands for the database and the plan catalog: `init`, `plans`."""
+
 from __future__ import annotations
 
 import click
@@ -8,8 +9,13 @@ from monitor.cli.options import db_option, load_catalog_or_fail, open_db
 
 @click.command()
 @db_option
-@click.option("--plan", "plan_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Plan YAML file(s); default: every file in monitor/plans/.")
+@click.option(
+    "--plan",
+    "plan_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Plan YAML file(s); default: every file in monitor/plans/.",
+)
 def init(db_path: str, plan_paths) -> None:
     """Create or upgrade the database and sync the plan catalog into it."""
     from db.catalog import sync_catalog
@@ -17,8 +23,7 @@ def init(db_path: str, plan_paths) -> None:
     db = open_db(db_path)
     catalog = load_catalog_or_fail(plan_paths)
     counts = sync_catalog(db, catalog)
-    click.echo(f"database {db_path} ready; catalog synced: "
-               + ", ".join(f"{n} {k}" for k, n in counts.items()))
+    click.echo(f"database {db_path} ready; catalog synced: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
 
 
 @click.group()

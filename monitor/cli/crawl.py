@@ -1,4 +1,5 @@
 """Commands for crawling: `crawl` and `sources` (check, list)."""
+
 from __future__ import annotations
 
 import sys
@@ -30,17 +31,34 @@ def _date(ctx, param, value):
 @click.command()
 @click.argument("source_ids", nargs=-1, metavar="[SOURCE]...")
 @db_option
-@click.option("--since", callback=_date, default="2024-01-01", show_default=True,
-              help="Backfill back to this date (YYYY-MM-DD); older articles are not fetched.")
+@click.option(
+    "--since",
+    callback=_date,
+    default="2024-01-01",
+    show_default=True,
+    help="Backfill back to this date (YYYY-MM-DD); older articles are not fetched.",
+)
 @click.option("--until", callback=_date, default=None, help="Newest day to crawl (e-papers; default today).")
-@click.option("--remap", multiple=True, metavar="HOST=URL",
-              help="Fetch HOST from URL instead (e.g. a local replica); stored URLs stay real. Repeatable.")
+@click.option(
+    "--remap",
+    multiple=True,
+    metavar="HOST=URL",
+    help="Fetch HOST from URL instead (e.g. a local replica); stored URLs stay real. Repeatable.",
+)
 @click.option("--fast", is_flag=True, help="No politeness delays or AutoThrottle (replicas, tests, benchmarks).")
-@click.option("--max-pages", type=click.IntRange(1), default=None,
-              help="List pages per list (e-paper: days) per run; caps a first-run backfill.")
+@click.option(
+    "--max-pages",
+    type=click.IntRange(1),
+    default=None,
+    help="List pages per list (e-paper: days) per run; caps a first-run backfill.",
+)
 @click.option("--max-articles", type=click.IntRange(0), default=None, help="Articles fetched per source and run.")
-@click.option("--sources-file", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Sources YAML (default: scrapers/sources.yaml).")
+@click.option(
+    "--sources-file",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Sources YAML (default: scrapers/sources.yaml).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy log at INFO level.")
 def crawl(source_ids, db_path, since, until, remap, fast, max_pages, max_articles, sources_file, verbose) -> None:
     """Crawl sources (default: all) once and store new articles; one summary line per source."""
@@ -54,8 +72,17 @@ def crawl(source_ids, db_path, since, until, remap, fast, max_pages, max_article
         raise click.BadParameter(str(exc), param_hint="--remap") from None
     sources = _load_sources(source_ids, sources_file)
     db = open_db(db_path)
-    results = run_crawl(sources, db, since=since, until=until, remap=mapping, fast=fast, max_pages=max_pages,
-                        max_articles=max_articles, log_level="INFO" if verbose else None)
+    results = run_crawl(
+        sources,
+        db,
+        since=since,
+        until=until,
+        remap=mapping,
+        fast=fast,
+        max_pages=max_pages,
+        max_articles=max_articles,
+        log_level="INFO" if verbose else None,
+    )
     for r in results:
         click.echo(r.summary())
     if results and all(r.status in ("failed", "not-run") for r in results):
@@ -92,8 +119,10 @@ def sources_list(db_path) -> None:
         from monitor.cli.options import open_db
 
         db = open_db(db_path)
-        for r in db.query("SELECT s.id, s.layout_warning, r.status, r.started, r.new_articles FROM sources s "
-                          "LEFT JOIN runs r ON r.id = (SELECT MAX(id) FROM runs WHERE source_id = s.id)"):
+        for r in db.query(
+            "SELECT s.id, s.layout_warning, r.status, r.started, r.new_articles FROM sources s "
+            "LEFT JOIN runs r ON r.id = (SELECT MAX(id) FROM runs WHERE source_id = s.id)"
+        ):
             rows[r["id"]] = r
     for s in srcs:
         r = rows.get(s.id) or {}

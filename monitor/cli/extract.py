@@ -1,4 +1,5 @@
 """`hzwatch extract FILE.html`: run the article extractor on a saved page and print JSON."""
+
 from __future__ import annotations
 
 import json
@@ -10,7 +11,11 @@ import click
 @click.command("extract")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", default=None, help="The page's original URL (chooses the CMS profile, last-resort date).")
-@click.option("--profile", default=None, help="Extraction profile from scrapers/profiles.yaml (default: from --url, else generic).")
+@click.option(
+    "--profile",
+    default=None,
+    help="Extraction profile from scrapers/profiles.yaml (default: from --url, else generic).",
+)
 @click.option("--content-type", default=None, help="Content-Type header the page was served with (charset hint).")
 @click.option("--body/--no-body", default=True, show_default=True, help="Include the body text.")
 def extract_cmd(file: Path, url: str | None, profile: str | None, content_type: str | None, body: bool) -> None:
@@ -25,7 +30,19 @@ def extract_cmd(file: Path, url: str | None, profile: str | None, content_type: 
         result = extract(raw, url=url, profile=profile, content_type=content_type)
     except ExtractionError as exc:
         raise click.ClickException(str(exc)) from exc
-    keys = ["title", "subtitle", "published", "source", "author", "editor", "body", "methods", "profile", "encoding", "error"]
+    keys = [
+        "title",
+        "subtitle",
+        "published",
+        "source",
+        "author",
+        "editor",
+        "body",
+        "methods",
+        "profile",
+        "encoding",
+        "error",
+    ]
     data = result.as_dict()
     out = {k: data[k] for k in keys if body or k != "body"}
     if result.kicker:

@@ -1,4 +1,5 @@
 """Commands for the matcher: `match` (one article, a JSONL stream, or the database) and `eval`."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,12 @@ import click
 from monitor.cli.options import db_option
 
 plan_option = click.option(
-    "--plan", "plan_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
-    help="Plan YAML file(s); default: every file in monitor/plans/.")
+    "--plan",
+    "plan_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Plan YAML file(s); default: every file in monitor/plans/.",
+)
 
 
 def _matcher(plan_paths):
@@ -71,8 +76,11 @@ def match(source, jsonl, all_, force, db_path, plan_paths) -> None:
             except (json.JSONDecodeError, ValueError) as exc:
                 # Keep one output line per input line so results stay aligned.
                 errors += 1
-                msg = str(exc) if isinstance(exc, ValueError) and not isinstance(
-                    exc, json.JSONDecodeError) else f"line {n}: not JSON: {exc}"
+                msg = (
+                    str(exc)
+                    if isinstance(exc, ValueError) and not isinstance(exc, json.JSONDecodeError)
+                    else f"line {n}: not JSON: {exc}"
+                )
                 click.echo(f"hzwatch match: {msg}", err=True)
                 result = {"error": msg}
             out.write(_dump(result) + "\n")
@@ -99,8 +107,7 @@ def _match_all(db_path: str, force: bool, plan_paths) -> None:
     matcher = _matcher(plan_paths)
     total = count_articles_needing_match(db, matcher.version, force)
     relevant = done = failed = 0
-    with tqdm(total=total, desc="matching", unit="article", file=sys.stderr,
-              disable=None) as bar:
+    with tqdm(total=total, desc="matching", unit="article", file=sys.stderr, disable=None) as bar:
         for article in iter_articles_needing_match(db, matcher.version, force):
             try:
                 result = matcher.match(article)
@@ -113,8 +120,10 @@ def _match_all(db_path: str, force: bool, plan_paths) -> None:
             done += 1
             relevant += bool(result["relevant"])
             bar.update(1)
-    click.echo(f"matched {done} articles with matcher {matcher.version}: {relevant} relevant"
-               + (f", {failed} failed" if failed else ""))
+    click.echo(
+        f"matched {done} articles with matcher {matcher.version}: {relevant} relevant"
+        + (f", {failed} failed" if failed else "")
+    )
 
 
 @click.command("eval")

@@ -1,5 +1,6 @@
 """Options and helpers shared by every command group: the database option, opening the
 database and loading the plan catalog with failures turned into one-line CLI errors."""
+
 from __future__ import annotations
 
 import click

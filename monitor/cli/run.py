@@ -1,4 +1,5 @@
 """Commands for the long-running service: `run`, `status`, `alerts test|list|retry`."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,12 @@ import click
 from monitor.cli.options import db_option
 
 subscriptions_option = click.option(
-    "--subscriptions", "subscriptions_path", type=click.Path(dir_okay=False), default=None,
-    help="Subscriptions YAML (or set HZWATCH_SUBSCRIPTIONS); see subscriptions.example.yaml.")
+    "--subscriptions",
+    "subscriptions_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Subscriptions YAML (or set HZWATCH_SUBSCRIPTIONS); see subscriptions.example.yaml.",
+)
 
 
 def load_subscriptions_or_fail(path):
@@ -33,42 +38,87 @@ def load_subscriptions_or_fail(path):
 @click.option("--remap", multiple=True, metavar="HOST=URL", help="Passed to every crawl (replica sites).")
 @click.option("--fast", is_flag=True, help="Passed to every crawl (no politeness delays; replicas only).")
 @click.option("--sources", "only_sources", default="", help="Comma-separated source ids (default: all).")
-@click.option("--interval-scale", type=float, default=1.0, show_default=True,
-              help="Multiply every source interval (e.g. 0.001 for tests).")
+@click.option(
+    "--interval-scale",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Multiply every source interval (e.g. 0.001 for tests).",
+)
 @click.option("--every", type=float, default=None, help="Crawl every source every N seconds (tests, demos).")
-@click.option("--crawl-timeout", type=float, default=1800, show_default=True,
-              help="Seconds before a crawl is killed and recorded as timeout.")
+@click.option(
+    "--crawl-timeout",
+    type=float,
+    default=1800,
+    show_default=True,
+    help="Seconds before a crawl is killed and recorded as timeout.",
+)
 @click.option("--max-crawls", type=int, default=2, show_default=True, help="Crawls running at once.")
-@click.option("--dispatch-every", type=float, default=None,
-              help="Seconds between alert dispatch cycles (default from monitor/alerting/alerts.yaml).")
+@click.option(
+    "--dispatch-every",
+    type=float,
+    default=None,
+    help="Seconds between alert dispatch cycles (default from monitor/alerting/alerts.yaml).",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
-def run(db_path, subscriptions_path, no_serve, no_crawl, host, port, remap, fast, only_sources, interval_scale,
-        every, crawl_timeout, max_crawls, dispatch_every, verbose) -> None:
+def run(
+    db_path,
+    subscriptions_path,
+    no_serve,
+    no_crawl,
+    host,
+    port,
+    remap,
+    fast,
+    only_sources,
+    interval_scale,
+    every,
+    crawl_timeout,
+    max_crawls,
+    dispatch_every,
+    verbose,
+) -> None:
     """Run the service: crawl on schedule, match, alert, serve Datasette (Ctrl-C to stop)."""
     from monitor.cli.options import open_db
     from monitor.service.scheduler import RunOptions, ScheduleError, Service
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("apscheduler").setLevel(logging.INFO if verbose else logging.WARNING)
     # urllib3 logs request paths at DEBUG, and webhook tokens live in paths.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     subset = load_subscriptions_or_fail(subscriptions_path)
     open_db(db_path).close()  # fail early, in one line, on a bad path
-    opts = RunOptions(db_path=db_path, subscriptions=subset, serve=not no_serve, host=host, port=port,
-                      remap=tuple(remap), fast=fast,
-                      only_sources=tuple(s.strip() for s in only_sources.split(",") if s.strip()),
-                      interval_scale=interval_scale, every=every, crawl_timeout=crawl_timeout,
-                      max_crawls=max_crawls, dispatch_every=dispatch_every, crawl=not no_crawl)
+    opts = RunOptions(
+        db_path=db_path,
+        subscriptions=subset,
+        serve=not no_serve,
+        host=host,
+        port=port,
+        remap=tuple(remap),
+        fast=fast,
+        only_sources=tuple(s.strip() for s in only_sources.split(",") if s.strip()),
+        interval_scale=interval_scale,
+        every=every,
+        crawl_timeout=crawl_timeout,
+        max_crawls=max_crawls,
+        dispatch_every=dispatch_every,
+        crawl=not no_crawl,
+    )
     service = Service(opts)
     try:
         service.start()
     except ScheduleError as exc:
         service.shutdown()
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"hzwatch running: {len(service.sources)} source(s), "
-               f"{len(subset.subscriptions)} subscription(s)"
-               + ("" if no_serve else f", Datasette http://{host}:{port}") + "; Ctrl-C to stop", err=True)
+    click.echo(
+        f"hzwatch running: {len(service.sources)} source(s), "
+        f"{len(subset.subscriptions)} subscription(s)"
+        + ("" if no_serve else f", Datasette http://{host}:{port}")
+        + "; Ctrl-C to stop",
+        err=True,
+    )
     try:
         service.wait()
     finally:
@@ -94,18 +144,28 @@ def _due(due, now, tz) -> str:
 def status(db_path, interval_scale) -> None:
     """Each source's last run, result, next run and layout warnings; pending and failed alerts."""
     from db import status as st
-    from monitor.cli.options import open_db
-    from monitor.service.scheduler import (TIMEZONE, RunOptions, ScheduleError, load_source_schedules, next_due,
-                                   service_pid)
     from monitor.alerting.subscriptions import SubscriptionSet
+    from monitor.cli.options import open_db
+    from monitor.service.scheduler import (
+        TIMEZONE,
+        RunOptions,
+        ScheduleError,
+        load_source_schedules,
+        next_due,
+        service_pid,
+    )
 
     tz = ZoneInfo(TIMEZONE)
     db = open_db(db_path)
     last = st.last_runs(db)
     rows = st.source_rows(db)
     try:
-        scheds = {s.id: s for s in load_source_schedules(
-            RunOptions(db_path=db_path, subscriptions=SubscriptionSet((), {}, {}), interval_scale=interval_scale))}
+        scheds = {
+            s.id: s
+            for s in load_source_schedules(
+                RunOptions(db_path=db_path, subscriptions=SubscriptionSet((), {}, {}), interval_scale=interval_scale)
+            )
+        }
     except (ImportError, ScheduleError) as exc:
         click.echo(f"(sources.yaml not readable: {exc})", err=True)
         scheds = {}
@@ -124,9 +184,10 @@ def status(db_path, interval_scale) -> None:
             notes.append(str(run["error"])[:80])
         if sid not in scheds:
             notes.append("not in sources.yaml")
-        click.echo(f"{sid:<22} {_local(started, tz) if run else 'never':<24} {run['status'] if run else '-':<8} "
-                   f"{(run.get('new_articles') or 0) if run else 0:>4} {_due(due, now, tz):<19}  "
-                   + "; ".join(notes))
+        click.echo(
+            f"{sid:<22} {_local(started, tz) if run else 'never':<24} {run['status'] if run else '-':<8} "
+            f"{(run.get('new_articles') or 0) if run else 0:>4} {_due(due, now, tz):<19}  " + "; ".join(notes)
+        )
     pid = service_pid(db_path)
     click.echo(f"service: running (pid {pid})" if pid else "service: not running")
     counts = st.outbox_counts(db)
@@ -172,9 +233,11 @@ def alerts_list(db_path, status_, limit) -> None:
         return
     for r in rows:
         when = r["sent_at"] or r["next_attempt"] or r["created_at"]
-        click.echo(f"{r['id']:>5} {r['status']:<8} {r['attempts']:>2}x {r['subscription']:<18} "
-                   f"story {r['story_id']:<6} article {r['article_id']:<6} {when or '':<29} "
-                   f"{(r['title'] or '')[:40]}" + (f"  [{r['last_error'][:80]}]" if r["last_error"] else ""))
+        click.echo(
+            f"{r['id']:>5} {r['status']:<8} {r['attempts']:>2}x {r['subscription']:<18} "
+            f"story {r['story_id']:<6} article {r['article_id']:<6} {when or '':<29} "
+            f"{(r['title'] or '')[:40]}" + (f"  [{r['last_error'][:80]}]" if r["last_error"] else "")
+        )
 
 
 @alerts.command("retry")

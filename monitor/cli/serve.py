@@ -1,4 +1,5 @@
 """Commands that publish the database: `serve` (live, read-only), `publish` (a snapshot), `demo`."""
+
 from __future__ import annotations
 
 import os
@@ -12,14 +13,12 @@ from pathlib import Path
 
 import click
 
-from monitor.cli.options import db_option
-from monitor.cli.options import open_db
+from monitor.cli.options import db_option, open_db
 
 # Datasette's own publish targets plus `package` (a Docker image); see `datasette publish --help`.
 # vercel and fly need the datasette-publish-vercel / datasette-publish-fly plugins installed.
 PUBLISH_TARGETS = ["package", "cloudrun", "heroku", "vercel", "fly"]
-NAME_OPTION = {"package": "--tag", "cloudrun": "--service", "heroku": "--name", "vercel": "--project",
-               "fly": "--app"}
+NAME_OPTION = {"package": "--tag", "cloudrun": "--service", "heroku": "--name", "vercel": "--project", "fly": "--app"}
 # Plugins the site needs wherever it is published; opencc/sqlite-utils for the vendored search code.
 PUBLISH_INSTALL = ["datasette-dashboards", "datasette-atom", "sqlite-utils", "opencc"]
 
@@ -39,7 +38,7 @@ def _run_datasette(argv: list[str]) -> None:
     """Become Datasette (exec): Ctrl-C and SIGTERM reach it directly and no child is orphaned."""
     from monitor.service.serve import datasette_env
 
-    click.echo("Datasette starting; its URL follows (\"Uvicorn running on …\"); Ctrl-C to stop", err=True)
+    click.echo('Datasette starting; its URL follows ("Uvicorn running on …"); Ctrl-C to stop', err=True)
     sys.stdout.flush()
     sys.stderr.flush()
     try:
@@ -52,8 +51,9 @@ def _run_datasette(argv: list[str]) -> None:
 @db_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8001, show_default=True, type=int, help="Port (0 picks a free one).")
-@click.option("--allow-sql/--no-allow-sql", default=False, show_default=True,
-              help="Let visitors run arbitrary read-only SQL.")
+@click.option(
+    "--allow-sql/--no-allow-sql", default=False, show_default=True, help="Let visitors run arbitrary read-only SQL."
+)
 @click.option("--print-argv", is_flag=True, help="Print the Datasette command line and exit.")
 def serve(db_path: str, host: str, port: int, allow_sql: bool, print_argv: bool) -> None:
     """Serve the live database with Datasette: read-only, Chinese site, search, dashboards, feeds."""
@@ -98,29 +98,45 @@ def publish_plugins_dir(out_dir: Path) -> Path:
     return plugins
 
 
-def publish_argv(target: str, snapshot_path: Path, plugins_dir: Path, name: str | None,
-                 extra: tuple[str, ...]) -> list[str]:
+def publish_argv(
+    target: str, snapshot_path: Path, plugins_dir: Path, name: str | None, extra: tuple[str, ...]
+) -> list[str]:
     """`datasette package|publish TARGET` for the snapshot with hzwatch's presentation."""
     from monitor.service.serve import SETTINGS, TEMPLATES, metadata_path
 
     argv = [sys.executable, "-m", "datasette"]
     argv += ["package"] if target == "package" else ["publish", target]
-    argv += [str(snapshot_path), "--metadata", str(metadata_path(snapshot_path)),
-             "--template-dir", str(TEMPLATES), "--plugins-dir", str(plugins_dir)]
+    argv += [
+        str(snapshot_path),
+        "--metadata",
+        str(metadata_path(snapshot_path)),
+        "--template-dir",
+        str(TEMPLATES),
+        "--plugins-dir",
+        str(plugins_dir),
+    ]
     for package in PUBLISH_INSTALL:
         argv += ["--install", package]
     if name:
         argv += [NAME_OPTION[target], name]
     # A published snapshot is immutable by nature: SQL time limit still applies, SQL stays off.
-    argv += ["--extra-options",
-             " ".join(f"--setting {k} {v}" for k, v in dict(SETTINGS, default_allow_sql="off").items())]
+    argv += [
+        "--extra-options",
+        " ".join(f"--setting {k} {v}" for k, v in dict(SETTINGS, default_allow_sql="off").items()),
+    ]
     return argv + list(extra)
 
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @db_option
-@click.option("--to", "target", type=click.Choice(PUBLISH_TARGETS), default="package", show_default=True,
-              help="`package` builds a Docker image; the others deploy with that provider's CLI.")
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(PUBLISH_TARGETS),
+    default="package",
+    show_default=True,
+    help="`package` builds a Docker image; the others deploy with that provider's CLI.",
+)
 @click.option("--name", default=None, help="Image tag (package) or service/app name.")
 @click.option("--dry-run", is_flag=True, help="Prepare the snapshot and print the command only.")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
@@ -144,13 +160,21 @@ def publish(db_path: str, target: str, name: str | None, dry_run: bool, extra) -
     except OSError as exc:
         raise click.ClickException(f"cannot run datasette: {exc}") from exc
     if code:
-        raise click.ClickException(f"datasette {'package' if target == 'package' else 'publish'} failed "
-                                   f"(status {code}); is {'docker' if target == 'package' else target + ' CLI'} installed?")
+        raise click.ClickException(
+            f"datasette {'package' if target == 'package' else 'publish'} failed "
+            f"(status {code}); is {'docker' if target == 'package' else target + ' CLI'} installed?"
+        )
 
 
 @click.command()
-@click.option("--db", "db_path", type=click.Path(dir_okay=False), default="hzwatch-demo.db", show_default=True,
-              help="Demo database (created fresh; never your real one).")
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False),
+    default="hzwatch-demo.db",
+    show_default=True,
+    help="Demo database (created fresh; never your real one).",
+)
 @click.option("--port", default=8001, show_default=True, type=int, help="Datasette port (0 picks a free one).")
 @click.option("--articles", default=None, type=int, help="Generated replica articles (default: replica's).")
 @click.option("--no-serve", is_flag=True, help="Build the demo database, then stop.")
@@ -172,8 +196,9 @@ def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
     started = time.monotonic()
     try:
         # One crawl of every source; the crawl pipeline matches and indexes each article it stores.
-        code = subprocess.call([sys.executable, "-m", "monitor.cli", "crawl", "--db", db_path, *remap, "--fast"],
-                               stdin=subprocess.DEVNULL)
+        code = subprocess.call(
+            [sys.executable, "-m", "monitor.cli", "crawl", "--db", db_path, *remap, "--fast"], stdin=subprocess.DEVNULL
+        )
     finally:
         replica.stop()
     if code:
@@ -187,8 +212,11 @@ def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
     n_relevant = db.execute("SELECT count(*) FROM articles WHERE relevant = 1").fetchone()[0]
     db.close()
     counts = _prepare_search(db_path)
-    click.echo(f"demo database {db_path}: {n_articles} articles, {n_relevant} relevant, "
-               f"{counts['indexed']} indexed for search, in {time.monotonic() - started:.0f} s", err=True)
+    click.echo(
+        f"demo database {db_path}: {n_articles} articles, {n_relevant} relevant, "
+        f"{counts['indexed']} indexed for search, in {time.monotonic() - started:.0f} s",
+        err=True,
+    )
     if no_serve:
         return
     from monitor.service.serve import datasette_argv

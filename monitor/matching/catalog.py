@@ -4,6 +4,7 @@ A plan file is data only (see monitor/plans/hangzhou-2024.yaml for every key); a
 is adding a file. `monitor/matching/places.yaml` lists the other cities whose mentions compete with a
 plan's city. Errors name the file, the item and the key.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,7 @@ PLACES_FILE = Path(__file__).resolve().parent / "places.yaml"
 ITEM_KINDS = {"group": None, "aim": None, "project": "group", "task": "aim"}
 OUTPUT_KINDS = ("project", "task")
 COMPARATORS = {">=": ">=", "≥": ">=", "=": "=", "<=": "<=", "≤": "<="}
-PLAN_KEYS = ("id", "title", "city", "announced", "watch_from", "reform_count", "task_count",
-             "districts", "items")
+PLAN_KEYS = ("id", "title", "city", "announced", "watch_from", "reform_count", "task_count", "districts", "items")
 ITEM_KEYS = ("id", "kind", "title")
 TARGET_KEYS = ("id", "item", "metric", "comparator", "value", "unit", "due", "figures")
 TERM_KEYS = ("aliases", "broad", "weak", "context", "exclude")
@@ -58,13 +58,13 @@ class Item:
     definition: str = ""
     parent: str | None = None
     position: int = 0
-    aliases: list[str] = field(default_factory=list)   # normalised terms
-    broad: list[str] = field(default_factory=list)     # count only beside a sibling item's evidence
+    aliases: list[str] = field(default_factory=list)  # normalised terms
+    broad: list[str] = field(default_factory=list)  # count only beside a sibling item's evidence
     weak: list[str] = field(default_factory=list)
     context: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
-    relevance_weight: float = 1.0   # share of this item's evidence that counts toward relevance
-    needs_alias: bool = False       # weak hits alone (a bare 人才) never list this item
+    relevance_weight: float = 1.0  # share of this item's evidence that counts toward relevance
+    needs_alias: bool = False  # weak hits alone (a bare 人才) never list this item
 
     @property
     def reported(self) -> bool:
@@ -105,9 +105,9 @@ class Plan:
     source: dict = field(default_factory=dict)
     theme: list[str] = field(default_factory=list)
     theme_weight: float = 2.0
-    locality: dict = field(default_factory=dict)     # normalised: names{term: weight}, hosts, …
+    locality: dict = field(default_factory=dict)  # normalised: names{term: weight}, hosts, …
     matching: dict = field(default_factory=dict)
-    figures: dict = field(default_factory=dict)      # patterns compiled under "_re"
+    figures: dict = field(default_factory=dict)  # patterns compiled under "_re"
 
 
 @dataclass
@@ -150,8 +150,7 @@ def load_catalog(paths: list[str | Path] | None = None) -> Catalog:
         plan = _load_plan(path, raw_bytes)
         for item in plan.items:
             if item.id in seen_items:
-                raise CatalogError(path, f"item {item.id}", "id",
-                                   f"duplicate id (also in {seen_items[item.id]})")
+                raise CatalogError(path, f"item {item.id}", "id", f"duplicate id (also in {seen_items[item.id]})")
             seen_items[item.id] = path
         for target in plan.targets:
             if target.id in seen_targets or target.id in seen_items:
@@ -173,6 +172,7 @@ def catalog_hash(paths: list[str | Path] | None = None) -> str:
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def _load_places(path: Path) -> dict:
     try:
@@ -282,15 +282,24 @@ def _load_plan(path: Path, raw_bytes: bytes) -> Plan:
     matching = dict(raw.get("matching") or {})
     figures = _load_figures(path, where, raw.get("figures") or {}, districts)
     return Plan(
-        id=plan_id, title=str(raw["title"]), city=str(raw["city"]), districts=districts,
+        id=plan_id,
+        title=str(raw["title"]),
+        city=str(raw["city"]),
+        districts=districts,
         bodies=[str(b) for b in raw.get("bodies") or []],
         announced=_date(path, where, "announced", raw["announced"]),
         watch_from=_date(path, where, "watch_from", raw["watch_from"]),
-        reform_count=raw["reform_count"], task_count=raw["task_count"],
-        items=items, targets=targets, path=path, source=dict(raw.get("source") or {}),
+        reform_count=raw["reform_count"],
+        task_count=raw["task_count"],
+        items=items,
+        targets=targets,
+        path=path,
+        source=dict(raw.get("source") or {}),
         theme=_terms(path, where, "theme.aliases", theme.get("aliases")),
         theme_weight=float(theme.get("weight", 2.0)),
-        locality=locality, matching=matching, figures=figures,
+        locality=locality,
+        matching=matching,
+        figures=figures,
     )
 
 
@@ -318,10 +327,20 @@ def _load_items(path: Path, plan_id: str, raw_items: Any) -> list[Item]:
         needs_alias = raw.get("needs_alias", False)
         if not isinstance(needs_alias, bool):
             raise CatalogError(path, where, "needs_alias", "must be true or false")
-        items.append(Item(id=item_id, plan_id=plan_id, kind=kind, title=str(raw["title"]),
-                          definition=str(raw.get("definition") or ""), parent=raw.get("parent"),
-                          position=position, relevance_weight=float(rw), needs_alias=needs_alias,
-                          **terms))
+        items.append(
+            Item(
+                id=item_id,
+                plan_id=plan_id,
+                kind=kind,
+                title=str(raw["title"]),
+                definition=str(raw.get("definition") or ""),
+                parent=raw.get("parent"),
+                position=position,
+                relevance_weight=float(rw),
+                needs_alias=needs_alias,
+                **terms,
+            )
+        )
     by_id = {i.id: i for i in items}
     for item in items:
         want = ITEM_KINDS[item.kind]
@@ -333,8 +352,9 @@ def _load_items(path: Path, plan_id: str, raw_items: Any) -> list[Item]:
         if parent is None:
             raise CatalogError(path, f"item {item.id}", "parent", f"unknown parent {item.parent!r}")
         if parent.kind != want:
-            raise CatalogError(path, f"item {item.id}", "parent",
-                               f"parent {parent.id} is a {parent.kind}, expected a {want}")
+            raise CatalogError(
+                path, f"item {item.id}", "parent", f"parent {parent.id} is a {parent.kind}, expected a {want}"
+            )
     return items
 
 
@@ -344,8 +364,7 @@ def _check_aliases(path: Path, items: list[Item]) -> None:
         for key in ("aliases", "broad", "weak"):
             for term in getattr(item, key):
                 if term in owner:
-                    raise CatalogError(path, f"item {item.id}", key,
-                                       f"duplicate alias {term!r} (also {owner[term]})")
+                    raise CatalogError(path, f"item {item.id}", key, f"duplicate alias {term!r} (also {owner[term]})")
                 owner[term] = f"{item.id}.{key}"
 
 
@@ -371,13 +390,22 @@ def _load_targets(path: Path, plan_id: str, raw_targets: Any, items: dict[str, I
             raise CatalogError(path, where, "figures.indicator", "missing")
         if not units:
             raise CatalogError(path, where, "figures.units", "missing")
-        out.append(Target(
-            id=str(raw["id"]), plan_id=plan_id, item=str(raw["item"]), metric=str(raw["metric"]),
-            comparator=COMPARATORS[raw["comparator"]], value=float(raw["value"]),
-            unit=normalize(str(raw["unit"])), due=_date(path, where, "due", raw["due"]),
-            indicator=indicator, decoys=_terms(path, where, "figures.decoys", fig.get("decoys")),
-            units=units, period_required=bool(fig.get("period_required", True)),
-        ))
+        out.append(
+            Target(
+                id=str(raw["id"]),
+                plan_id=plan_id,
+                item=str(raw["item"]),
+                metric=str(raw["metric"]),
+                comparator=COMPARATORS[raw["comparator"]],
+                value=float(raw["value"]),
+                unit=normalize(str(raw["unit"])),
+                due=_date(path, where, "due", raw["due"]),
+                indicator=indicator,
+                decoys=_terms(path, where, "figures.decoys", fig.get("decoys")),
+                units=units,
+                period_required=bool(fig.get("period_required", True)),
+            )
+        )
     return out
 
 
@@ -414,9 +442,15 @@ def _load_figures(path: Path, where: str, raw: dict, districts: list[str]) -> di
         offset = entry.get("year_offset", 0)
         if not isinstance(offset, int):
             raise CatalogError(path, where, f"{key}.year_offset", "must be an integer")
-        periods.append({"re": _compile(path, where, f"{key}.pattern", entry["pattern"]),
-                        "as_of": as_of, "same_year_only": bool(entry.get("same_year_only")),
-                        "year_offset": offset, "review_year": bool(entry.get("review_year"))})
+        periods.append(
+            {
+                "re": _compile(path, where, f"{key}.pattern", entry["pattern"]),
+                "as_of": as_of,
+                "same_year_only": bool(entry.get("same_year_only")),
+                "year_offset": offset,
+                "review_year": bool(entry.get("review_year")),
+            }
+        )
     compiled["periods"] = periods
     review = raw.get("review") or {}
     if not isinstance(review, dict):
@@ -431,11 +465,14 @@ def _load_figures(path: Path, where: str, raw: dict, districts: list[str]) -> di
             raise CatalogError(path, where, f"figures.review.{key}", "must be a list of patterns")
         compiled[f"review_{key}"] = [_compile(path, where, f"figures.review.{key}", p) for p in patterns]
     # One search tells whether a text has any review marker at all (most have none).
-    compiled["review_any"] = re.compile("|".join(
-        f"(?:{re.sub(r'[(][?]P<[a-z_]+>', '(?:', p.pattern)})" for p in compiled["review_markers"]) or r"(?!x)x")
+    compiled["review_any"] = re.compile(
+        "|".join(f"(?:{re.sub(r'[(][?]P<[a-z_]+>', '(?:', p.pattern)})" for p in compiled["review_markers"])
+        or r"(?!x)x"
+    )
     # One alternation per check: a clause is tested once, not once per word.
-    compiled["goal_or_earlier"] = re.compile("|".join(
-        f"(?:{p.pattern})" for p in compiled["goal"] + compiled["earlier"]) or r"(?!x)x")
+    compiled["goal_or_earlier"] = re.compile(
+        "|".join(f"(?:{p.pattern})" for p in compiled["goal"] + compiled["earlier"]) or r"(?!x)x"
+    )
     for key in ("city_scope", "other_scope"):
         terms = sorted(set(fig[key]), key=len, reverse=True)
         compiled[key] = re.compile("|".join(re.escape(t) for t in terms) or r"(?!x)x")

@@ -4,6 +4,7 @@ Relevance: article-level P/R/F1. Items: micro P/R/F1 over (article, item) pairs.
 a labelled figure is right when a figure for the same target has the same value; a figure
 with no label is a false figure. accuracy = right / (labelled + false figures).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,7 @@ def _prf(tp: int, fp: int, fn: int) -> dict:
     p = tp / (tp + fp) if tp + fp else 1.0
     r = tp / (tp + fn) if tp + fn else 1.0
     f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": round(p, 4), "recall": round(r, 4),
-            "f1": round(f, 4)}
+    return {"tp": tp, "fp": fp, "fn": fn, "precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
 
 
 def _same_value(a, b) -> bool:
@@ -74,42 +74,80 @@ def evaluate(matcher, cases: list[Case]) -> dict:
             rel["tp"] += 1
         elif got["relevant"]:
             rel["fp"] += 1
-            disagreements.append({"case": case.name, "kind": "relevance", "expected": False,
-                                  "got": True, "detail": f"score {got['score']}"})
+            disagreements.append(
+                {
+                    "case": case.name,
+                    "kind": "relevance",
+                    "expected": False,
+                    "got": True,
+                    "detail": f"score {got['score']}",
+                }
+            )
         elif want["relevant"]:
             rel["fn"] += 1
-            disagreements.append({"case": case.name, "kind": "relevance", "expected": True,
-                                  "got": False, "detail": f"score {got['score']}"})
+            disagreements.append(
+                {
+                    "case": case.name,
+                    "kind": "relevance",
+                    "expected": True,
+                    "got": False,
+                    "detail": f"score {got['score']}",
+                }
+            )
         gi, wi = set(got["projects"]), set(want.get("projects") or [])
         items["tp"] += len(gi & wi)
         items["fp"] += len(gi - wi)
         items["fn"] += len(wi - gi)
         if gi != wi:
-            disagreements.append({"case": case.name, "kind": "items",
-                                  "expected": sorted(wi), "got": sorted(gi),
-                                  "detail": f"missing {sorted(wi - gi)} extra {sorted(gi - wi)}"})
+            disagreements.append(
+                {
+                    "case": case.name,
+                    "kind": "items",
+                    "expected": sorted(wi),
+                    "got": sorted(gi),
+                    "detail": f"missing {sorted(wi - gi)} extra {sorted(gi - wi)}",
+                }
+            )
         unmatched = list(got["progress"])
         for fig in want.get("progress") or []:
             prog["labelled"] += 1
-            hit = next((g for g in unmatched if g["target"] == fig["target"]
-                        and _same_value(g["value"], fig["value"])), None)
+            hit = next(
+                (g for g in unmatched if g["target"] == fig["target"] and _same_value(g["value"], fig["value"])), None
+            )
             if hit:
                 unmatched.remove(hit)
                 prog["right"] += 1
                 prog["as_of_right"] += hit.get("as_of") == fig.get("as_of")
             else:
-                disagreements.append({"case": case.name, "kind": "progress-missed",
-                                      "expected": f"{fig['target']}={fig['value']}", "got": None,
-                                      "detail": fig.get("quote", "")[:60]})
+                disagreements.append(
+                    {
+                        "case": case.name,
+                        "kind": "progress-missed",
+                        "expected": f"{fig['target']}={fig['value']}",
+                        "got": None,
+                        "detail": fig.get("quote", "")[:60],
+                    }
+                )
         for g in unmatched:
             prog["false"] += 1
-            disagreements.append({"case": case.name, "kind": "progress-false", "expected": None,
-                                  "got": f"{g['target']}={g['value']} @{g['as_of']}",
-                                  "detail": g["quote"][:60]})
+            disagreements.append(
+                {
+                    "case": case.name,
+                    "kind": "progress-false",
+                    "expected": None,
+                    "got": f"{g['target']}={g['value']} @{g['as_of']}",
+                    "detail": g["quote"][:60],
+                }
+            )
     denominator = prog["labelled"] + prog["false"]
     prog["accuracy"] = round(prog["right"] / denominator, 4) if denominator else 1.0
-    return {"cases": len(cases), "relevance": _prf(**rel), "items": _prf(**items),
-            "progress": prog, "disagreements": disagreements}
+    return {
+        "cases": len(cases),
+        "relevance": _prf(**rel),
+        "items": _prf(**items),
+        "progress": prog,
+        "disagreements": disagreements,
+    }
 
 
 def format_report(report: dict) -> str:
@@ -128,8 +166,10 @@ def format_report(report: dict) -> str:
         lines.append("")
         lines.append(f"{'case':<28} {'kind':<16} {'expected':<28} got")
         for d in report["disagreements"]:
-            lines.append(f"{d['case']:<28} {d['kind']:<16} {str(d['expected']):<28} {d['got']}"
-                         + (f"  ({d['detail']})" if d.get("detail") else ""))
+            lines.append(
+                f"{d['case']:<28} {d['kind']:<16} {str(d['expected']):<28} {d['got']}"
+                + (f"  ({d['detail']})" if d.get("detail") else "")
+            )
     else:
         lines.append("no disagreements")
     return "\n".join(lines)

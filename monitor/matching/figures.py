@@ -6,6 +6,7 @@ target's indicator wording, the plan city's scope and the target's period in the
 and none of another indicator, a district, an earlier year, a multi-year total or a goal.
 All wording (scopes, period patterns, goal words) comes from the plan's `figures:` block.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -14,8 +15,20 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
-              "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG = {"万": 10_000, "亿": 100_000_000}
 _MULTIPLIER = {"千": 1_000, "万": 10_000, "亿": 100_000_000}
@@ -23,9 +36,37 @@ _MULTIPLIER = {"千": 1_000, "万": 10_000, "亿": 100_000_000}
 _AR = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _CN = r"[零〇一二两三四五六七八九十百千万亿点]+"
 # Units, longest first, including ones no target uses (人次, 岁) so they are not misread as 人.
-_UNITS = ["万平方米", "平方米", "个百分点", "百分点", "万人次", "人次", "套(间)", "周岁", "万套",
-          "万名", "万人", "万户", "万个", "万元", "亿元", "元", "套", "间", "名", "人", "位", "户",
-          "个", "岁", "所", "家", "项", "%", "成"]
+_UNITS = [
+    "万平方米",
+    "平方米",
+    "个百分点",
+    "百分点",
+    "万人次",
+    "人次",
+    "套(间)",
+    "周岁",
+    "万套",
+    "万名",
+    "万人",
+    "万户",
+    "万个",
+    "万元",
+    "亿元",
+    "元",
+    "套",
+    "间",
+    "名",
+    "人",
+    "位",
+    "户",
+    "个",
+    "岁",
+    "所",
+    "家",
+    "项",
+    "%",
+    "成",
+]
 _NUMBER = re.compile(
     r"(?P<pre>超过|超|逾|近|约|不少于|不低于)?"
     rf"(?:百分之(?P<pct>{_AR}|{_CN})|(?P<a>{_AR})(?P<amul>[千万亿](?![元平]))?|(?P<c>{_CN}))"
@@ -39,11 +80,11 @@ _HAS_CN_DIGIT = re.compile(r"[零〇一二两三四五六七八九]")
 
 @dataclass
 class Number:
-    value: float          # lower bound, in the unit's base (万/亿 applied): 1.2万套 -> 12000 套
-    unit: str             # '%', '套', '名', … ('' when none)
+    value: float  # lower bound, in the unit's base (万/亿 applied): 1.2万套 -> 12000 套
+    unit: str  # '%', '套', '名', … ('' when none)
     start: int
     end: int
-    qualifier: str = ""   # '>=' (超/以上/多), '~' (约/近), 'range'
+    qualifier: str = ""  # '>=' (超/以上/多), '~' (约/近), 'range'
     upper: float | None = None
     scaled: bool = False  # written with 万/亿 (35.2万): a count even without a unit word
 
@@ -52,7 +93,7 @@ def cn_to_number(s: str) -> float | None:
     """Chinese numeral to a number: 六千 -> 6000, 三十五万 -> 350000, 九十二点三 -> 92.3."""
     if not s:
         return None
-    if "点" in s and s[-1] in _CN_BIG:                  # 三十五点六万
+    if "点" in s and s[-1] in _CN_BIG:  # 三十五点六万
         head = cn_to_number(s[:-1])
         return head * _CN_BIG[s[-1]] if head is not None else None
     if "点" in s:
@@ -63,7 +104,7 @@ def cn_to_number(s: str) -> float | None:
         if head is None:
             return None
         return float(f"{int(head)}.{''.join(str(_CN_DIGITS[c]) for c in frac)}")
-    if all(c in _CN_DIGITS for c in s):           # 二〇二四 style
+    if all(c in _CN_DIGITS for c in s):  # 二〇二四 style
         return float("".join(str(_CN_DIGITS[c]) for c in s)) if len(s) > 1 else float(_CN_DIGITS[s])
     total, section, digit = 0, 0, None
     for c in s:
@@ -112,13 +153,13 @@ def parse_numbers(text: str) -> list[Number]:
             value = _value(g["a"], g["amul"])
         else:
             if not unit or not (_HAS_CN_DIGIT.search(g["c"]) or g["c"][0] == "十"):
-                continue                               # 十名 is ten; 百/千/万 alone are words
+                continue  # 十名 is ten; 百/千/万 alone are words
             value = _value(g["c"], None)
         if value is None:
             continue
         upper = _value(g["b"], g["bmul"] or g["amul"]) if g["b"] else None
         if upper is not None and g["b"] and g["a"] and not g["amul"] and g["bmul"]:
-            value *= _MULTIPLIER[g["bmul"]]            # 30-35万名: both ends in 万
+            value *= _MULTIPLIER[g["bmul"]]  # 30-35万名: both ends in 万
         if unit.startswith("万") and len(unit) > 1:
             value *= 10_000
             upper = upper * 10_000 if upper is not None else None
@@ -126,7 +167,7 @@ def parse_numbers(text: str) -> list[Number]:
         elif unit == "亿元":
             value *= 100_000_000
             unit = "元"
-        elif unit == "成":                 # 九成 = 90%
+        elif unit == "成":  # 九成 = 90%
             value *= 10
             upper = upper * 10 if upper is not None else None
             unit = "%"
@@ -138,9 +179,17 @@ def parse_numbers(text: str) -> list[Number]:
         elif g["pre"] in ("近", "约"):
             qualifier = "~"
         start = m.start("pct") - 3 if g["pct"] is not None else m.start()
-        out.append(Number(value=round(value, 6), unit=unit, start=max(start, m.start()),
-                          end=m.end(), qualifier=qualifier, upper=upper,
-                          scaled=bool(g["amul"] in ("万", "亿") or (g["c"] and g["c"][-1] in "万亿"))))
+        out.append(
+            Number(
+                value=round(value, 6),
+                unit=unit,
+                start=max(start, m.start()),
+                end=m.end(),
+                qualifier=qualifier,
+                upper=upper,
+                scaled=bool(g["amul"] in ("万", "亿") or (g["c"] and g["c"][-1] in "万亿")),
+            )
+        )
     return out
 
 
@@ -153,11 +202,12 @@ def unit_scale(unit: str) -> tuple[float, str]:
 
 # ------------------------------------------------------------------ progress
 
+
 @dataclass
 class Hit:
     start: int
     end: int
-    target: str | None     # None: a decoy (another indicator)
+    target: str | None  # None: a decoy (another indicator)
     term: str
 
 
@@ -228,8 +278,7 @@ def _reviewed_year(regions, pos: int) -> int | None:
     return year
 
 
-def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.date,
-                   review_year: int | None = None):
+def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.date, review_year: int | None = None):
     """(as_of, kind) from the last period marker in `context`, or None when there is none/unknown.
 
     `review_year`: the context sits in a review of that year (全年 then means that year).
@@ -251,7 +300,7 @@ def resolve_period(context: str, fig: dict, published: dt.date | None, due: dt.d
         year = review_year
     if year is None:
         return "unknown", period["as_of"]
-    year += period["year_offset"]              # 去年 in a 2025 article is 2024
+    year += period["year_offset"]  # 去年 in a 2025 article is 2024
     if period["same_year_only"] and year != due.year:
         return "other-year", period["as_of"]
     kind = period["as_of"]
@@ -303,13 +352,12 @@ def _cumulative(fig: dict, text: str, due: dt.date) -> bool:
         for m in p.finditer(text):
             year = re.match(r"(?:19|20)\d\d", m.group())
             if year and int(year.group()) >= due.year:
-                continue                          # 2024年以来: this year, not multi-year
+                continue  # 2024年以来: this year, not multi-year
             return True
     return False
 
 
-def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None,
-                     mask_terms: list[str]) -> list[dict]:
+def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None, mask_terms: list[str]) -> list[dict]:
     """Progress figures in `norm` for the plan's targets; each with the sentence span it came from.
 
     `hits` are indicator and decoy occurrences (from the matcher's single pass); `mask_terms`
@@ -319,13 +367,13 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
     targets = {t.id: t for t in plan.targets}
     hits = sorted(hits, key=lambda h: (h.start, -(h.end - h.start)))
     kept: list[Hit] = []
-    for h in hits:                                # 保障性住房 inside 配售型保障性住房 is not a decoy
+    for h in hits:  # 保障性住房 inside 配售型保障性住房 is not a decoy
         if kept and h.start < kept[-1].end and (h.end <= kept[-1].end or h.target == kept[-1].target):
-            continue                                  # nested, or the same indicator worded twice
+            continue  # nested, or the same indicator worded twice
         kept.append(h)
     out, seen = [], set()
-    regions = None                                 # review spans, found on first need
-    read: set[tuple] = set()                       # sentences already read for a target
+    regions = None  # review spans, found on first need
+    read: set[tuple] = set()  # sentences already read for a target
     sentences = _Sentences(norm, fig["_re"]["breaks"])
     for n, hit in enumerate(kept):
         if hit.target is None:
@@ -348,22 +396,22 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
             continue
         read.add(key)
         number = _first_number(norm, hit.end, window_end, target)
-        if number is not None and "分别" in norm[hit.end:number.start]:
-            number = None                              # "A、B分别达x、y": position decides
-        if number is None and "分别" in norm[hit.end:s1]:
+        if number is not None and "分别" in norm[hit.end : number.start]:
+            number = None  # "A、B分别达x、y": position decides
+        if number is None and "分别" in norm[hit.end : s1]:
             number = _respectively(norm, kept, n, s0, s1, target)
         if number is None:
             continue
-        between = norm[hit.end:number.start]
+        between = norm[hit.end : number.start]
         if _any(fig["_re"]["delta"], between):
             continue
-        clause = norm[s0:number.start]
+        clause = norm[s0 : number.start]
         scope = _scope_ok(clause, fig)
         context = clause
-        if scope is None:                          # subject in the previous sentence of the paragraph
+        if scope is None:  # subject in the previous sentence of the paragraph
             scope = _scope_ok(norm[p0:s0], fig) if p0 < s0 else None
             if scope is not None:
-                context = norm[p0:number.start]
+                context = norm[p0 : number.start]
         if scope is None and reviewed is not None:
             # A year review speaks for one body throughout: the scope it last named (全市…)
             # holds across paragraphs. Elsewhere a new paragraph needs its own scope.
@@ -376,15 +424,15 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         if period is None and reviewed is None and p0 < s0 and context is clause:
             # No period of its own: the paragraph's previous sentence may set it (上半年，…。
             # 全市新引进…). It must then pass the same checks (no goal, other year, total).
-            wider = norm[p0:number.start]
+            wider = norm[p0 : number.start]
             if _clean(wider, fig, mask_terms, target.due):
                 period = resolve_period(wider, fig, published, target.due, reviewed)
                 if period is not None:
                     context = wider
         if "累计" in context and not _year_start(fig, context, target.due):
-            continue                               # a running total needs "今年以来"-style start
+            continue  # a running total needs "今年以来"-style start
         if period is None:
-            if reviewed is not None:               # a review's unmarked figure: that year's result
+            if reviewed is not None:  # a review's unmarked figure: that year's result
                 as_of = min(dt.date(reviewed, 12, 31), published)
             elif target.period_required or published is None:
                 continue
@@ -396,7 +444,7 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
                 continue
             if kind in ("year_end",) and published and published < as_of:
                 if "已" not in context and reviewed is None:
-                    continue                       # 今年…6000套 before year-end is the plan, not a result
+                    continue  # 今年…6000套 before year-end is the plan, not a result
                 as_of = published
         if as_of.year != target.due.year or (published and (as_of - published).days > 31):
             continue
@@ -407,8 +455,9 @@ def extract_progress(norm: str, hits: list[Hit], plan, published: dt.date | None
         if key in seen:
             continue
         seen.add(key)
-        out.append({"target": target.id, "value": value, "unit": target.unit,
-                    "as_of": as_of.isoformat(), "_span": (s0, s1)})
+        out.append(
+            {"target": target.id, "value": value, "unit": target.unit, "as_of": as_of.isoformat(), "_span": (s0, s1)}
+        )
     return out
 
 
@@ -442,7 +491,7 @@ class _Sentences:
 
 def _accepts(number: Number, target) -> bool:
     mult, base = unit_scale(target.unit)
-    if not number.unit:                        # 大学生35.2万: a 万 count of the target's own unit
+    if not number.unit:  # 大学生35.2万: a 万 count of the target's own unit
         return number.scaled and mult > 1
     return number.unit in target.units or (number.unit == base)
 
@@ -465,8 +514,11 @@ def _respectively(norm: str, kept: list[Hit], n: int, s0: int, s1: int, target) 
         return None
     run = [h for h in kept if s0 <= h.start and h.end <= pos]
     # Only the indicators listed together: drop any followed by its own figure.
-    run = [h for k, h in enumerate(run)
-           if not any(x.unit for x in parse_numbers(norm[h.end:run[k + 1].start if k + 1 < len(run) else pos]))]
+    run = [
+        h
+        for k, h in enumerate(run)
+        if not any(x.unit for x in parse_numbers(norm[h.end : run[k + 1].start if k + 1 < len(run) else pos]))
+    ]
     if kept[n] not in run:
         return None
     numbers = [x for x in parse_numbers(norm[pos:s1]) if x.unit]

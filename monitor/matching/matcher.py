@@ -5,6 +5,7 @@ place name and indicator; relevance then needs (per plan) a report about the pla
 dated on or after the plan's watch date, with enough item evidence. Progress figures come
 from monitor.matching.figures. Evidence offsets index the original `title + "\\n" + text`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -107,10 +108,10 @@ def _verbatim(cache: dict, term: str, s: int, norm: str, doc: str) -> int | None
     pair = cache.get(term, 0)
     if pair == 0:
         if any(term[:i] == term[-i:] for i in range(1, len(term))):
-            in_norm = _occurrences(norm, term)         # occurrences may overlap: list them
+            in_norm = _occurrences(norm, term)  # occurrences may overlap: list them
             in_doc = _occurrences(doc, term)
             pair = (in_norm, in_doc) if len(in_norm) == len(in_doc) else None
-        else:                                          # they cannot: str.count (in C) is exact
+        else:  # they cannot: str.count (in C) is exact
             pair = True if norm.count(term) == doc.count(term) else None
         cache[term] = pair
     if pair is None:
@@ -119,7 +120,7 @@ def _verbatim(cache: dict, term: str, s: int, norm: str, doc: str) -> int | None
         if not norm.startswith(term, s):
             return None
         pos = -1
-        for _ in range(norm.count(term, 0, s) + 1):   # the same occurrence in `doc`
+        for _ in range(norm.count(term, 0, s) + 1):  # the same occurrence in `doc`
             pos = doc.find(term, pos + 1)
         return pos
     k = bisect_left(pair[0], s)
@@ -128,13 +129,13 @@ def _verbatim(cache: dict, term: str, s: int, norm: str, doc: str) -> int | None
 
 def _overlaps(spans: list[tuple[int, int]], s: int, e: int) -> bool:
     """Does any of the sorted `spans` overlap [s, e)? (Spans are short terms.)"""
-    k = bisect_left(spans, (e,))                       # spans starting before e
+    k = bisect_left(spans, (e,))  # spans starting before e
     while k > 0:
         k -= 1
         xs, xe = spans[k]
         if xe > s:
             return True
-        if xs < s - 64:                                # no term is this long
+        if xs < s - 64:  # no term is this long
             return False
     return False
 
@@ -153,8 +154,8 @@ def _anchored(cache: dict, norm: str, doc: str, s0: int, s1: int) -> tuple[int |
         return None, None
     for k in (4, 2):
         k = min(k, (s1 - s0) // 2)
-        a = _verbatim(cache, norm[s0:s0 + k], s0, norm, doc)
-        b = _verbatim(cache, norm[s1 - k:s1], s1 - k, norm, doc) if a is not None else None
+        a = _verbatim(cache, norm[s0 : s0 + k], s0, norm, doc)
+        b = _verbatim(cache, norm[s1 - k : s1], s1 - k, norm, doc) if a is not None else None
         if a is not None and b is not None and a < b + k:
             return a, b + k
     return None, None
@@ -180,7 +181,7 @@ class Matcher:
         for city, entry in places["cities"].items():
             self._place_hosts[city] = entry
             if city in plan_cities:
-                continue                      # counted through that plan's own "loc" names
+                continue  # counted through that plan's own "loc" names
             for name in entry["names"]:
                 payloads[name].append(("place", city))
             for src in entry["sources"]:
@@ -212,8 +213,9 @@ class Matcher:
                     payloads[term].append(("decoy", pid, target.id))
             # Names that contain a goal word (春雨计划 holds 计划) are blanked before goal checks.
             goal = plan.figures["_re"]["goal_or_earlier"]
-            self._mask_terms[pid] = sorted({t for i in plan.items for t in i.aliases + i.broad + i.weak
-                                            if goal.search(t)}, key=len, reverse=True)
+            self._mask_terms[pid] = sorted(
+                {t for i in plan.items for t in i.aliases + i.broad + i.weak if goal.search(t)}, key=len, reverse=True
+            )
         self._plan_cities = plan_cities
         self._items = self.catalog.items
         # Terms inside another item's longer term (人才 in 顶尖人才, 人才分类评价): a hit there
@@ -226,8 +228,9 @@ class Matcher:
             for a, ia in terms:
                 for b, ib in terms:
                     if a in b and ib != ia and a != b:
-                        self._contains[(b, ib)] += [(ia, k, len(a)) for k in range(len(b) - len(a) + 1)
-                                                    if b.startswith(a, k)]
+                        self._contains[(b, ib)] += [
+                            (ia, k, len(a)) for k in range(len(b) - len(a) + 1) if b.startswith(a, k)
+                        ]
         self._contains = {k: v for k, v in self._contains.items() if v}
         # An item's evidence weight past which the article's score is already full
         # (relevance strength tops out at 2 x relevance_min): later hits need not be weighed.
@@ -237,9 +240,14 @@ class Matcher:
             imin = float(plan.matching.get("item_min", 1.0))
             self._enough[plan.id] = {
                 i.id: max(imin, 2 * rmin / i.relevance_weight) if i.relevance_weight > 0 else float("inf")
-                for i in plan.items}
-        self._context_re = {i.id: re.compile("|".join(re.escape(c) for c in i.context))
-                            for p in self.catalog.plans for i in p.items if i.context}
+                for i in plan.items
+            }
+        self._context_re = {
+            i.id: re.compile("|".join(re.escape(c) for c in i.context))
+            for p in self.catalog.plans
+            for i in p.items
+            if i.context
+        }
         self._contexts = {i.id: i.context for p in self.catalog.plans for i in p.items}
         self._host_city: dict[tuple[str, str], str | None] = {}
         self._source_city: dict[tuple[str, str], str | None] = {}
@@ -290,7 +298,7 @@ class Matcher:
             count = leads.count
             for end, value in self._auto.iter(raw):
                 end += 1
-                if end > last_byte:                   # characters up to this end, incrementally
+                if end > last_byte:  # characters up to this end, incrementally
                     last_char += count(1, last_byte, end)
                     last_byte = end
                 ends = get(value[1])
@@ -310,7 +318,7 @@ class Matcher:
         # The 来源 line and the site's own name ("杭州日报 (hzdaily…)") both say whose news it is.
         source_raw = " ".join(str(article.get(k) or "") for k in ("source", "site")).strip()
         source = self._sources.get(source_raw)
-        if source is None:                            # site names repeat: normalise each once
+        if source is None:  # site names repeat: normalise each once
             if len(self._sources) > 10_000:
                 self._sources.clear()
             source = self._sources[source_raw] = normalize(source_raw)
@@ -320,12 +328,21 @@ class Matcher:
             m = _TEXT_DATE.search(ntext[:300])
             date_text = _valid(*m.groups()) if m else None
 
-        result = {"relevant": False, "score": 0.0, "projects": [], "targets": [],
-                  "progress": [], "evidence": []}
+        result = {"relevant": False, "score": 0.0, "projects": [], "targets": [], "progress": [], "evidence": []}
         best_score = 0.0
         for plan in self.catalog.plans:
-            r = self._match_plan(plan, hits, norm, index, doc, title_end, host, source,
-                                 published or date_text, published is None and date_text is None)
+            r = self._match_plan(
+                plan,
+                hits,
+                norm,
+                index,
+                doc,
+                title_end,
+                host,
+                source,
+                published or date_text,
+                published is None and date_text is None,
+            )
             best_score = max(best_score, r["score"])
             if r["relevant"]:
                 result["relevant"] = True
@@ -337,8 +354,7 @@ class Matcher:
         return result
 
     # ------------------------------------------------------------ per plan
-    def _match_plan(self, plan, hits, norm, index, doc, title_end, host, source,
-                    published, date_unknown) -> dict:
+    def _match_plan(self, plan, hits, norm, index, doc, title_end, host, source, published, date_unknown) -> dict:
         m = plan.matching
         pid = plan.id
         title_w = float(m.get("title_weight", 2.0))
@@ -355,8 +371,8 @@ class Matcher:
         for kind in ("alias", "broad", "weak"):
             for s, e, t, p in hits[kind]:
                 if p[1] == pid:
-                    per_item[p[2]].append((s, -e, t, kind))   # sorts by start, longest first
-        owned = set()                 # (start, end, item) of hits inside another item's longer term
+                    per_item[p[2]].append((s, -e, t, kind))  # sorts by start, longest first
+        owned = set()  # (start, end, item) of hits inside another item's longer term
         contains = self._contains
         if contains:
             for item_id, ihits in per_item.items():
@@ -377,7 +393,7 @@ class Matcher:
             score, kept, last_end, any_alias, any_broad = 0.0, [], -1, False, False
             for s, e, t, kind in ihits:
                 e = -e
-                if e <= last_end:                     # nested alias of the same item (数谷 in 中国数谷)
+                if e <= last_end:  # nested alias of the same item (数谷 in 中国数谷)
                     continue
                 if owned and (s, e, item_id) in owned:
                     continue
@@ -395,7 +411,7 @@ class Matcher:
                 kept.append((s, e, t))
                 last_end = e
                 if any_alias and score >= enough[item_id] and len(kept) >= cap:
-                    break                             # more hits change neither score nor evidence
+                    break  # more hits change neither score nor evidence
             if not kept or not (any_alias or any_broad or not self._items[item_id].needs_alias):
                 continue
             if not any_alias and any_broad:
@@ -406,8 +422,7 @@ class Matcher:
                 item_scores[item_id] = score
                 item_evidence[item_id] = kept
         theme_hits = sorted((s, e, t) for s, e, t, p in hits["theme"] if p[1] == pid)
-        theme_score = sum(plan.theme_weight * (title_w if s < title_end else 1.0)
-                          for s, _e, _t in theme_hits)
+        theme_score = sum(plan.theme_weight * (title_w if s < title_end else 1.0) for s, _e, _t in theme_hits)
         items = self._items
         item_min = float(m.get("item_min", 1.0))
         listed = [i for i, sc in item_scores.items() if sc >= item_min and items[i].reported]
@@ -415,14 +430,17 @@ class Matcher:
         # beside a sibling item found on its own evidence.
         if broad_only:
             parents = {items[i].parent for i in listed}
-            listed += [i for i in broad_only if items[i].parent in parents
-                       and item_scores_broad[i] >= item_min and items[i].reported]
+            listed += [
+                i
+                for i in broad_only
+                if items[i].parent in parents and item_scores_broad[i] >= item_min and items[i].reported
+            ]
             for i in broad_only:
                 item_scores[i] = item_scores_broad[i]
         topical = sum(item_scores[i] * items[i].relevance_weight for i in listed) + theme_score
 
         # --- locality
-        if topical <= 0:                 # nothing about the plan: no need to place or date it
+        if topical <= 0:  # nothing about the plan: no need to place or date it
             return out
         loc_ok, share = self._locality(plan, hits, norm, title_end, host, source)
         # --- date
@@ -437,19 +455,23 @@ class Matcher:
         # of the watch period (a January review of last year is still news).
         title_years = [int(y) for y in _YEAR.findall(norm[:title_end])]
         if date_ok and title_years and max(title_years) <= plan.watch_from.year - 2:
-            date_ok = max((int(y) for y in _YEAR.findall(norm[title_end:])),
-                          default=0) >= plan.watch_from.year
+            date_ok = max((int(y) for y in _YEAR.findall(norm[title_end:])), default=0) >= plan.watch_from.year
         # A review of a year before the plan ("2023年工作总结" published in January 2024) reports
         # that year's results; it is news about the plan only if it also speaks of the watch
         # period (a later year, or 今年 in it).
         elif date_ok and published is not None and title_years and min(title_years) < plan.watch_from.year:
             rx = plan.figures["_re"]
             title = norm[:title_end]
-            if any(int(m.group("year")) < plan.watch_from.year
-                   for p in rx["review_markers"] if "year" in p.groupindex for m in p.finditer(title)):
+            if any(
+                int(m.group("year")) < plan.watch_from.year
+                for p in rx["review_markers"]
+                if "year" in p.groupindex
+                for m in p.finditer(title)
+            ):
                 body = norm[title_end:]
-                date_ok = (any(int(y) >= plan.watch_from.year for y in _YEAR.findall(body))
-                           or any(p.search(body) for p in rx["review_end_next_year"]))
+                date_ok = any(int(y) >= plan.watch_from.year for y in _YEAR.findall(body)) or any(
+                    p.search(body) for p in rx["review_end_next_year"]
+                )
 
         relevance_min = float(m.get("relevance_min", 2.0))
         strength = min(1.0, topical / (2 * relevance_min))
@@ -473,19 +495,28 @@ class Matcher:
                         a, b = index[s], index[e - 1] + 1
                 else:
                     b = a + len(t)
-                out["evidence"].append({
-                    "item": item_id, "term": t, "start": a, "end": b,
-                    "snippet": doc[max(0, a - snip):b + snip].replace("\n", " ").strip(),
-                })
+                out["evidence"].append(
+                    {
+                        "item": item_id,
+                        "term": t,
+                        "start": a,
+                        "end": b,
+                        "snippet": doc[max(0, a - snip) : b + snip].replace("\n", " ").strip(),
+                    }
+                )
 
         # --- progress
-        fhits = [Hit(s, e, p[2] if p[0] == "indicator" else None, t)
-                 for kind in ("indicator", "decoy") for s, e, t, p in hits[kind] if p[1] == pid]
+        fhits = [
+            Hit(s, e, p[2] if p[0] == "indicator" else None, t)
+            for kind in ("indicator", "decoy")
+            for s, e, t, p in hits[kind]
+            if p[1] == pid
+        ]
         if any(h.target for h in fhits) and published is not None:
             for fig in extract_progress(norm, fhits, plan, published, self._mask_terms[pid]):
                 s0, s1 = fig.pop("_span")
                 if s1 < len(norm) and norm[s1] != "\n":
-                    s1 += 1                              # keep the sentence's own 。！？；
+                    s1 += 1  # keep the sentence's own 。！？；
                 a, b = _anchored(places, norm, doc, s0, s1)
                 if a is None:
                     a, b = index[s0], index[max(s0, s1 - 1)] + 1
@@ -505,16 +536,16 @@ class Matcher:
                 if not not_city or not any(s < ne and ns < e for ns, ne in not_city):
                     spans.append((s, -e, plan.city, p[2]))
             elif p[3] != plan.city:
-                spans.append((s, -e, p[3], 1.0))      # another plan's city competes with this one
+                spans.append((s, -e, p[3], 1.0))  # another plan's city competes with this one
         for s, e, _t, p in hits["place"]:
             spans.append((s, -e, p[1], 1.0))
-        spans.sort()                                   # by start, longest first
+        spans.sort()  # by start, longest first
         scores: dict[str, float] = defaultdict(float)
         title_places = set()
         last_end = -1
         for s, e, city, w in spans:
             e = -e
-            if e <= last_end:                          # 杭州 inside 杭州市, 宁波 inside 宁波日报
+            if e <= last_end:  # 杭州 inside 杭州市, 宁波 inside 宁波日报
                 continue
             last_end = e
             if s < title_end:
@@ -541,7 +572,7 @@ class Matcher:
             scores[host_city] += deixis * float(lm.get("deixis_weight", 0.25))
         if source:
             skey = (pid, source)
-            if skey not in self._source_city:            # sites and 来源 names repeat: look up once
+            if skey not in self._source_city:  # sites and 来源 names repeat: look up once
                 source_city = None
                 if any(s in source for s in plan.locality["sources"]) or plan.city in source:
                     source_city = plan.city
@@ -561,9 +592,12 @@ class Matcher:
         top_other = max(scores.values(), default=0.0)
         share = own / (own + others) if own + others else 0.0
         wide = len(hits["wide"])
-        ok = (own >= float(lm.get("min_city", 1.0)) and own >= top_other
-              and share >= float(lm.get("min_share", 0.4))
-              and wide < float(lm.get("province_ratio", 2.0)) * own)
+        ok = (
+            own >= float(lm.get("min_city", 1.0))
+            and own >= top_other
+            and share >= float(lm.get("min_share", 0.4))
+            and wide < float(lm.get("province_ratio", 2.0)) * own
+        )
         if title_places and plan.city not in title_places:
-            ok = False                                 # the headline is about another city
+            ok = False  # the headline is about another city
         return ok, share

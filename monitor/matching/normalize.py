@@ -5,6 +5,7 @@ normalised character came from, so evidence and quotes can point back into the o
 The steps are plain regex substitutions run in C (`normalize`); the position map replays the
 same substitutions in Python, and only when someone asks for a position.
 """
+
 from __future__ import annotations
 
 import re
@@ -28,9 +29,15 @@ _CJK_OR_PUNCT_RE = re.compile(f"[{_CJK_OR_PUNCT}]")
 def _blank(m: re.Match) -> str:
     """A whitespace run: a newline if it holds one, nothing inside Chinese text, else one space."""
     text, start, end = m.string, m.start(), m.end()
-    if start == 0 or end == len(text) or text[start - 1] == "\n" or text[end] == "\n" \
-            or _CJK_OR_PUNCT_RE.match(text, start - 1) or _CJK_OR_PUNCT_RE.match(text, end):
-        return ""                 # layout blanks in Chinese: 深化改革 强基固本 -> 深化改革强基固本
+    if (
+        start == 0
+        or end == len(text)
+        or text[start - 1] == "\n"
+        or text[end] == "\n"
+        or _CJK_OR_PUNCT_RE.match(text, start - 1)
+        or _CJK_OR_PUNCT_RE.match(text, end)
+    ):
+        return ""  # layout blanks in Chinese: 深化改革 强基固本 -> 深化改革强基固本
     return " "
 
 
@@ -113,7 +120,7 @@ def _changed_by_t2s() -> re.Pattern:
     """A character class of every CJK character t2s changes (found with one conversion)."""
     chars = [chr(c) for c in range(0x3400, 0xA000)] + [chr(c) for c in range(0xF900, 0xFB00)]
     converted = _T2S.convert("\n".join(chars)).split("\n")
-    if len(converted) != len(chars):               # cannot tell: always convert
+    if len(converted) != len(chars):  # cannot tell: always convert
         return re.compile(".", re.S)
     changed = "".join(c for c, d in zip(chars, converted) if c != d)
     return re.compile("[" + re.escape(changed) + "]") if changed else re.compile("(?!x)x")
@@ -139,7 +146,7 @@ def _tracked(text: str, simplify: bool = True) -> tuple[str, list[tuple[list[int
     t2s maps one character to one, so positions do not need it (simplify=False skips it).
     """
     steps = []
-    text = _fullwidth_all(text)                # one for one: positions do not move
+    text = _fullwidth_all(text)  # one for one: positions do not move
     for pattern, repl in _STEPS[1:]:
         if pattern in _ONE_CHAR_DELETIONS:
             # Each match deletes one character: the breakpoints follow from the positions alone.
@@ -156,7 +163,7 @@ def _tracked(text: str, simplify: bool = True) -> tuple[str, list[tuple[list[int
             parts.append(text[pos:start])
             parts.append(rep)
             out += start - pos
-            if len(rep) == end - start:        # same length ("\n" for "\n"): nothing shifts
+            if len(rep) == end - start:  # same length ("\n" for "\n"): nothing shifts
                 out += len(rep)
                 pos = end
                 continue
@@ -168,7 +175,7 @@ def _tracked(text: str, simplify: bool = True) -> tuple[str, list[tuple[list[int
             pos = end
         parts.append(text[pos:])
         text = "".join(parts)
-        if len(new) > 1:                       # a step that moved nothing needs no lookup
+        if len(new) > 1:  # a step that moved nothing needs no lookup
             steps.append((new, old))
     return (_t2s(text) if simplify else text), steps
 

@@ -1,5 +1,6 @@
 """Run one crawl of the given sources in a CrawlerProcess (one crawl per process: the reactor
 cannot restart, so the scheduler starts `hzwatch crawl` as a subprocess)."""
+
 from __future__ import annotations
 
 import logging
@@ -28,16 +29,27 @@ class SourceResult:
 
     def summary(self) -> str:
         fails = ", ".join(f"{k} {v}" for k, v in sorted(self.failures.items())) or "none"
-        line = (f"{self.source_id}: {self.status}; {self.pages_fetched} pages, {self.new_articles} new, "
-                f"{self.updated_articles} updated articles; failures: {fails}; {self.seconds:.1f}s")
+        line = (
+            f"{self.source_id}: {self.status}; {self.pages_fetched} pages, {self.new_articles} new, "
+            f"{self.updated_articles} updated articles; failures: {fails}; {self.seconds:.1f}s"
+        )
         if self.layout_warning:
             line += f"; WARNING {self.layout_warning}"
         return line
 
 
-def run_crawl(sources, db, *, since: date | None = None, until: date | None = None,
-              remap: dict | None = None, fast: bool = False, max_pages: int | None = None,
-              max_articles: int | None = None, log_level: str | None = None) -> list[SourceResult]:
+def run_crawl(
+    sources,
+    db,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    remap: dict | None = None,
+    fast: bool = False,
+    max_pages: int | None = None,
+    max_articles: int | None = None,
+    log_level: str | None = None,
+) -> list[SourceResult]:
     """Crawl `sources` (Source objects) into `db` concurrently; return one result per source."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.log import configure_logging
@@ -58,12 +70,13 @@ def run_crawl(sources, db, *, since: date | None = None, until: date | None = No
         cls = spider_for(src)
         crawler = process.create_crawler(_with_settings(cls, s, src.id))
         crawlers.append((src, crawler))
-        process.crawl(crawler, source=src, db=db, since=since, until=until, max_pages=max_pages,
-                      max_articles=max_articles)
+        process.crawl(
+            crawler, source=src, db=db, since=since, until=until, max_pages=max_pages, max_articles=max_articles
+        )
     process.start()
     from scrapers.pipelines import commit_batch
 
-    commit_batch(db)   # nothing written in the crawl stays uncommitted
+    commit_batch(db)  # nothing written in the crawl stays uncommitted
     elapsed = time.monotonic() - started
     results = []
     for src, crawler in crawlers:
@@ -76,10 +89,19 @@ def run_crawl(sources, db, *, since: date | None = None, until: date | None = No
             from datetime import datetime
 
             seconds = (datetime.fromisoformat(row["ended"]) - datetime.fromisoformat(row["started"])).total_seconds()
-        results.append(SourceResult(
-            src.id, run_id, (row or {}).get("status") or "not-run", (row or {}).get("pages_fetched") or 0,
-            (row or {}).get("new_articles") or 0, (row or {}).get("updated_articles") or 0,
-            (row or {}).get("failures") or {}, seconds, warn[0] if warn else None))
+        results.append(
+            SourceResult(
+                src.id,
+                run_id,
+                (row or {}).get("status") or "not-run",
+                (row or {}).get("pages_fetched") or 0,
+                (row or {}).get("new_articles") or 0,
+                (row or {}).get("updated_articles") or 0,
+                (row or {}).get("failures") or {},
+                seconds,
+                warn[0] if warn else None,
+            )
+        )
     return results
 
 

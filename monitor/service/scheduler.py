@@ -4,13 +4,13 @@ Each crawl is a subprocess (`python -m monitor.cli crawl SOURCE`), because Scrap
 restart in one process; a crawl that hangs past its timeout or outlives a shutdown is killed and its
 run recorded. Alerts are dispatched from the outbox by one job; digests by one cron job each.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
 import logging
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -70,6 +70,7 @@ class RunOptions:
 
 
 # -- sources -----------------------------------------------------------------------------
+
 
 def _get(obj, *names):
     for name in names:
@@ -166,6 +167,7 @@ def next_due(s: SourceSchedule, last: dt.datetime | None, now: dt.datetime) -> d
 
 # -- processes ---------------------------------------------------------------------------
 
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -192,10 +194,12 @@ def _is_crawl_process(pid: int) -> bool:
 # Launches a command that gets SIGKILL when the service dies (Linux PR_SET_PDEATHSIG survives exec),
 # so no orphan crawl or Datasette outlives a killed service. Done in a tiny launcher rather than
 # preexec_fn, which is unsafe in a threaded process.
-_LAUNCHER = ("import ctypes, os, sys\n"
-             "try:\n    ctypes.CDLL(None).prctl(1, 9)\nexcept Exception:\n    pass\n"
-             "if os.getppid() != int(sys.argv[1]):\n    os._exit(70)\n"
-             "os.execv(sys.argv[2], sys.argv[2:])\n")
+_LAUNCHER = (
+    "import ctypes, os, sys\n"
+    "try:\n    ctypes.CDLL(None).prctl(1, 9)\nexcept Exception:\n    pass\n"
+    "if os.getppid() != int(sys.argv[1]):\n    os._exit(70)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 
 
 def tied_to_parent(argv: list[str]) -> list[str]:
@@ -242,6 +246,7 @@ def service_pid(db_path) -> int | None:
 
 
 # -- the service -------------------------------------------------------------------------
+
 
 class Service:
     """Scheduler, crawl subprocesses, alert dispatch and Datasette, with a clean stop."""
@@ -326,21 +331,46 @@ class Service:
             first = first_run_time(s, last.get(s.id), now)
             if first <= now:  # overdue: run once now, staggered so they do not all start together
                 first = now + dt.timedelta(seconds=min(n * 0.5, 30))
-            sched.add_job(self.run_crawl, trigger_for(s), args=[s.id], id=f"crawl:{s.id}",
-                          name=f"crawl {s.id}", next_run_time=first, misfire_grace_time=misfire_grace(s))
-            log.info("source %s (%s): %s, next run %s", s.id, s.name,
-                     f"cron {s.cron}" if s.cron else f"every {s.interval_seconds:g} s", first.isoformat())
+            sched.add_job(
+                self.run_crawl,
+                trigger_for(s),
+                args=[s.id],
+                id=f"crawl:{s.id}",
+                name=f"crawl {s.id}",
+                next_run_time=first,
+                misfire_grace_time=misfire_grace(s),
+            )
+            log.info(
+                "source %s (%s): %s, next run %s",
+                s.id,
+                s.name,
+                f"cron {s.cron}" if s.cron else f"every {s.interval_seconds:g} s",
+                first.isoformat(),
+            )
         every = self.opts.dispatch_every or float(self.opts.subscriptions.delivery["dispatch_every_seconds"])
-        sched.add_job(self.dispatch, IntervalTrigger(seconds=every, timezone=tz), id="dispatch",
-                      name="alert dispatch", next_run_time=now, misfire_grace_time=max(1, int(every)))
+        sched.add_job(
+            self.dispatch,
+            IntervalTrigger(seconds=every, timezone=tz),
+            id="dispatch",
+            name="alert dispatch",
+            next_run_time=now,
+            misfire_grace_time=max(1, int(every)),
+        )
         for sub in self.opts.subscriptions.subscriptions:
             if sub.mode == "digest":
-                sched.add_job(self.digest, CronTrigger.from_crontab(sub.cron, timezone=tz), args=[sub.name],
-                              id=f"digest:{sub.name}", name=f"digest {sub.name}", misfire_grace_time=3600)
+                sched.add_job(
+                    self.digest,
+                    CronTrigger.from_crontab(sub.cron, timezone=tz),
+                    args=[sub.name],
+                    id=f"digest:{sub.name}",
+                    name=f"digest {sub.name}",
+                    misfire_grace_time=3600,
+                )
         if self.opts.serve:
             self._start_datasette()
-            sched.add_job(self._watch_datasette, IntervalTrigger(seconds=2, timezone=tz), id="datasette",
-                          misfire_grace_time=5)
+            sched.add_job(
+                self._watch_datasette, IntervalTrigger(seconds=2, timezone=tz), id="datasette", misfire_grace_time=5
+            )
         self.scheduler = sched
         sched.start()
 
@@ -376,8 +406,13 @@ class Service:
         err_path = self._log_dir / f"{source_id}.stderr"
         t0 = time.monotonic()
         with open(err_path, "wb") as err:
-            proc = subprocess.Popen(tied_to_parent(self.crawl_argv(source_id)), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+            proc = subprocess.Popen(
+                tied_to_parent(self.crawl_argv(source_id)),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,
+            )
         log.info("crawl %s started (pid %d)", source_id, proc.pid)
         ended_by = None
         while proc.poll() is None:
@@ -411,8 +446,9 @@ class Service:
         finally:
             db.close()
         outcome = status or (run["status"] if run else "?")
-        (log.warning if status else log.info)("crawl %s ended: %s in %.1f s%s", source_id, outcome, elapsed,
-                                              f" ({error})" if error else "")
+        (log.warning if status else log.info)(
+            "crawl %s ended: %s in %.1f s%s", source_id, outcome, elapsed, f" ({error})" if error else ""
+        )
         if not self.stop_event.is_set() and self.scheduler is not None:
             try:  # alert soon after new articles, without waiting for the next dispatch tick
                 self.scheduler.modify_job("dispatch", next_run_time=dt.datetime.now(ZoneInfo(TIMEZONE)))
@@ -455,13 +491,27 @@ class Service:
 
             return datasette_argv(str(self.opts.db_path), self.opts.host, self.opts.port)
         except ImportError:
-            return [sys.executable, "-m", "datasette", "serve", str(self.opts.db_path),
-                    "-h", self.opts.host, "-p", str(self.opts.port)]
+            return [
+                sys.executable,
+                "-m",
+                "datasette",
+                "serve",
+                str(self.opts.db_path),
+                "-h",
+                self.opts.host,
+                "-p",
+                str(self.opts.port),
+            ]
 
     def _start_datasette(self) -> None:
         err = open(self._log_dir / "datasette.stderr", "ab")
-        self._datasette = subprocess.Popen(tied_to_parent(self.datasette_argv()), stdin=subprocess.DEVNULL,
-                                           stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        self._datasette = subprocess.Popen(
+            tied_to_parent(self.datasette_argv()),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
         err.close()
         log.info("datasette on http://%s:%d (pid %d)", self.opts.host, self.opts.port, self._datasette.pid)
 
@@ -476,6 +526,7 @@ class Service:
     # -- stop ----------------------------------------------------------------------------
     def wait(self) -> None:
         """Block until SIGINT/SIGTERM (installed here, so call from the main thread)."""
+
         def handler(signum, frame):
             log.info("signal %d: stopping", signum)
             self.stop_event.set()

@@ -4,6 +4,7 @@ Presentation lives in `datasette/` (metadata.yml, templates, plugins); this modu
 Datasette at it. The database block in metadata.yml is keyed `hzwatch`; Datasette names a
 database after its file, so for any other file name a renamed copy of the metadata is written.
 """
+
 from __future__ import annotations
 
 import json
@@ -53,9 +54,7 @@ def load_metadata(db_name: str = METADATA_DB_NAME) -> dict:
         databases[db_name] = databases.pop(METADATA_DB_NAME)
     dashboards = (metadata.get("plugins") or {}).get("datasette-dashboards") or {}
     for dashboard in dashboards.values():
-        for part in list((dashboard.get("charts") or {}).values()) + list(
-            (dashboard.get("filters") or {}).values()
-        ):
+        for part in list((dashboard.get("charts") or {}).values()) + list((dashboard.get("filters") or {}).values()):
             if part.get("db") == METADATA_DB_NAME:
                 part["db"] = db_name
     return metadata
@@ -90,11 +89,16 @@ def datasette_argv(
     argv = [sys.executable, "-m", "datasette", "serve"]
     argv += ["--immutable", str(db_path)] if immutable else [str(db_path)]
     argv += [
-        "--host", host,
-        "--port", str(port),
-        "--metadata", str(metadata_path(db_path)),
-        "--template-dir", str(TEMPLATES),
-        "--plugins-dir", str(PLUGINS),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--metadata",
+        str(metadata_path(db_path)),
+        "--template-dir",
+        str(TEMPLATES),
+        "--plugins-dir",
+        str(PLUGINS),
     ]
     settings = dict(SETTINGS, default_allow_sql="on" if allow_sql else "off")
     if immutable:

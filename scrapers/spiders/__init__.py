@@ -1,4 +1,5 @@
 """Generic spiders, one per crawl strategy; the source config says which one a source uses."""
+
 from scrapers.spiders.channel_list import ChannelListSpider
 from scrapers.spiders.epaper_day import EpaperDaySpider
 from scrapers.spiders.jcms_column import JcmsColumnSpider

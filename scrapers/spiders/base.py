@@ -1,5 +1,6 @@
 """Behaviour shared by the generic spiders: article fetching, multi-page merging, incremental
 list walking, failure recording and the run row. Site knowledge comes from the Source config."""
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,23 @@ LIST_FAILURE_PREFIX = "list_"
 BENIGN_REASONS = {"no_issue"}
 RATE_LIMIT_RETRIES = 1
 # request meta keys the spiders set themselves (copied when a request is asked again)
-_OWN_META = {"list_idx", "page", "conditional", "col", "params", "start", "n", "column_url", "mode", "day",
-             "article_url", "list_title", "list_date", "pages", "follow"}
+_OWN_META = {
+    "list_idx",
+    "page",
+    "conditional",
+    "col",
+    "params",
+    "start",
+    "n",
+    "column_url",
+    "mode",
+    "day",
+    "article_url",
+    "list_title",
+    "list_date",
+    "pages",
+    "follow",
+}
 
 
 def today_beijing() -> date:
@@ -60,8 +76,17 @@ class SourceSpider(scrapy.Spider):
     name = "hzwatch-source"
     strategy = ""
 
-    def __init__(self, source=None, db=None, since: date | None = None, until: date | None = None,
-                 max_pages: int | None = None, max_articles: int | None = None, run: bool = True, **kw):
+    def __init__(
+        self,
+        source=None,
+        db=None,
+        since: date | None = None,
+        until: date | None = None,
+        max_pages: int | None = None,
+        max_articles: int | None = None,
+        run: bool = True,
+        **kw,
+    ):
         super().__init__(name=source.id if source else None, **kw)
         self.source = source
         self.cfg = source.config if source else {}
@@ -118,9 +143,15 @@ class SourceSpider(scrapy.Spider):
             db_runs.save_list_pages(self.db, self.source.id, self.new_list_state)
         else:
             # Keep item counts of epaper days etc. but no validators: the next run re-reads the lists.
-            db_runs.save_list_pages(self.db, self.source.id, {
-                u: {**s, "etag": None, "last_modified": None} for u, s in self.new_list_state.items()
-                if s.get("keep")})
+            db_runs.save_list_pages(
+                self.db,
+                self.source.id,
+                {
+                    u: {**s, "etag": None, "last_modified": None}
+                    for u, s in self.new_list_state.items()
+                    if s.get("keep")
+                },
+            )
         failures = db_runs.failures_by_reason(self.db, self.run_id)
         new, upd = self.counters["new"], self.counters["updated"]
         real_failures = {k: v for k, v in failures.items() if k not in BENIGN_REASONS}
@@ -134,12 +165,20 @@ class SourceSpider(scrapy.Spider):
             status = "killed"
         else:
             status = "failed"
-        db_runs.finish_run(self.db, self.run_id, status, pages_fetched=self.counters["pages"],
-                           new_articles=new, updated_articles=upd, failures=failures,
-                           error=None if reason == "finished" else f"closed: {reason}",
-                           listing_complete=complete and not self.counters["capped"])
-        warning = db_runs.record_layout(self.db, self.source.id, self.run_id, self.items_found,
-                                        int(self.cfg.get("layout_warn_after", 3)))
+        db_runs.finish_run(
+            self.db,
+            self.run_id,
+            status,
+            pages_fetched=self.counters["pages"],
+            new_articles=new,
+            updated_articles=upd,
+            failures=failures,
+            error=None if reason == "finished" else f"closed: {reason}",
+            listing_complete=complete and not self.counters["capped"],
+        )
+        warning = db_runs.record_layout(
+            self.db, self.source.id, self.run_id, self.items_found, int(self.cfg.get("layout_warn_after", 3))
+        )
         if warning:
             log.warning("%s: %s", self.source.id, warning)
 
@@ -184,7 +223,7 @@ class SourceSpider(scrapy.Spider):
         """Article URL without fragment, with page variants (_2, _0, _ext) folded into the article."""
         url = url.split("#")[0].strip()
         if url.startswith("http://") and self.cfg.get("https", True):
-            url = "https://" + url[len("http://"):]
+            url = "https://" + url[len("http://") :]
         for rx, repl in self._canonical:
             url = rx.sub(repl, url)
         return url
@@ -219,7 +258,7 @@ class SourceSpider(scrapy.Spider):
         ctype = response.headers.get(b"Content-Type")
         text, _enc = decode_html(response.body, ctype.decode("latin-1") if ctype else None)
         if text and text.count("\ufffd") > max(3, len(text) * MAX_REPLACEMENT_SHARE):
-            self.fail(response.url, "decode_error", f"{text.count(chr(0xfffd))} replacement characters")
+            self.fail(response.url, "decode_error", f"{text.count(chr(0xFFFD))} replacement characters")
             return None
         return text
 
@@ -280,8 +319,11 @@ class SourceSpider(scrapy.Spider):
             self.counters["not_modified"] += 1
             # unchanged: keep its validators
             old = self.list_state.get(response.url) or {}
-            self.new_list_state[response.url] = {"etag": old.get("etag"), "last_modified": old.get("last_modified"),
-                                                 "items_found": old.get("items_found")}
+            self.new_list_state[response.url] = {
+                "etag": old.get("etag"),
+                "last_modified": old.get("last_modified"),
+                "items_found": old.get("items_found"),
+            }
             return False
         if response.status >= 400:
             self.fail(response.url, f"{LIST_FAILURE_PREFIX}http_{response.status}", transient=response.status >= 500)
@@ -291,8 +333,12 @@ class SourceSpider(scrapy.Spider):
             reason = _extract_mod().detect_error_page(text)
             if reason and reason != "empty-shell":
                 retried = reason == "rate-limited" and self.retry_later(response)
-                self.fail(response.url, f"{LIST_FAILURE_PREFIX}{_reason_name(reason)}",
-                          "retried after a pause" if retried else None, transient=not retried)
+                self.fail(
+                    response.url,
+                    f"{LIST_FAILURE_PREFIX}{_reason_name(reason)}",
+                    "retried after a pause" if retried else None,
+                    transient=not retried,
+                )
                 if not retried:
                     self.listing_complete = False
                 return False
@@ -327,10 +373,17 @@ class SourceSpider(scrapy.Spider):
                 continue
             self.counters["article_requests"] += 1
             yield scrapy.Request(
-                it.url, callback=self.parse_article, errback=self.article_error, priority=10,
+                it.url,
+                callback=self.parse_article,
+                errback=self.article_error,
+                priority=10,
                 headers={"Referer": referer} if referer else None,
-                meta={"article_url": it.url, "list_title": it.title,
-                      "list_date": it.date.isoformat() if it.date else None, "pages": []},
+                meta={
+                    "article_url": it.url,
+                    "list_title": it.title,
+                    "list_date": it.date.isoformat() if it.date else None,
+                    "pages": [],
+                },
             )
 
     def parse_article(self, response):
@@ -338,7 +391,9 @@ class SourceSpider(scrapy.Spider):
         self.counters["pages"] += 1
         url = response.meta["article_url"]
         if response.status >= 400:
-            self.fail(response.url, f"http_{response.status}", transient=response.status >= 500 or response.status == 429)
+            self.fail(
+                response.url, f"http_{response.status}", transient=response.status >= 500 or response.status == 429
+            )
             return
         kind = _not_html(response)
         if kind:
@@ -356,8 +411,12 @@ class SourceSpider(scrapy.Spider):
         reason = ex.error or ex_mod.detect_error_page(ex)
         if reason:
             retried = reason == "rate-limited" and self.retry_later(response)
-            self.fail(response.url, _reason_name(reason), "retried after a pause" if retried else None,
-                      transient=reason == "rate-limited" and not retried)
+            self.fail(
+                response.url,
+                _reason_name(reason),
+                "retried after a pause" if retried else None,
+                transient=reason == "rate-limited" and not retried,
+            )
             return
         pages = response.meta["pages"] + [ex]
         if len(pages) == 1:
@@ -372,9 +431,15 @@ class SourceSpider(scrapy.Spider):
         if follow:
             nxt = follow.pop(0)
             keep = {k: response.meta.get(k) for k in ("article_url", "list_title", "list_date")}
-            yield scrapy.Request(nxt, callback=self.parse_article, errback=self.article_error, priority=20,
-                                 dont_filter=True, headers={"Referer": response.url},
-                                 meta={**keep, "pages": pages, "follow": follow})
+            yield scrapy.Request(
+                nxt,
+                callback=self.parse_article,
+                errback=self.article_error,
+                priority=20,
+                dont_filter=True,
+                headers={"Referer": response.url},
+                meta={**keep, "pages": pages, "follow": follow},
+            )
             return
         merged = ex_mod.merge_pages(pages) if len(pages) > 1 else ex
         yield self.make_item(url, merged, response)
@@ -392,8 +457,12 @@ class SourceSpider(scrapy.Spider):
                 if not href.endswith(tail):  # joining keeps the end of the path: skip before urljoin
                     continue
                 absu = urljoin(url, href)
-                if (absu.startswith(head) and absu.endswith(tail)
-                        and absu[len(head):len(absu) - len(tail)].isdecimal() and absu not in found):
+                if (
+                    absu.startswith(head)
+                    and absu.endswith(tail)
+                    and absu[len(head) : len(absu) - len(tail)].isdecimal()
+                    and absu not in found
+                ):
                     found.append(absu)
         found.sort(key=lambda u: 0 if _ALL_VIEW.search(u) else 1)
         return found
@@ -404,9 +473,17 @@ class SourceSpider(scrapy.Spider):
             published = response.meta["list_date"] + "T00:00:00+08:00"
         title = ex.title or response.meta.get("list_title")
         return {
-            "url": url, "source_id": self.source.id, "site": self.source.site, "title": title,
-            "subtitle": ex.subtitle, "published": published, "source_name": ex.source,
-            "author": ex.author, "editor": ex.editor, "body": ex.body, "methods": dict(ex.methods or {}),
+            "url": url,
+            "source_id": self.source.id,
+            "site": self.source.site,
+            "title": title,
+            "subtitle": ex.subtitle,
+            "published": published,
+            "source_name": ex.source,
+            "author": ex.author,
+            "editor": ex.editor,
+            "body": ex.body,
+            "methods": dict(ex.methods or {}),
         }
 
     def article_error(self, failure):
@@ -427,8 +504,16 @@ _ALL_VIEW = re.compile(r"_0\.s?html?$")
 _TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
 
 
-_BINARY_MAGIC = {b"%PDF": "pdf", b"PK\x03\x04": "zip", b"\xd0\xcf\x11\xe0": "ms-office", b"\x89PNG": "png",
-                 b"\xff\xd8\xff": "jpeg", b"GIF8": "gif", b"\x1f\x8b": "gzip", b"Rar!": "rar"}
+_BINARY_MAGIC = {
+    b"%PDF": "pdf",
+    b"PK\x03\x04": "zip",
+    b"\xd0\xcf\x11\xe0": "ms-office",
+    b"\x89PNG": "png",
+    b"\xff\xd8\xff": "jpeg",
+    b"GIF8": "gif",
+    b"\x1f\x8b": "gzip",
+    b"Rar!": "rar",
+}
 
 
 def _not_html(response) -> str | None:

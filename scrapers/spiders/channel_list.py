@@ -1,4 +1,5 @@
 """Channel-list strategy (Founder lists of 杭州网, TRS lists of 浙江在线): numbered list pages of article links."""
+
 from __future__ import annotations
 
 from urllib.parse import urljoin
@@ -31,8 +32,13 @@ class ChannelListSpider(SourceSpider):
         url = page_url(self.cfg["lists"][idx], page)
         if url is None:
             return None
-        return scrapy.Request(url, callback=self.parse_list, errback=self.list_error, dont_filter=True,
-                              meta={"list_idx": idx, "page": page, "conditional": True})
+        return scrapy.Request(
+            url,
+            callback=self.parse_list,
+            errback=self.list_error,
+            dont_filter=True,
+            meta={"list_idx": idx, "page": page, "conditional": True},
+        )
 
     def list_items(self, text: str, base_url: str) -> list[ListItem]:
         """Article links of a list page, in page order, once each (title from @title, else the text)."""

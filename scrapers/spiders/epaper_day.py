@@ -1,5 +1,6 @@
 """E-paper day strategy (杭州日报/都市快报/每日商报): page_list -> article_list -> article_detail per day,
 newest day first, from `until` back to `since` (SITES.md §3)."""
+
 from __future__ import annotations
 
 import re
@@ -28,8 +29,9 @@ class EpaperDaySpider(SourceSpider):
         self.failed_days: set[str] = set()
 
     def day_url(self, day: date) -> str:
-        return self.cfg["day_url"].format(paper=self.cfg["paper"], y=f"{day:%Y}", m=f"{day:%m}", d=f"{day:%d}",
-                                          ymd=f"{day:%Y%m%d}")
+        return self.cfg["day_url"].format(
+            paper=self.cfg["paper"], y=f"{day:%Y}", m=f"{day:%m}", d=f"{day:%d}", ymd=f"{day:%Y%m%d}"
+        )
 
     def initial_requests(self):
         recent = int(self.cfg.get("recent_days", 2))
@@ -42,8 +44,13 @@ class EpaperDaySpider(SourceSpider):
                     self.counters["capped"] += 1
                     break
                 n += 1
-                yield scrapy.Request(url, callback=self.parse_day, errback=self.list_error, dont_filter=True,
-                                     meta={"day": day.isoformat(), "conditional": True})
+                yield scrapy.Request(
+                    url,
+                    callback=self.parse_day,
+                    errback=self.list_error,
+                    dont_filter=True,
+                    meta={"day": day.isoformat(), "conditional": True},
+                )
             day -= timedelta(days=1)
 
     def fail(self, url, reason, detail=None, transient=False):
@@ -90,8 +97,12 @@ class EpaperDaySpider(SourceSpider):
         self.count_found(len(lists))
         self.remember_list(response, len(lists), keep=True)
         for url in lists:
-            yield scrapy.Request(url, callback=self.parse_article_list, errback=self.list_error,
-                                 meta={"day": response.meta["day"], "conditional": True})
+            yield scrapy.Request(
+                url,
+                callback=self.parse_article_list,
+                errback=self.list_error,
+                meta={"day": response.meta["day"], "conditional": True},
+            )
 
     def no_issue(self, response) -> None:
         """A day without an issue: recorded, and remembered so an old empty day is not asked again."""

@@ -1,6 +1,7 @@
 """Hanweb (大汉) JCMS column strategy: first page as XML records inside <script type="text/xml">,
 further pages from dataproxy.jsp (parameters read from the pager script), or the newer jpaas
 JSON list API; both article URL generations (SITES.md §2.1–2.5)."""
+
 from __future__ import annotations
 
 import json
@@ -68,8 +69,13 @@ class JcmsColumnSpider(SourceSpider):
     def initial_requests(self):
         for col in self.cfg["columns"]:
             url = f"https://{self.source.site}" + self.cfg["column_url"].format(col=col["col"])
-            yield scrapy.Request(url, callback=self.parse_column, errback=self.list_error, dont_filter=True,
-                                 meta={"col": col, "page": 1, "conditional": True})
+            yield scrapy.Request(
+                url,
+                callback=self.parse_column,
+                errback=self.list_error,
+                dont_filter=True,
+                meta={"col": col, "page": 1, "conditional": True},
+            )
 
     # ------------------------------------------------------------------ record parsing
     def parse_records(self, fragments: list[str], base_url: str) -> tuple[list[ListItem], int, int]:
@@ -83,8 +89,14 @@ class JcmsColumnSpider(SourceSpider):
             except Exception:
                 continue
             for li in _rows(root):
-                a = next((x for x in li.iter("a") if (x.get("href") or "").strip()
-                          and not x.get("href").lower().endswith(".pdf")), None)
+                a = next(
+                    (
+                        x
+                        for x in li.iter("a")
+                        if (x.get("href") or "").strip() and not x.get("href").lower().endswith(".pdf")
+                    ),
+                    None,
+                )
                 if a is None:
                     continue
                 seen += 1
@@ -108,10 +120,21 @@ class JcmsColumnSpider(SourceSpider):
         """Browser pagination (index.html?uid=UNIT&pageNum=N): the fallback when dataproxy.jsp answers empty."""
         base = column_url.split("?")[0]
         url = base + "?" + urlencode({"uid": params.get("unitid", ""), "pageNum": page})
-        return scrapy.Request(url, callback=self.parse_column, errback=self.list_error, dont_filter=True,
-                              headers={"Referer": base},
-                              meta={"col": col, "page": page, "mode": "pagenum", "params": params,
-                                    "column_url": base, "conditional": True})
+        return scrapy.Request(
+            url,
+            callback=self.parse_column,
+            errback=self.list_error,
+            dont_filter=True,
+            headers={"Referer": base},
+            meta={
+                "col": col,
+                "page": page,
+                "mode": "pagenum",
+                "params": params,
+                "column_url": base,
+                "conditional": True,
+            },
+        )
 
     def parse_column(self, response):
         col, page = response.meta["col"], response.meta["page"]
@@ -180,15 +203,31 @@ class JcmsColumnSpider(SourceSpider):
         per = int(params.get("perpage") or 15)
         n = int(self.cfg.get("records_per_request") or 3 * per)
         proxy = params.get("proxy") or self.cfg.get("dataproxy")
-        url = urljoin(column_url, proxy) + "?" + urlencode(
-            {"startrecord": start, "endrecord": start + n - 1, "perpage": per})
-        form = {"col": "1", "appid": "1", "webid": params["webid"], "path": "/", "columnid": params["columnid"],
-                "sourceContentType": "1", "unitid": params.get("unitid", ""), "webname": params.get("webname", ""),
-                "permissiontype": "0"}
+        url = (
+            urljoin(column_url, proxy)
+            + "?"
+            + urlencode({"startrecord": start, "endrecord": start + n - 1, "perpage": per})
+        )
+        form = {
+            "col": "1",
+            "appid": "1",
+            "webid": params["webid"],
+            "path": "/",
+            "columnid": params["columnid"],
+            "sourceContentType": "1",
+            "unitid": params.get("unitid", ""),
+            "webname": params.get("webname", ""),
+            "permissiontype": "0",
+        }
         return scrapy.FormRequest(
-            url, formdata=form, callback=self.parse_dataproxy, errback=self.list_error, dont_filter=True,
+            url,
+            formdata=form,
+            callback=self.parse_dataproxy,
+            errback=self.list_error,
+            dont_filter=True,
             headers={"Referer": column_url, "X-Requested-With": "XMLHttpRequest"},
-            meta={"col": col, "params": params, "start": start, "n": n, "page": page, "column_url": column_url})
+            meta={"col": col, "params": params, "start": start, "n": n, "page": page, "column_url": column_url},
+        )
 
     def parse_dataproxy(self, response):
         meta = response.meta
@@ -216,24 +255,37 @@ class JcmsColumnSpider(SourceSpider):
     def jpaas_request(self, column_url: str, col: dict, params: dict, page: int):
         size = int(params.get("pageSize") or 10)
         api = urljoin(column_url, params.get("url") or self.cfg["jpaas_api"])
-        query = {"parseType": params.get("parseType", "bulidstatic"), "webId": params["webId"],
-                 "tplSetId": params.get("tplSetId", ""), "pageType": "column",
-                 "tagId": params.get("tagId", "组配分类list"), "editType": "null",
-                 "pageId": params.get("pageId") or str(col["col"]),
-                 "paramJson": json.dumps({"pageNo": page, "pageSize": size}, separators=(",", ":"))}
-        return scrapy.Request(api + "?" + urlencode(query), callback=self.parse_jpaas, errback=self.list_error,
-                              dont_filter=True, headers={"Referer": column_url},
-                              meta={"col": col, "params": params, "page": page, "column_url": column_url,
-                                    "conditional": True})
+        query = {
+            "parseType": params.get("parseType", "bulidstatic"),
+            "webId": params["webId"],
+            "tplSetId": params.get("tplSetId", ""),
+            "pageType": "column",
+            "tagId": params.get("tagId", "组配分类list"),
+            "editType": "null",
+            "pageId": params.get("pageId") or str(col["col"]),
+            "paramJson": json.dumps({"pageNo": page, "pageSize": size}, separators=(",", ":")),
+        }
+        return scrapy.Request(
+            api + "?" + urlencode(query),
+            callback=self.parse_jpaas,
+            errback=self.list_error,
+            dont_filter=True,
+            headers={"Referer": column_url},
+            meta={"col": col, "params": params, "page": page, "column_url": column_url, "conditional": True},
+        )
 
     def param_json_request(self, column_url: str, col: dict, params: dict, page: int):
         size = int(params.get("perpage") or 15)
         query = {"paramJson": json.dumps({"pageNo": page, "pageSize": size}, separators=(",", ":"))}
         jp = {"pageSize": str(size), "mode": "param_json"}
-        return scrapy.Request(column_url.split("?")[0] + "?" + urlencode(query), callback=self.parse_jpaas,
-                              errback=self.list_error, dont_filter=True, headers={"Referer": column_url},
-                              meta={"col": col, "params": jp, "page": page, "column_url": column_url.split("?")[0],
-                                    "conditional": True})
+        return scrapy.Request(
+            column_url.split("?")[0] + "?" + urlencode(query),
+            callback=self.parse_jpaas,
+            errback=self.list_error,
+            dont_filter=True,
+            headers={"Referer": column_url},
+            meta={"col": col, "params": jp, "page": page, "column_url": column_url.split("?")[0], "conditional": True},
+        )
 
     def parse_jpaas(self, response):
         meta = response.meta
