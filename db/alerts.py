@@ -11,11 +11,12 @@ from typing import Iterable
 
 import sqlite_utils
 
+from db import clock
+
 
 def now_iso(at: dt.datetime | None = None) -> str:
-    """UTC time as a fixed-width ISO string (comparable as text)."""
-    at = at or dt.datetime.now(dt.timezone.utc)
-    return at.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds")
+    """UTC time as a fixed-width ISO string (comparable as text), milliseconds for outbox ordering."""
+    return clock.now_iso(at, timespec="milliseconds")
 
 
 def story_key(article: dict) -> int:
@@ -118,7 +119,7 @@ def claim_due(
     subs = list(subscriptions)
     if not subs:
         return []
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.utc_now()
     expired = now_iso(now - dt.timedelta(seconds=lease_seconds))
     marks = ",".join("?" * len(subs))
     conn = db.conn
@@ -185,7 +186,7 @@ def mark_attempt_failed(
                 [error, *ids],
             )
         else:
-            due = now_iso(dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=retry_in_seconds))
+            due = now_iso(clock.utc_now() + dt.timedelta(seconds=retry_in_seconds))
             db.conn.execute(
                 f"UPDATE outbox SET status = 'pending', attempts = attempts + 1, last_error = ?,"
                 f" next_attempt = ?, claimed_at = NULL WHERE id IN ({marks})",
@@ -271,7 +272,7 @@ def item_ancestors(db: sqlite_utils.Database) -> dict[str, set[str]]:
 
 def has_retry_due(db: sqlite_utils.Database, subscription: str, lease_seconds: float) -> bool:
     """Is a failed or abandoned (lease expired) row of this subscription due for another attempt?"""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = clock.utc_now()
     expired = now_iso(now - dt.timedelta(seconds=lease_seconds))
     return bool(
         list(

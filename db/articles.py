@@ -6,10 +6,12 @@ import hashlib
 import json
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 
 import sqlite_utils
+
+from db.clock import now_iso
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 SIMHASH_BITS = 64
@@ -22,10 +24,6 @@ SAME_STORY_DAYS = 7
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _PINNED = re.compile(r"^[\[【(（]?\s*置顶\s*[\]】)）]?")
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @lru_cache(maxsize=1)
@@ -205,7 +203,7 @@ def store_article(db: sqlite_utils.Database, art: dict) -> tuple[int, str]:
         "simhash": sh,
         "methods": methods,
     }
-    stamp = _now()
+    stamp = now_iso()
     with db.atomic():
         row = db.execute("SELECT id, content_hash, story_id FROM articles WHERE url = ?", [url]).fetchone()
         if row and row[1] == chash:

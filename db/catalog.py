@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import sqlite_utils
+
+from db.clock import now_iso
 
 _KIND_ORDER = {"group": 0, "aim": 0, "project": 1, "task": 1}
 
@@ -15,7 +16,7 @@ def sync_catalog(db: sqlite_utils.Database, catalog) -> dict:
 
     Returns the number of rows now in each table for the catalog, e.g. {"plans": 1, "items": 34, …}.
     """
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    now = now_iso()
     plans, items, targets, aliases = [], [], [], []
     for plan in catalog.plans:
         plans.append(

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Iterator
 
 import sqlite_utils
+
+from db.clock import now_iso
 
 BATCH = 500
 
@@ -16,7 +17,7 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: dict, version
 
     matches.score is the number of evidence hits kept for that item.
     """
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    now = now_iso()
     evidence: dict[str, list] = {}
     for e in result.get("evidence", []):
         evidence.setdefault(e["item"], []).append({k: e[k] for k in ("term", "start", "end", "snippet")})

@@ -5,10 +5,11 @@ Add a migration by appending a function to MIGRATIONS; never edit one that has s
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Callable
 
 import sqlite_utils
+
+from db.clock import now_iso
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -258,7 +259,7 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
-                [name, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")],
+                [name, now_iso()],
             )
             conn.execute("COMMIT")
         except Exception:

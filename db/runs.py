@@ -5,30 +5,15 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from datetime import datetime, timezone
 
 import sqlite_utils
+
+from db.clock import now_iso as now
+from db.clock import pid_alive
 
 # Failure reasons that will not fix themselves: after this many, a URL is left alone.
 PERMANENT_REASONS = ("http_404", "http_410", "not_found", "empty_shell", "too_large", "robots", "decode_error")
 GIVE_UP_AFTER = 3
-
-
-def now() -> str:
-    """UTC timestamp, seconds precision."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def start_run(db: sqlite_utils.Database, source_id: str, pid: int | None = None) -> int:
@@ -39,7 +24,7 @@ def start_run(db: sqlite_utils.Database, source_id: str, pid: int | None = None)
             "SELECT id, pid FROM runs WHERE source_id = ? AND status = 'running'", [source_id]
         ).fetchall()
         for run_id, run_pid in stale:
-            if run_pid != pid and not _pid_alive(run_pid):
+            if run_pid != pid and not pid_alive(run_pid):
                 db.execute(
                     "UPDATE runs SET status = 'killed', error = COALESCE(error, 'process died before the run ended') "
                     "WHERE id = ?",

@@ -11,12 +11,13 @@ that "人，才" in a text is not found by the query 人才.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import unicodedata
 from typing import Iterable
 
 import sqlite_utils
+
+from db.clock import now_iso
 
 FTS_TABLE = "articles_search"
 STATE_TABLE = "articles_search_state"
@@ -82,7 +83,7 @@ def _stamp(row: dict) -> str:
 
 
 def _index_rows(db: sqlite_utils.Database, rows: Iterable[dict]) -> int:
-    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    now = now_iso()
     fts, state = [], []
     for row in rows:
         body = row["body_norm"] if row.get("body_norm") is not None else normalise(row.get("body"))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-BEIJING = timezone(timedelta(hours=8))
+from db.clock import BEIJING
+
 _ISO = re.compile(
     r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})[T ](?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?"
     r"(?:\.\d+)?\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -144,10 +143,10 @@ def _due(due, now, tz) -> str:
 def status(db_path, interval_scale) -> None:
     """Each source's last run, result, next run and layout warnings; pending and failed alerts."""
     from db import status as st
+    from db.clock import BEIJING
     from monitor.alerting.subscriptions import SubscriptionSet
     from monitor.cli.options import open_db
     from monitor.service.scheduler import (
-        TIMEZONE,
         RunOptions,
         ScheduleError,
         load_source_schedules,
@@ -155,7 +154,7 @@ def status(db_path, interval_scale) -> None:
         service_pid,
     )
 
-    tz = ZoneInfo(TIMEZONE)
+    tz = BEIJING
     db = open_db(db_path)
     last = st.last_runs(db)
     rows = st.source_rows(db)

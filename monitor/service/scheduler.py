@@ -19,7 +19,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -30,11 +29,12 @@ import db as database
 from db import runs as runs_db
 from db import status as run_status
 from db.alerts import now_iso, touch_subscription
+from db.clock import BEIJING, TIMEZONE_NAME, pid_alive
 from monitor.alerting import alerts
 from monitor.alerting.subscriptions import SubscriptionSet
 
 log = logging.getLogger("hzwatch.scheduler")
-TIMEZONE = "Asia/Shanghai"
+TIMEZONE = TIMEZONE_NAME
 KILL_GRACE_SECONDS = 3  # a crawl gets this long to close its run after SIGTERM
 
 
@@ -168,20 +168,6 @@ def next_due(s: SourceSchedule, last: dt.datetime | None, now: dt.datetime) -> d
 # -- processes ---------------------------------------------------------------------------
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is dead for our purposes
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
 def _is_crawl_process(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
@@ -277,7 +263,7 @@ class Service:
             other = self._lock_file.read().strip() or "?"
             self._lock_file.close()
             self._lock_file = None
-            raise ScheduleError(f"another hzwatch run (pid {other}) is using {self.opts.db_path}")
+            raise ScheduleError(f"another hzwatch run (pid {other}) is using {self.opts.db_path}") from None
         self._lock_file.seek(0)
         self._lock_file.truncate()
         self._lock_file.write(str(os.getpid()))
@@ -317,7 +303,7 @@ class Service:
 
     def start(self) -> None:
         self.prepare()
-        tz = ZoneInfo(TIMEZONE)
+        tz = BEIJING
         sched = BackgroundScheduler(
             timezone=tz,
             executors={"default": ThreadPoolExecutor(len(self.sources) + 6)},
@@ -451,7 +437,7 @@ class Service:
         )
         if not self.stop_event.is_set() and self.scheduler is not None:
             try:  # alert soon after new articles, without waiting for the next dispatch tick
-                self.scheduler.modify_job("dispatch", next_run_time=dt.datetime.now(ZoneInfo(TIMEZONE)))
+                self.scheduler.modify_job("dispatch", next_run_time=dt.datetime.now(BEIJING))
             except Exception:
                 pass
         return outcome
