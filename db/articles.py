@@ -12,6 +12,7 @@ from functools import lru_cache
 import sqlite_utils
 
 from db.clock import now_iso
+from db.records import Article
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 SIMHASH_BITS = 64
@@ -168,14 +169,13 @@ def _find_story(db, key: str, sh: str, chash: str, published: str | None, exclud
     return None
 
 
-def store_article(db: sqlite_utils.Database, art: dict) -> tuple[int, str]:
+def store_article(db: sqlite_utils.Database, art: Article) -> tuple[int, str]:
     """Insert or update one article by canonical URL; returns (article id, new|updated|unchanged).
 
-    `art` keys: url (required), source_id, site, title, subtitle, published, source_name, author,
-    editor, body, methods (dict). Call inside `db.atomic()` to store it together with its match.
+    Call inside `db.atomic()` to store it together with its match.
     """
-    url = art["url"]
-    title, body = art.get("title") or "", art.get("body") or ""
+    url = art.url
+    title, body = art.title or "", art.body or ""
     # normalise each text once (OpenCC over a long body is the costly step): the same values as
     # content_hash(), simhash() and title_key()
     body_norm = normalise_text(body)
@@ -185,18 +185,16 @@ def store_article(db: sqlite_utils.Database, art: dict) -> tuple[int, str]:
     h.update(_PUNCT.sub("", body_norm).encode())
     chash = h.hexdigest()
     sh = _simhash_norm(body_norm if body else normalise_text(title))
-    methods = art.get("methods")
-    if isinstance(methods, dict):
-        methods = json.dumps(methods, ensure_ascii=False, sort_keys=True)
+    methods = json.dumps(art.methods, ensure_ascii=False, sort_keys=True)
     fields = {
-        "source_id": art.get("source_id"),
-        "site": art.get("site"),
+        "source_id": art.source_id,
+        "site": art.site,
         "title": title,
-        "subtitle": art.get("subtitle"),
-        "published": art.get("published"),
-        "source_name": art.get("source_name"),
-        "author": art.get("author"),
-        "editor": art.get("editor"),
+        "subtitle": art.subtitle,
+        "published": art.published,
+        "source_name": art.source_name,
+        "author": art.author,
+        "editor": art.editor,
         "body": body,
         "body_norm": body_norm,
         "content_hash": chash,
@@ -225,7 +223,7 @@ def store_article(db: sqlite_utils.Database, art: dict) -> tuple[int, str]:
         # an updated article stays in its story (an edit is not a new story)
         story_id = row[2] if row and row[2] is not None else None
         if story_id is None:
-            story_id = _find_story(db, key, sh, chash, art.get("published"), article_id)
+            story_id = _find_story(db, key, sh, chash, art.published, article_id)
         if story_id is None:
             story_id = db.execute(
                 "INSERT INTO stories (title_key, first_article_id, created_at) VALUES (?, ?, ?)",

@@ -111,8 +111,9 @@ def _sync_plan(db) -> None:
 
 def _store(db, art: dict) -> int:
     from db.articles import store_article
+    from db.records import Article
 
-    article_id, _status = store_article(db, art)
+    article_id, _status = store_article(db, Article(**art))
     return article_id
 
 

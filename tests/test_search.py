@@ -8,6 +8,7 @@ from support_fixture_db import build_fixture_db
 import db as dbpkg
 from db import search
 from db.articles import normalise_text, store_article
+from db.records import Article
 
 TERMS = ["人才", "住房", "数谷", "保障性住房", "一网通办", "中国数谷"]
 
@@ -98,13 +99,13 @@ def test_paging_and_empty_query(fixture_db):
 def test_index_article_is_idempotent_and_follows_updates(tmp_path):
     db = dbpkg.connect(tmp_path / "hzwatch.db")
     url = "https://www.hangzhou.gov.cn/art/1.html"
-    article_id, _ = store_article(db, {"url": url, "title": "旧标题", "body": "中国数谷建设"})
+    article_id, _ = store_article(db, Article(**{"url": url, "title": "旧标题", "body": "中国数谷建设"}))
     for _ in range(3):
         assert search.index_article(db, article_id)
     assert db.execute(f"SELECT count(*) FROM {search.FTS_TABLE}").fetchone()[0] == 1
     assert [r["id"] for r in search.search(db, "数谷")] == [article_id]
 
-    store_article(db, {"url": url, "title": "新标题", "body": "保障性住房开工"})
+    store_article(db, Article(**{"url": url, "title": "新标题", "body": "保障性住房开工"}))
     search.index_article(db, article_id)
     assert search.search(db, "数谷") == []
     assert [r["id"] for r in search.search(db, "保障性住房")] == [article_id]
@@ -113,12 +114,12 @@ def test_index_article_is_idempotent_and_follows_updates(tmp_path):
 
 def test_sync_index_catches_up_missing_changed_and_deleted(tmp_path):
     db = dbpkg.connect(tmp_path / "hzwatch.db")
-    a, _ = store_article(db, {"url": "https://x.cn/a", "title": "甲", "body": "人才新政"})
-    b, _ = store_article(db, {"url": "https://x.cn/b", "title": "乙", "body": "住房保障"})
+    a, _ = store_article(db, Article(**{"url": "https://x.cn/a", "title": "甲", "body": "人才新政"}))
+    b, _ = store_article(db, Article(**{"url": "https://x.cn/b", "title": "乙", "body": "住房保障"}))
     assert search.sync_index(db) == {"indexed": 2, "removed": 0}
     assert search.sync_index(db) == {"indexed": 0, "removed": 0}
     # A crawl that updated an article without reindexing it, and one that deleted another.
-    store_article(db, {"url": "https://x.cn/a", "title": "甲", "body": "一网通办"})
+    store_article(db, Article(**{"url": "https://x.cn/a", "title": "甲", "body": "一网通办"}))
     db.execute("DELETE FROM articles WHERE id = ?", [b])
     assert search.sync_index(db) == {"indexed": 1, "removed": 1}
     assert [r["id"] for r in search.search(db, "一网通办")] == [a]

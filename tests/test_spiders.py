@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
@@ -13,6 +14,8 @@ from scrapy.http import HtmlResponse, Request, TextResponse
 import db as dbmod
 from db import articles as db_articles
 from db import runs as db_runs
+from db.records import Article
+from db.writer import CrawlLedger
 from scrapers.middlewares import RemapMiddleware, parse_remap
 from scrapers.sources import load_sources
 from scrapers.spiders import ChannelListSpider, EpaperDaySpider, JcmsColumnSpider
@@ -48,7 +51,7 @@ HZ_LIST = """<html><head><meta charset="utf-8"><title>城市_杭州网</title></
 
 
 def test_channel_list_links_real_urls_canonical_and_filtered(db):
-    spider = ChannelListSpider(source=SOURCES["hznews"], db=db, since=date(2024, 1, 1))
+    spider = ChannelListSpider(source=SOURCES["hznews"], ledger=CrawlLedger(db, "hznews"), since=date(2024, 1, 1))
     url = "https://hznews.hangzhou.com.cn/chengshi/index.htm"
     out = list(spider.parse_list(resp(url, HZ_LIST, meta={"list_idx": 1, "page": 1})))
     reqs = requests_of(out)
@@ -66,13 +69,13 @@ def test_channel_list_links_real_urls_canonical_and_filtered(db):
 
 def test_channel_list_incremental_stops_at_page_without_news(db):
     src = SOURCES["hznews"]
-    spider = ChannelListSpider(source=src, db=db, since=date(2024, 1, 1))
+    spider = ChannelListSpider(source=src, ledger=CrawlLedger(db, src.id), since=date(2024, 1, 1))
     for u in (
         "https://hznews.hangzhou.com.cn/chengshi/content/2024-05/20/content_8736654.htm",
         "https://hznews.hangzhou.com.cn/chengshi/content/2024-06/12/content_8749232.htm",
         "https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686834.htm",
     ):
-        db_articles.store_article(db, {"url": u, "title": u[-20:], "body": "正文" + u})
+        db_articles.store_article(db, Article(**{"url": u, "title": u[-20:], "body": "正文" + u}))
     spider.incremental = True
     out = list(
         spider.parse_list(
@@ -95,7 +98,7 @@ def test_node_list_pagination_and_304():
 
     assert page_url(lst, 2) == "https://hznews.hangzhou.com.cn/xinzheng/yaolan/node_15890_2.htm"
     assert page_url(SOURCES["hznews"].config["lists"][0], 3) == "https://hznews.hangzhou.com.cn/xinzheng/index_2.htm"
-    spider = ChannelListSpider(source=SOURCES["hznews"], db=None)
+    spider = ChannelListSpider(source=SOURCES["hznews"], ledger=None, since=date(2024, 1, 1))
     r = resp("https://hznews.hangzhou.com.cn/xinzheng/index.htm", "", status=304, meta={"list_idx": 0, "page": 1})
     assert list(spider.parse_list(r)) == []
     assert spider.counters["not_modified"] == 1
@@ -118,7 +121,7 @@ $(document).ready(function(){ $('#4832375').jpage({ dataStore: dataStore, proxyU
 
 
 def test_jcms_column_xml_records_pinned_duplicates_external_and_dataproxy(db):
-    spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=db, since=date(2024, 1, 1))
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], ledger=CrawlLedger(db, "gov-www"), since=date(2024, 1, 1))
     url = "https://www.hangzhou.gov.cn/col/col812262/index.html"
     out = list(spider.parse_column(resp(url, GOV_COLUMN, meta={"col": {"col": 812262}, "page": 1})))
     arts = [r for r in out if r.meta.get("article_url")]
@@ -139,7 +142,7 @@ def test_jcms_column_xml_records_pinned_duplicates_external_and_dataproxy(db):
 
 
 def test_jcms_pinned_row_is_not_news():
-    spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=None, since=date(2020, 1, 1))
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], ledger=None, since=date(2020, 1, 1))
     items, seen, skipped = spider.parse_records(
         ['<li><a href="/art/2023/3/1/art_812262_1.html" title="[置顶]说明">x</a><span>2023-03-01</span></li>'],
         "https://www.hangzhou.gov.cn/col/col812262/index.html",
@@ -150,7 +153,7 @@ def test_jcms_pinned_row_is_not_news():
 
 
 def test_jcms_dataproxy_answer_and_jpaas_api(db):
-    spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=db, since=date(2024, 1, 1))
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], ledger=CrawlLedger(db, "gov-www"), since=date(2024, 1, 1))
     col_url = "https://www.hangzhou.gov.cn/col/col812262/index.html"
     xml = (
         '<?xml version="1.0" encoding="UTF-8"?><datastore><totalrecord>50</totalrecord><recordset>'
@@ -203,7 +206,9 @@ def test_jcms_dataproxy_answer_and_jpaas_api(db):
 
 
 def test_epaper_days_lists_and_missing_day(db):
-    spider = EpaperDaySpider(source=SOURCES["dskb"], db=db, since=date(2026, 3, 28), until=date(2026, 3, 29))
+    spider = EpaperDaySpider(
+        source=SOURCES["dskb"], ledger=CrawlLedger(db, "dskb"), since=date(2026, 3, 28), until=date(2026, 3, 29)
+    )
     days = [r.url for r in spider.initial_requests()]
     assert days == [
         "https://hzdaily.hangzhou.com.cn/dskb/2026/03/29/page_list_20260329.html",
@@ -249,7 +254,7 @@ HZ_ARTICLE = """<html><head><meta charset="utf-8"><title>聚焦主题年 - 时�
 
 
 def test_multi_page_article_follows_all_pages_view_and_yields_one_item(db):
-    spider = ChannelListSpider(source=SOURCES["hznews"], db=db)
+    spider = ChannelListSpider(source=SOURCES["hznews"], ledger=CrawlLedger(db, "hznews"), since=date(2024, 1, 1))
     url = "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8686834.htm"
     req = Request(url, meta={"article_url": url, "list_title": None, "list_date": "2024-02-19", "pages": []})
     out = list(spider.parse_article(resp(url, HZ_ARTICLE, request=req)))
@@ -260,14 +265,14 @@ def test_multi_page_article_follows_all_pages_view_and_yields_one_item(db):
         "<p>在人才方面，全年新引育顶尖人才15名、各类领军人才500名，引进35岁以下大学生35万名以上。</p></div>\n<ul",
     )
     (item,) = list(spider.parse_article(resp(follow.url, page0, request=follow)))
-    assert item["url"] == url
-    assert item["title"].startswith("聚焦“深化改革、强基固本”主题年")
-    assert item["published"] == "2024-02-19T11:35:00+08:00" and item["source_name"] == "杭州日报"
-    assert item["body"].count("2月18日下午") == 1 and "35万名以上" in item["body"]
+    assert item.url == url
+    assert item.title.startswith("聚焦“深化改革、强基固本”主题年")
+    assert item.published == "2024-02-19T11:35:00+08:00" and item.source_name == "杭州日报"
+    assert item.body.count("2月18日下午") == 1 and "35万名以上" in item.body
 
 
 def test_error_pages_become_failures_not_articles(db):
-    spider = JcmsColumnSpider(source=SOURCES["gov-hrss"], db=db)
+    spider = JcmsColumnSpider(source=SOURCES["gov-hrss"], ledger=CrawlLedger(db, "gov-hrss"), since=date(2024, 1, 1))
     url = "https://hrss.hangzhou.gov.cn/art/2025/3/18/art_1229782005_4338158.html"
     limited = (
         '<html><head><meta charset="utf-8"><title>提示信息</title></head><body>'
@@ -282,7 +287,7 @@ def test_error_pages_become_failures_not_articles(db):
 
 
 def test_gbk_page_with_wrong_utf8_header_decodes():
-    spider = ChannelListSpider(source=SOURCES["zjol-hz"], db=None)
+    spider = ChannelListSpider(source=SOURCES["zjol-hz"], ledger=None, since=date(2024, 1, 1))
     html = (
         '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312"><title>杭州新闻</title>'
         "</head><body><p>杭州市数据资源管理局发布“中国数谷”建设进展。</p></body></html>"
@@ -313,29 +318,29 @@ def test_remap_sends_to_replica_and_restores_real_url():
 
 def test_store_article_once_changed_updated_and_syndicated_copies_grouped(db):
     body = "2月18日下午，全市主题年推进大会召开。会议明确，今年杭州将重点实施12项改革项目，全年新建配售型保障性住房不少于6000套。"
-    a = {
-        "url": "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8686834.htm",
-        "title": "聚焦主题年 杭州全年重点推进12项改革项目",
-        "body": body,
-        "published": "2024-02-19T11:35:00+08:00",
-    }
+    a = Article(
+        url="https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8686834.htm",
+        title="聚焦主题年 杭州全年重点推进12项改革项目",
+        body=body,
+        published="2024-02-19T11:35:00+08:00",
+    )
     aid, st = db_articles.store_article(db, a)
     assert st == "new"
     assert db_articles.store_article(db, a) == (aid, "unchanged")
-    assert db_articles.store_article(db, {**a, "body": body + "（完）"}) == (aid, "updated")
-    copy = {
-        **a,
-        "url": "https://zjnews.zjol.com.cn/zjnews/hznews/202402/t20240219_26000000.shtml",
-        "title": "聚焦主题年，杭州全年重点推进12项改革项目！",
-        "body": "　　" + body,
-    }
+    assert db_articles.store_article(db, dataclasses.replace(a, body=body + "（完）")) == (aid, "updated")
+    copy = dataclasses.replace(
+        a,
+        url="https://zjnews.zjol.com.cn/zjnews/hznews/202402/t20240219_26000000.shtml",
+        title="聚焦主题年，杭州全年重点推进12项改革项目！",
+        body="　　" + body,
+    )
     cid, _ = db_articles.store_article(db, copy)
-    other = {
-        **a,
-        "url": "https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686900.htm",
-        "title": "西湖景区2月接待游客120万人次",
-        "body": "西湖景区春节期间客流平稳，景区各项服务保障有序。" * 3,
-    }
+    other = dataclasses.replace(
+        a,
+        url="https://hznews.hangzhou.com.cn/chengshi/content/2024-02/19/content_8686900.htm",
+        title="西湖景区2月接待游客120万人次",
+        body="西湖景区春节期间客流平稳，景区各项服务保障有序。" * 3,
+    )
     oid, _ = db_articles.store_article(db, other)
     story = {r["id"]: r["story_id"] for r in db.query("SELECT id, story_id FROM articles")}
     assert story[aid] == story[cid] != story[oid]
@@ -353,7 +358,7 @@ def test_runs_layout_warning_after_k_empty_runs(db):
 
 
 def test_jcms_empty_dataproxy_falls_back_to_browser_pages(db):
-    spider = JcmsColumnSpider(source=SOURCES["gov-www"], db=db, since=date(2024, 1, 1))
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], ledger=CrawlLedger(db, "gov-www"), since=date(2024, 1, 1))
     col_url = "https://www.hangzhou.gov.cn/col/col812262/index.html"
     params = {"webid": "149", "columnid": "812262", "unitid": "4832375", "perpage": "15", "total": "120"}
     proxy_url = "https://www.hangzhou.gov.cn/module/jpage/dataproxy.jsp?startrecord=16&endrecord=60&perpage=15"
@@ -378,7 +383,8 @@ def test_spider_runs_record_counters_and_warn_when_selectors_keep_finding_nothin
     url = "https://kj.hangzhou.gov.cn/col/col1693962/index.html"
     redesigned = "<html><body><div class='newlist'><p>栏目改版，敬请期待</p></div></body></html>"
     for i in range(3):
-        spider = JcmsColumnSpider(source=SOURCES["gov-kj"], db=db, since=date(2024, 1, 1))
+        spider = JcmsColumnSpider(source=SOURCES["gov-kj"], ledger=CrawlLedger(db, "gov-kj"), since=date(2024, 1, 1))
+        spider.open_run()  # what the item pipeline does in open_spider
         assert list(spider.parse_column(resp(url, redesigned, meta={"col": {"col": 1693962}, "page": 1}))) == []
         spider.closed("finished")
         run = db_runs.get_run(db, spider.run_id)
@@ -387,12 +393,12 @@ def test_spider_runs_record_counters_and_warn_when_selectors_keep_finding_nothin
     assert warning and "layout may have changed" in warning
     # a killed run (still 'running', its process gone) is marked when the next run starts
     db.execute("INSERT INTO runs (source_id, started, status, pid) VALUES ('gov-kj', '2026-01-01', 'running', 999999)")
-    JcmsColumnSpider(source=SOURCES["gov-kj"], db=db)
+    JcmsColumnSpider(source=SOURCES["gov-kj"], ledger=CrawlLedger(db, "gov-kj"), since=date(2024, 1, 1)).open_run()
     assert db.execute("SELECT status FROM runs WHERE pid = 999999").fetchone()[0] == "killed"
 
 
 def test_hrss_pages_by_param_json_on_the_column_page(db):
-    spider = JcmsColumnSpider(source=SOURCES["gov-hrss"], db=db, since=date(2024, 1, 1))
+    spider = JcmsColumnSpider(source=SOURCES["gov-hrss"], ledger=CrawlLedger(db, "gov-hrss"), since=date(2024, 1, 1))
     col = SOURCES["gov-hrss"].config["columns"][0]
     assert col["paging"] == "param_json"
     url = "https://hrss.hangzhou.gov.cn/col/col1229782005/index.html"

@@ -34,9 +34,9 @@ def _date(ctx, param, value):
 @click.option(
     "--since",
     callback=_date,
-    default="2024-01-01",
-    show_default=True,
-    help="Backfill back to this date (YYYY-MM-DD); older articles are not fetched.",
+    default=None,
+    help="Backfill back to this date (YYYY-MM-DD); older articles are not fetched. "
+    "Default: the earliest watch date of the plans (monitor/plans/*.yaml).",
 )
 @click.option("--until", callback=_date, default=None, help="Newest day to crawl (e-papers; default today).")
 @click.option(
@@ -72,9 +72,15 @@ def crawl(source_ids, db_path, since, until, remap, fast, max_pages, max_article
         raise click.BadParameter(str(exc), param_hint="--remap") from None
     sources = _load_sources(source_ids, sources_file)
     db = open_db(db_path)
+    matcher = _plan_matcher(db)
+    if since is None:
+        if matcher is None:
+            raise click.UsageError("the plans could not be loaded, so --since DATE is needed")
+        since = min(plan.watch_from for plan in matcher.catalog.plans)
     results = run_crawl(
         sources,
         db,
+        matcher=matcher,
         since=since,
         until=until,
         remap=mapping,
@@ -87,6 +93,22 @@ def crawl(source_ids, db_path, since, until, remap, fast, max_pages, max_article
         click.echo(r.summary())
     if results and all(r.status in ("failed", "not-run") for r in results):
         sys.exit(1)
+
+
+def _plan_matcher(db):
+    """The plans synced into the database and a matcher over them; None (with a warning) when a
+    plan file is broken: the crawl then stores articles unmatched, for `hzwatch match --all`."""
+    from db.catalog import sync_catalog
+    from monitor.matching.catalog import CatalogError, load_catalog
+    from monitor.matching.matcher import Matcher
+
+    try:
+        catalog = load_catalog()
+    except CatalogError as exc:
+        click.echo(f"warning: plans not loaded, articles are stored unmatched: {exc}", err=True)
+        return None
+    sync_catalog(db, catalog)
+    return Matcher(catalog)
 
 
 @click.group()

@@ -1,5 +1,9 @@
 """Run one crawl of the given sources in a CrawlerProcess (one crawl per process: the reactor
-cannot restart, so the scheduler starts `hzwatch crawl` as a subprocess)."""
+cannot restart, so the scheduler starts `hzwatch crawl` as a subprocess).
+
+This is where the stages are wired together: each spider gets the database writer and its
+source's ledger (`db/writer.py`) and the plan matcher (`monitor/matching`), so that `scrapers/`
+itself depends on none of them."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from db import runs as db_runs
+from db.writer import ArticleWriter, CrawlLedger
 from scrapers import settings as crawl_settings
 from scrapers.spiders import spider_for
 
@@ -42,7 +47,8 @@ def run_crawl(
     sources,
     db,
     *,
-    since: date | None = None,
+    since: date,
+    matcher=None,
     until: date | None = None,
     remap: dict | None = None,
     fast: bool = False,
@@ -50,7 +56,8 @@ def run_crawl(
     max_articles: int | None = None,
     log_level: str | None = None,
 ) -> list[SourceResult]:
-    """Crawl `sources` (Source objects) into `db` concurrently; return one result per source."""
+    """Crawl `sources` (Source objects) into `db` concurrently, back to `since`, matching new and
+    changed articles with `matcher` (None: stored unmatched); return one result per source."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.log import configure_logging
 
@@ -61,6 +68,9 @@ def run_crawl(
     process = CrawlerProcess(base)
     configure_logging({"LOG_LEVEL": base["LOG_LEVEL"]}, install_root_handler=True)
     logging.getLogger("scrapy").setLevel(base["LOG_LEVEL"])
+    from twisted.internet import reactor
+
+    writer = ArticleWriter(db, call_later=reactor.callLater)
     crawlers = []
     started = time.monotonic()
     for src in sources:
@@ -71,12 +81,18 @@ def run_crawl(
         crawler = process.create_crawler(_with_settings(cls, s, src.id))
         crawlers.append((src, crawler))
         process.crawl(
-            crawler, source=src, db=db, since=since, until=until, max_pages=max_pages, max_articles=max_articles
+            crawler,
+            source=src,
+            ledger=CrawlLedger(db, src.id),
+            writer=writer,
+            matcher=matcher,
+            since=since,
+            until=until,
+            max_pages=max_pages,
+            max_articles=max_articles,
         )
     process.start()
-    from scrapers.pipelines import commit_batch
-
-    commit_batch(db)  # nothing written in the crawl stays uncommitted
+    writer.commit()  # nothing written in the crawl stays uncommitted
     elapsed = time.monotonic() - started
     results = []
     for src, crawler in crawlers:

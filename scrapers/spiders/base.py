@@ -1,24 +1,26 @@
 """Behaviour shared by the generic spiders: article fetching, multi-page merging, incremental
-list walking, failure recording and the run row. Site knowledge comes from the Source config."""
+list walking, failure recording and the run row. Site knowledge comes from the Source config.
+
+The spider never opens the database: its crawl bookkeeping (what is known, failures, the run row)
+goes through the `ledger` it is given (a `db.writer.CrawlLedger`, or None for a dry crawl), and the
+articles it yields (`db.records.Article`) go to the item pipeline."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
 
-from db import articles as db_articles
-from db import runs as db_runs
+from db.clock import today_beijing
+from db.records import Article
 from scrapers.encoding import decode_html
 
 log = logging.getLogger(__name__)
-BEIJING = timezone(timedelta(hours=8))
-DEFAULT_SINCE = date(2024, 1, 1)
 # Share of U+FFFD above which a page counts as undecodable.
 MAX_REPLACEMENT_SHARE = 0.02
 # Failure reasons that say the list walk of this run was incomplete.
@@ -44,11 +46,6 @@ _OWN_META = {
     "pages",
     "follow",
 }
-
-
-def today_beijing() -> date:
-    """Today's date in Hangzhou."""
-    return datetime.now(BEIJING).date()
 
 
 def _extract_mod():
@@ -79,7 +76,7 @@ class SourceSpider(scrapy.Spider):
     def __init__(
         self,
         source=None,
-        db=None,
+        ledger=None,
         since: date | None = None,
         until: date | None = None,
         max_pages: int | None = None,
@@ -90,8 +87,10 @@ class SourceSpider(scrapy.Spider):
         super().__init__(name=source.id if source else None, **kw)
         self.source = source
         self.cfg = source.config if source else {}
-        self.db = db
-        self.since = since or DEFAULT_SINCE
+        if since is None:
+            raise ValueError("a crawl needs its start date (the plans' earliest watch date)")
+        self.ledger = ledger  # db.writer.CrawlLedger, or None: nothing is recorded
+        self.since = since
         self.until = until or today_beijing()
         self.max_pages = max_pages or self.cfg.get("max_pages", 30)
         self.max_articles = max_articles
@@ -112,8 +111,6 @@ class SourceSpider(scrapy.Spider):
         self.run_id: int | None = None
         self.record_run = run
         self.incremental = False
-        if db is not None and source is not None:
-            self._open_run()
 
     async def start(self):
         for request in self.initial_requests():
@@ -124,35 +121,35 @@ class SourceSpider(scrapy.Spider):
         return []
 
     # ------------------------------------------------------------------ run bookkeeping
-    def _open_run(self) -> None:
-        self.list_state = db_runs.list_page_state(self.db, self.source.id)
-        last = db_runs.last_finished_run(self.db, self.source.id)
+    def open_run(self) -> None:
+        """Read the list state and open the run row (the item pipeline calls this in open_spider)."""
+        if self.ledger is None:
+            return
+        self.list_state = self.ledger.list_page_state()
         # Stop-at-nothing-new and 304s are only safe once a run has walked the lists completely.
-        self.incremental = bool(last and last.get("listing_complete"))
+        self.incremental = self.ledger.last_listing_complete()
         if not self.incremental:
             self.list_state = {u: {**s, "etag": None, "last_modified": None} for u, s in self.list_state.items()}
         if self.record_run:
-            self.run_id = db_runs.start_run(self.db, self.source.id)
+            self.run_id = self.ledger.start_run()
 
     def closed(self, reason: str) -> None:
         """Close the run row: counters, failures, status; save list validators if the walk was whole."""
-        if self.db is None or self.run_id is None:
+        if self.ledger is None or self.run_id is None:
             return
         complete = self.listing_complete and reason == "finished"
         if complete and not self.transient_failure:
-            db_runs.save_list_pages(self.db, self.source.id, self.new_list_state)
+            self.ledger.save_list_pages(self.new_list_state)
         else:
             # Keep item counts of epaper days etc. but no validators: the next run re-reads the lists.
-            db_runs.save_list_pages(
-                self.db,
-                self.source.id,
+            self.ledger.save_list_pages(
                 {
                     u: {**s, "etag": None, "last_modified": None}
                     for u, s in self.new_list_state.items()
                     if s.get("keep")
                 },
             )
-        failures = db_runs.failures_by_reason(self.db, self.run_id)
+        failures = self.ledger.failures_by_reason()
         new, upd = self.counters["new"], self.counters["updated"]
         real_failures = {k: v for k, v in failures.items() if k not in BENIGN_REASONS}
         if reason == "finished":
@@ -165,9 +162,7 @@ class SourceSpider(scrapy.Spider):
             status = "killed"
         else:
             status = "failed"
-        db_runs.finish_run(
-            self.db,
-            self.run_id,
+        self.ledger.finish_run(
             status,
             pages_fetched=self.counters["pages"],
             new_articles=new,
@@ -176,9 +171,7 @@ class SourceSpider(scrapy.Spider):
             error=None if reason == "finished" else f"closed: {reason}",
             listing_complete=complete and not self.counters["capped"],
         )
-        warning = db_runs.record_layout(
-            self.db, self.source.id, self.run_id, self.items_found, int(self.cfg.get("layout_warn_after", 3))
-        )
+        warning = self.ledger.record_layout(self.items_found, int(self.cfg.get("layout_warn_after", 3)))
         if warning:
             log.warning("%s: %s", self.source.id, warning)
 
@@ -190,8 +183,8 @@ class SourceSpider(scrapy.Spider):
         if detail:
             detail = self.real_urls(detail, url)
         log.info("%s: %s %s %s", self.source.id if self.source else "?", reason, url, detail or "")
-        if self.db is not None:
-            db_runs.record_failure(self.db, self.run_id, self.source.id, url, reason, detail)
+        if self.ledger is not None:
+            self.ledger.record_failure(url, reason, detail)
 
     def real_urls(self, text: str, url: str) -> str:
         """`text` with replica addresses (--remap targets, e.g. in Twisted's timeout message) put back
@@ -248,9 +241,7 @@ class SourceSpider(scrapy.Spider):
             return None
 
     def article_is_known(self, url: str) -> bool:
-        if self.db is None:
-            return False
-        return db_articles.is_known(self.db, url) or db_runs.given_up(self.db, url)
+        return self.ledger is not None and self.ledger.is_known(url)
 
     # ------------------------------------------------------------------ decoding
     def page_text(self, response) -> str | None:
@@ -268,7 +259,7 @@ class SourceSpider(scrapy.Spider):
         fresh: list[ListItem] = []
         any_new = False
         candidates = [i for i in items if i.url not in self.scheduled]
-        known = db_articles.known_urls(self.db, [i.url for i in candidates]) if self.db is not None else set()
+        known = self.ledger.known_urls([i.url for i in candidates]) if self.ledger is not None else set()
         for it in candidates:
             if it.url in known or it.url in self.scheduled:
                 continue
@@ -276,7 +267,7 @@ class SourceSpider(scrapy.Spider):
                 continue
             if it.date and it.date > self.until + timedelta(days=1):
                 continue
-            if self.db is not None and db_runs.given_up(self.db, it.url):
+            if self.ledger is not None and self.ledger.given_up(it.url):
                 continue
             self.scheduled.add(it.url)
             fresh.append(it)
@@ -467,24 +458,24 @@ class SourceSpider(scrapy.Spider):
         found.sort(key=lambda u: 0 if _ALL_VIEW.search(u) else 1)
         return found
 
-    def make_item(self, url: str, ex, response) -> dict:
+    def make_item(self, url: str, ex, response) -> Article:
         published = ex.published
         if not published and response.meta.get("list_date"):
             published = response.meta["list_date"] + "T00:00:00+08:00"
         title = ex.title or response.meta.get("list_title")
-        return {
-            "url": url,
-            "source_id": self.source.id,
-            "site": self.source.site,
-            "title": title,
-            "subtitle": ex.subtitle,
-            "published": published,
-            "source_name": ex.source,
-            "author": ex.author,
-            "editor": ex.editor,
-            "body": ex.body,
-            "methods": dict(ex.methods or {}),
-        }
+        return Article(
+            url=url,
+            source_id=self.source.id,
+            site=self.source.site,
+            title=title or "",
+            subtitle=ex.subtitle,
+            published=published,
+            source_name=ex.source,
+            author=ex.author,
+            editor=ex.editor,
+            body=ex.body or "",
+            methods=dict(ex.methods or {}),
+        )
 
     def article_error(self, failure):
         request = failure.request
