@@ -122,81 +122,11 @@ def _validate(path, sid: str, cfg: dict, profiles: set[str] | None) -> Source:
     def bad(key, problem):
         raise SourceConfigError(path, sid, key, problem)
 
-    for key in ("name", "city", "strategy"):
-        if not cfg.get(key) or not isinstance(cfg[key], str):
-            bad(key, "missing or not a string")
-    strategy = cfg["strategy"]
-    if strategy not in STRATEGIES:
-        bad("strategy", f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
-    for key in REQUIRED[strategy]:
-        if not cfg.get(key):
-            bad(key, f"required for strategy {strategy}")
-    profile = cfg.get("profile")
-    if profile is not None and profiles is not None and profile not in profiles:
-        bad("profile", f"unknown extraction profile {profile!r} (not in profiles.yaml)")
-    for key in REGEX_KEYS:
-        if cfg.get(key) is not None:
-            try:
-                re.compile(cfg[key])
-            except re.error as exc:
-                bad(key, f"bad regex: {exc}")
-    for j, pair in enumerate(cfg.get("canonical") or []):
-        if not (isinstance(pair, list) and len(pair) == 2):
-            bad(f"canonical[{j}]", "must be [regex, replacement]")
-        try:
-            re.compile(pair[0])
-        except re.error as exc:
-            bad(f"canonical[{j}]", f"bad regex: {exc}")
-    # interval: minutes or cron
-    interval = cfg.get("interval")
-    minutes, cron = None, None
-    if isinstance(interval, bool) or interval is None:
-        bad("interval", "needs minutes (a positive integer) or a 5-field cron string")
-    elif isinstance(interval, int):
-        if interval <= 0:
-            bad("interval", "minutes must be positive")
-        minutes = interval
-    elif isinstance(interval, str) and _CRON.match(interval.strip()):
-        cron = interval.strip()
-    else:
-        bad("interval", f"{interval!r} is neither minutes nor a 5-field cron string")
-    pol = cfg.get("politeness") or {}
-    if not isinstance(pol, dict):
-        bad("politeness", "must be a mapping")
-    for key, typ in (("delay", (int, float)), ("concurrency", int)):
-        if key in pol and (not isinstance(pol[key], typ) or isinstance(pol[key], bool) or pol[key] < 0):
-            bad(f"politeness.{key}", "must be a non-negative number")
-    for key in ("max_pages", "layout_warn_after"):
-        if key in cfg and (not isinstance(cfg[key], int) or cfg[key] <= 0):
-            bad(key, "must be a positive integer")
-    # strategy-specific shapes, and the site host
-    if strategy == "channel_list":
-        for j, lst in enumerate(cfg["lists"]):
-            if not isinstance(lst, dict) or not str(lst.get("url", "")).startswith(("http://", "https://")):
-                bad(f"lists[{j}].url", "each list needs an absolute http(s) url")
-            if lst.get("page") and "{n}" not in lst["page"]:
-                bad(f"lists[{j}].page", "page pattern needs {n}")
-        site = cfg.get("site") or _host(cfg["lists"][0]["url"])
-    elif strategy == "jcms_column":
-        if not cfg.get("site"):
-            bad("site", "jcms_column sources need the site host")
-        for j, col in enumerate(cfg["columns"]):
-            if not isinstance(col, dict) or not str(col.get("col", "")).isdigit():
-                bad(f"columns[{j}].col", "each column needs a numeric col id")
-            if col.get("api", "xml") not in ("xml", "jpaas"):
-                bad(f"columns[{j}].api", "api must be xml or jpaas")
-            if col.get("paging", "dataproxy") not in ("dataproxy", "param_json"):
-                bad(f"columns[{j}].paging", "paging must be dataproxy or param_json")
-        if "{col}" not in cfg["column_url"]:
-            bad("column_url", "needs {col}")
-        site = cfg["site"]
-    else:
-        for key in ("paper",):
-            if not re.match(r"^[a-z0-9]+$", str(cfg[key])):
-                bad(key, "paper code must be lowercase letters/digits")
-        if "{ymd}" not in cfg["day_url"]:
-            bad("day_url", "needs {ymd}")
-        site = cfg.get("site") or _host(cfg["day_url"].replace("{paper}", "x"))
+    strategy, profile = _check_basics(cfg, profiles, bad)
+    _check_regexes(cfg, bad)
+    minutes, cron = _interval(cfg.get("interval"), bad)
+    _check_numbers(cfg, bad)
+    site = _STRATEGY_SITE[strategy](cfg, bad)
     if not site or "/" in site:
         bad("site", f"not a host name: {site!r}")
     allowed = cfg.get("allowed_hosts") or [site]
@@ -216,6 +146,105 @@ def _validate(path, sid: str, cfg: dict, profiles: set[str] | None) -> Source:
         interval_cron=cron,
         config=cfg,
     )
+
+
+def _check_basics(cfg: dict, profiles: set[str] | None, bad) -> tuple[str, str | None]:
+    """Name, city, a known strategy with its required keys, a known profile."""
+    for key in ("name", "city", "strategy"):
+        if not cfg.get(key) or not isinstance(cfg[key], str):
+            bad(key, "missing or not a string")
+    strategy = cfg["strategy"]
+    if strategy not in STRATEGIES:
+        bad("strategy", f"unknown strategy {strategy!r} (known: {', '.join(STRATEGIES)})")
+    for key in REQUIRED[strategy]:
+        if not cfg.get(key):
+            bad(key, f"required for strategy {strategy}")
+    profile = cfg.get("profile")
+    if profile is not None and profiles is not None and profile not in profiles:
+        bad("profile", f"unknown extraction profile {profile!r} (not in profiles.yaml)")
+    return strategy, profile
+
+
+def _check_regexes(cfg: dict, bad) -> None:
+    for key in REGEX_KEYS:
+        if cfg.get(key) is not None:
+            try:
+                re.compile(cfg[key])
+            except re.error as exc:
+                bad(key, f"bad regex: {exc}")
+    for j, pair in enumerate(cfg.get("canonical") or []):
+        if not (isinstance(pair, list) and len(pair) == 2):
+            bad(f"canonical[{j}]", "must be [regex, replacement]")
+        try:
+            re.compile(pair[0])
+        except re.error as exc:
+            bad(f"canonical[{j}]", f"bad regex: {exc}")
+
+
+def _interval(interval, bad) -> tuple[int | None, str | None]:
+    """(minutes, cron) from the `interval` key: minutes or a 5-field cron string."""
+    if isinstance(interval, bool) or interval is None:
+        bad("interval", "needs minutes (a positive integer) or a 5-field cron string")
+    elif isinstance(interval, int):
+        if interval <= 0:
+            bad("interval", "minutes must be positive")
+        return interval, None
+    elif isinstance(interval, str) and _CRON.match(interval.strip()):
+        return None, interval.strip()
+    bad("interval", f"{interval!r} is neither minutes nor a 5-field cron string")
+    return None, None
+
+
+def _check_numbers(cfg: dict, bad) -> None:
+    pol = cfg.get("politeness") or {}
+    if not isinstance(pol, dict):
+        bad("politeness", "must be a mapping")
+    for key, typ in (("delay", (int, float)), ("concurrency", int)):
+        if key in pol and (not isinstance(pol[key], typ) or isinstance(pol[key], bool) or pol[key] < 0):
+            bad(f"politeness.{key}", "must be a non-negative number")
+    for key in ("max_pages", "layout_warn_after"):
+        if key in cfg and (not isinstance(cfg[key], int) or cfg[key] <= 0):
+            bad(key, "must be a positive integer")
+
+
+def _channel_list_site(cfg: dict, bad) -> str:
+    for j, lst in enumerate(cfg["lists"]):
+        if not isinstance(lst, dict) or not str(lst.get("url", "")).startswith(("http://", "https://")):
+            bad(f"lists[{j}].url", "each list needs an absolute http(s) url")
+        if lst.get("page") and "{n}" not in lst["page"]:
+            bad(f"lists[{j}].page", "page pattern needs {n}")
+    return cfg.get("site") or _host(cfg["lists"][0]["url"])
+
+
+def _jcms_column_site(cfg: dict, bad) -> str:
+    if not cfg.get("site"):
+        bad("site", "jcms_column sources need the site host")
+    for j, col in enumerate(cfg["columns"]):
+        if not isinstance(col, dict) or not str(col.get("col", "")).isdigit():
+            bad(f"columns[{j}].col", "each column needs a numeric col id")
+        if col.get("api", "xml") not in ("xml", "jpaas"):
+            bad(f"columns[{j}].api", "api must be xml or jpaas")
+        if col.get("paging", "dataproxy") not in ("dataproxy", "param_json"):
+            bad(f"columns[{j}].paging", "paging must be dataproxy or param_json")
+    if "{col}" not in cfg["column_url"]:
+        bad("column_url", "needs {col}")
+    return cfg["site"]
+
+
+def _epaper_day_site(cfg: dict, bad) -> str:
+    if not re.match(r"^[a-z0-9]+$", str(cfg["paper"])):
+        bad("paper", "paper code must be lowercase letters/digits")
+    if "{ymd}" not in cfg["day_url"]:
+        bad("day_url", "needs {ymd}")
+    return cfg.get("site") or _host(cfg["day_url"].replace("{paper}", "x"))
+
+
+# Each strategy's own checks; returns the site host.
+_STRATEGY_SITE = {
+    "channel_list": _channel_list_site,
+    "jcms_column": _jcms_column_site,
+    "epaper_day": _epaper_day_site,
+}
 
 
 def get_sources(ids=None, path=None) -> list[Source]:

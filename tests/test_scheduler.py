@@ -20,6 +20,7 @@ from test_alerts import seed
 
 import db as database
 from db import alerts as store
+from db.clock import pid_alive
 from monitor.alerting.subscriptions import load_subscriptions
 from monitor.service.scheduler import (
     RunOptions,
@@ -27,7 +28,6 @@ from monitor.service.scheduler import (
     SourceSchedule,
     first_run_time,
     misfire_grace,
-    pid_alive,
     schedules,
     trigger_for,
 )

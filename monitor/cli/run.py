@@ -146,13 +146,8 @@ def status(db_path, interval_scale) -> None:
     from db.clock import BEIJING
     from monitor.alerting.subscriptions import SubscriptionSet
     from monitor.cli.options import open_db
-    from monitor.service.scheduler import (
-        RunOptions,
-        ScheduleError,
-        load_source_schedules,
-        next_due,
-        service_pid,
-    )
+    from monitor.service.processes import service_pid
+    from monitor.service.scheduler import RunOptions, ScheduleError, load_source_schedules, next_due
 
     tz = BEIJING
     db = open_db(db_path)

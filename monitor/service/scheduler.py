@@ -32,10 +32,10 @@ from db.alerts import now_iso, touch_subscription
 from db.clock import BEIJING, TIMEZONE_NAME, pid_alive
 from monitor.alerting import alerts
 from monitor.alerting.subscriptions import SubscriptionSet
+from monitor.service.processes import KILL_GRACE_SECONDS, is_crawl_process, kill_group, tail, tied_to_parent
 
 log = logging.getLogger("hzwatch.scheduler")
 TIMEZONE = TIMEZONE_NAME
-KILL_GRACE_SECONDS = 3  # a crawl gets this long to close its run after SIGTERM
 
 
 class ScheduleError(Exception):
@@ -165,72 +165,6 @@ def next_due(s: SourceSchedule, last: dt.datetime | None, now: dt.datetime) -> d
     return first_run_time(s, last, now)
 
 
-# -- processes ---------------------------------------------------------------------------
-
-
-def _is_crawl_process(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            argv = fh.read().split(b"\0")
-    except OSError:
-        return False
-    return b"monitor.cli" in argv and b"crawl" in argv
-
-
-# Launches a command that gets SIGKILL when the service dies (Linux PR_SET_PDEATHSIG survives exec),
-# so no orphan crawl or Datasette outlives a killed service. Done in a tiny launcher rather than
-# preexec_fn, which is unsafe in a threaded process.
-_LAUNCHER = (
-    "import ctypes, os, sys\n"
-    "try:\n    ctypes.CDLL(None).prctl(1, 9)\nexcept Exception:\n    pass\n"
-    "if os.getppid() != int(sys.argv[1]):\n    os._exit(70)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
-
-
-def tied_to_parent(argv: list[str]) -> list[str]:
-    """argv wrapped so the process dies with this one (same pid after exec)."""
-    return [sys.executable, "-c", _LAUNCHER, str(os.getpid()), *argv]
-
-
-def _kill(proc: subprocess.Popen, grace: float = KILL_GRACE_SECONDS) -> None:
-    """SIGTERM the crawl's process group, then SIGKILL after a grace period."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return " / ".join(ln.strip() for ln in text.strip().splitlines()[-lines:])[:600]
-
-
-def service_pid(db_path) -> int | None:
-    """Pid of the `hzwatch run` holding this database's run lock, if one is running."""
-    path = Path(f"{db_path}.run.lock")
-    if not path.exists():
-        return None
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            text = fh.read().strip()
-            return int(text) if text.isdigit() else -1
-        fcntl.flock(fh, fcntl.LOCK_UN)
-    return None
-
-
 # -- the service -------------------------------------------------------------------------
 
 
@@ -282,7 +216,7 @@ class Service:
             log.warning("catalog not synced (%s)", exc)
         for run in run_status.running_runs(db):
             pid = run["pid"]
-            if pid and pid_alive(pid) and _is_crawl_process(pid):
+            if pid and pid_alive(pid) and is_crawl_process(pid):
                 # An orphan crawl of a service that died: stop it so two never overlap.
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -408,7 +342,7 @@ class Service:
                 ended_by = ("timeout", f"no end after {self.opts.crawl_timeout:g} s")
             if ended_by:
                 # A hung crawl will not finish its in-flight requests: a short grace is enough.
-                _kill(proc, KILL_GRACE_SECONDS if ended_by[0] == "killed" else 1)
+                kill_group(proc, KILL_GRACE_SECONDS if ended_by[0] == "killed" else 1)
                 break
         rc = proc.returncode
         elapsed = time.monotonic() - t0
@@ -418,7 +352,7 @@ class Service:
             if ended_by:
                 status, error = ended_by
             elif rc != 0:
-                status, error = "failed", f"crawl exited with code {rc}: {_tail(err_path)}"
+                status, error = "failed", f"crawl exited with code {rc}: {tail(err_path)}"
             else:
                 status, error = None, ""
             if status and run:
@@ -538,7 +472,7 @@ class Service:
         if self._dispatching.acquire(timeout=15):
             self._dispatching.release()
         if self._datasette is not None and self._datasette.poll() is None:
-            _kill(self._datasette)
+            kill_group(self._datasette)
         if self._lock_file is not None:
             self._lock_file.close()  # releases the flock; the file may stay
         log.info("stopped")

@@ -19,6 +19,7 @@ from scrapy.exceptions import IgnoreRequest
 from db.clock import today_beijing
 from db.records import Article
 from scrapers.encoding import decode_html
+from scrapers.spiders.failures import TRANSIENT, failure_reason, not_html, reason_name
 
 log = logging.getLogger(__name__)
 # Share of U+FFFD above which a page counts as undecodable.
@@ -326,7 +327,7 @@ class SourceSpider(scrapy.Spider):
                 retried = reason == "rate-limited" and self.retry_later(response)
                 self.fail(
                     response.url,
-                    f"{LIST_FAILURE_PREFIX}{_reason_name(reason)}",
+                    f"{LIST_FAILURE_PREFIX}{reason_name(reason)}",
                     "retried after a pause" if retried else None,
                     transient=not retried,
                 )
@@ -354,7 +355,7 @@ class SourceSpider(scrapy.Spider):
             return
         self.counters["pages"] += 1
         self.listing_complete = False
-        self.fail(request.url, LIST_FAILURE_PREFIX + _failure_reason(failure), str(failure.value)[:200], transient=True)
+        self.fail(request.url, LIST_FAILURE_PREFIX + failure_reason(failure), str(failure.value)[:200], transient=True)
 
     # ------------------------------------------------------------------ articles
     def article_requests(self, items: list[ListItem], referer: str | None = None):
@@ -386,7 +387,7 @@ class SourceSpider(scrapy.Spider):
                 response.url, f"http_{response.status}", transient=response.status >= 500 or response.status == 429
             )
             return
-        kind = _not_html(response)
+        kind = not_html(response)
         if kind:
             self.fail(response.url, "not_html", kind)
             return
@@ -404,7 +405,7 @@ class SourceSpider(scrapy.Spider):
             retried = reason == "rate-limited" and self.retry_later(response)
             self.fail(
                 response.url,
-                _reason_name(reason),
+                reason_name(reason),
                 "retried after a pause" if retried else None,
                 transient=reason == "rate-limited" and not retried,
             )
@@ -485,76 +486,9 @@ class SourceSpider(scrapy.Spider):
             if str(failure.value).startswith("known article"):
                 self.counters["pages"] -= 1
             return
-        reason = _failure_reason(failure)
-        self.fail(request.url, reason, str(failure.value)[:200], transient=reason in _TRANSIENT)
+        reason = failure_reason(failure)
+        self.fail(request.url, reason, str(failure.value)[:200], transient=reason in TRANSIENT)
 
 
 _HREF = re.compile(r"""href\s*=\s*["']([^"'#]+)["']""")
 _ALL_VIEW = re.compile(r"_0\.s?html?$")
-
-_TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
-
-
-_BINARY_MAGIC = {
-    b"%PDF": "pdf",
-    b"PK\x03\x04": "zip",
-    b"\xd0\xcf\x11\xe0": "ms-office",
-    b"\x89PNG": "png",
-    b"\xff\xd8\xff": "jpeg",
-    b"GIF8": "gif",
-    b"\x1f\x8b": "gzip",
-    b"Rar!": "rar",
-}
-
-
-def _not_html(response) -> str | None:
-    """What an article response really is when it is not an HTML page (whatever its Content-Type says)."""
-    head = response.body[:1024].lstrip()
-    for magic, name in _BINARY_MAGIC.items():
-        if head.startswith(magic):
-            return name
-    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
-    if "json" in ctype or head[:1] in (b"{", b"["):
-        return "json"
-    if head and b"<" not in head and b"\x00" in head:
-        return "binary"
-    return None
-
-
-def _reason_name(reason: str) -> str:
-    return reason.replace("-", "_")
-
-
-def _failure_reason(failure) -> str:
-    """Short reason for a download failure."""
-    from scrapy import exceptions as sx
-    from scrapy.spidermiddlewares.httperror import HttpError
-    from twisted.internet import error as tx
-    from twisted.internet.defer import CancelledError
-
-    msg = str(failure.value)
-    low = msg.lower()
-    if failure.check(IgnoreRequest):
-        if "robots.txt" in low:
-            return "robots"
-        if msg.startswith(("too_large", "not_html")):
-            return msg.split(":", 1)[0]
-        if "maxsize" in low or "max size" in low or "decompress" in low:
-            return "too_large"
-        return "ignored"
-    if failure.check(HttpError):
-        return f"http_{failure.value.response.status}"
-    if failure.check(sx.CannotResolveHostError, tx.DNSLookupError):
-        return "dns"
-    if failure.check(sx.DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError):
-        return "timeout"
-    if failure.check(sx.DownloadCancelledError, CancelledError):
-        # Scrapy cancels a download that passes DOWNLOAD_MAXSIZE; a stalled one ends as a timeout
-        return "too_large" if "size" in low or "maxsize" in low else "timeout" if "timeout" in low else "cancelled"
-    if failure.check(sx.DownloadConnectionRefusedError, tx.ConnectionRefusedError):
-        return "connection"
-    if failure.check(sx.ResponseDataLossError, tx.ConnectionLost, tx.ConnectionDone):
-        return "truncated"
-    if failure.check(sx.DownloadFailedError):
-        return "timeout" if "timeout" in low or "timed out" in low else "connection"
-    return "error"

@@ -299,10 +299,11 @@ class JcmsColumnSpider(SourceSpider):
         except (ValueError, AttributeError):
             ok, frag = False, ""
         if not ok:
-            from scrapers.spiders.base import _extract_mod, _reason_name
+            from scrapers.spiders.base import _extract_mod
+            from scrapers.spiders.failures import reason_name
 
             reason = _extract_mod().detect_error_page(text or "") if not frag else None
-            name = _reason_name(reason) if reason and reason != "empty-shell" else "bad_json"
+            name = reason_name(reason) if reason and reason != "empty-shell" else "bad_json"
             self.fail(response.url, f"list_{name}", (text or "")[:200], transient=True)
             self.listing_complete = False
             return

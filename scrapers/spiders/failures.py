@@ -1,0 +1,75 @@
+"""Why a fetch failed, in one short word stored with the failure: a download error, an ignored
+request, or a response that is not an HTML page at all."""
+
+from __future__ import annotations
+
+from scrapy.exceptions import IgnoreRequest
+
+# Reasons that may fix themselves: the list walk is incomplete, not finished.
+TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
+
+
+_BINARY_MAGIC = {
+    b"%PDF": "pdf",
+    b"PK\x03\x04": "zip",
+    b"\xd0\xcf\x11\xe0": "ms-office",
+    b"\x89PNG": "png",
+    b"\xff\xd8\xff": "jpeg",
+    b"GIF8": "gif",
+    b"\x1f\x8b": "gzip",
+    b"Rar!": "rar",
+}
+
+
+def not_html(response) -> str | None:
+    """What an article response really is when it is not an HTML page (whatever its Content-Type says)."""
+    head = response.body[:1024].lstrip()
+    for magic, name in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            return name
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+    if "json" in ctype or head[:1] in (b"{", b"["):
+        return "json"
+    if head and b"<" not in head and b"\x00" in head:
+        return "binary"
+    return None
+
+
+def reason_name(reason: str) -> str:
+    """An extractor reason ("not-found-page") as a failure reason ("not_found_page")."""
+    return reason.replace("-", "_")
+
+
+def failure_reason(failure) -> str:
+    """Short reason for a download failure."""
+    from scrapy import exceptions as sx
+    from scrapy.spidermiddlewares.httperror import HttpError
+    from twisted.internet import error as tx
+    from twisted.internet.defer import CancelledError
+
+    msg = str(failure.value)
+    low = msg.lower()
+    if failure.check(IgnoreRequest):
+        if "robots.txt" in low:
+            return "robots"
+        if msg.startswith(("too_large", "not_html")):
+            return msg.split(":", 1)[0]
+        if "maxsize" in low or "max size" in low or "decompress" in low:
+            return "too_large"
+        return "ignored"
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"
+    if failure.check(sx.CannotResolveHostError, tx.DNSLookupError):
+        return "dns"
+    if failure.check(sx.DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError):
+        return "timeout"
+    if failure.check(sx.DownloadCancelledError, CancelledError):
+        # Scrapy cancels a download that passes DOWNLOAD_MAXSIZE; a stalled one ends as a timeout
+        return "too_large" if "size" in low or "maxsize" in low else "timeout" if "timeout" in low else "cancelled"
+    if failure.check(sx.DownloadConnectionRefusedError, tx.ConnectionRefusedError):
+        return "connection"
+    if failure.check(sx.ResponseDataLossError, tx.ConnectionLost, tx.ConnectionDone):
+        return "truncated"
+    if failure.check(sx.DownloadFailedError):
+        return "timeout" if "timeout" in low or "timed out" in low else "connection"
+    return "error"
