@@ -68,9 +68,7 @@ def run_crawl(
     process = CrawlerProcess(base)
     configure_logging({"LOG_LEVEL": base["LOG_LEVEL"]}, install_root_handler=True)
     logging.getLogger("scrapy").setLevel(base["LOG_LEVEL"])
-    from twisted.internet import reactor
-
-    writer = ArticleWriter(db, call_later=reactor.callLater)
+    writer = ArticleWriter(db, call_later=_call_later)
     crawlers = []
     started = time.monotonic()
     for src in sources:
@@ -119,6 +117,13 @@ def run_crawl(
             )
         )
     return results
+
+
+def _call_later(seconds: float, fn) -> None:
+    """Run `fn` on the crawl's reactor after `seconds` (imported here: Scrapy installs the reactor)."""
+    from twisted.internet import reactor
+
+    reactor.callLater(seconds, fn)
 
 
 def _with_settings(cls, settings: dict, source_id: str):
