@@ -3,6 +3,9 @@
 Chinese sites often send no charset, or a wrong one (utf-8 on GBK bytes, iso-8859-1 on
 UTF-8 bytes). Scrapy trusts the header, so a wrong header yields U+FFFD or silent mojibake.
 Here every claim (header, BOM, <meta charset>) is a candidate, and the bytes decide.
+(bs4's UnicodeDammit, measured on the bad-input corpus and 100 real pages, got fewer pages right
+and was slower: it decodes pages labelled GB2312 with that narrower codec, turning —— and · into
+―― and ・; given the header as a hint it believes a wrong latin-1 one; stray bytes show as U+FFFD.)
 """
 
 from __future__ import annotations

@@ -93,6 +93,45 @@ def test_unknown_profile_is_a_clear_error():
 # ------------------------------------------------------------------------------- CMS fixtures
 
 
+@pytest.fixture
+def profiles_with(monkeypatch, tmp_path):
+    """Run extraction against a copy of profiles.yaml changed by `edit(data)`."""
+    from scrapers.extract import config
+
+    def use(edit):
+        data = yaml.safe_load(config.PROFILES_PATH.read_text(encoding="utf-8"))
+        edit(data)
+        path = tmp_path / "profiles.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        monkeypatch.setattr(config, "PROFILES_PATH", path)
+        config.load_config.cache_clear()
+
+    yield use
+    config.load_config.cache_clear()
+
+
+def test_field_order_is_data_and_a_profile_may_override_it(profiles_with):
+    default = extract(fixture("hznews_content_8697001.htm"), url=HZNEWS_URL)
+    assert default.methods["published"] == "meta:publishdate+dateline"
+    # founder-hznews: only the URL's date for published; every other field keeps the generic order
+    profiles_with(lambda d: d["profiles"]["founder-hznews"].update(fields={"published": ["url"]}))
+    e = extract(fixture("hznews_content_8697001.htm"), url=HZNEWS_URL)
+    assert (e.published, e.methods["published"]) == ("2024-02-19T00:00:00+08:00", "url")
+    assert (e.title, e.source, e.author, e.editor, e.body) == (
+        default.title,
+        default.source,
+        default.author,
+        default.editor,
+        default.body,
+    )
+
+
+def test_unknown_field_method_is_a_clear_error(profiles_with):
+    profiles_with(lambda d: d["generic"]["fields"]["source"].append("crystal_ball"))
+    with pytest.raises(ExtractionError, match="crystal_ball"):
+        extract(fixture("hznews_content_8697001.htm"), url=HZNEWS_URL)
+
+
 def test_founder_hznews_article():
     e = extract(fixture("hznews_content_8697001.htm"), url=HZNEWS_URL)
     assert e.profile == "founder-hznews"

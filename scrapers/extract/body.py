@@ -1,0 +1,231 @@
+"""Body: the article's text block found in a marked tree, cleaned into paragraphs.
+
+In: the marked tree from parse.py, the profile's rules and the generic rules. Out: the body
+element (profile `body` selector, else the text-density winner) and how it was found, the
+page chrome (share bars, navigation, related lists ...) removed from the tree on the way, and
+`body_lines`: the element's lines without noise, links, headline and date line.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from lxml import etree
+
+from scrapers.extract.config import Config, Rules, css
+from scrapers.extract.parse import BREAK, drop, first_css, lines, norm, text
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_PUNCT = re.compile(r"[，。！？；：、“”,]")
+# a <span> whose parent is one of these is inline text, not a paragraph (WeChat-style pages)
+_INLINE_PARENTS = ("p", "span", "a", "li", "h1", "h2", "h3", "strong", "b", "font")
+
+
+def _word_regex(words: tuple) -> re.Pattern:
+    return re.compile(r"(?:^|[\s\-_:.\d])(?:" + "|".join(map(re.escape, words)) + r")(?=$|[\s\-_:.\d])")
+
+
+@functools.lru_cache(maxsize=4)
+def _chrome_regexes(subs: tuple, toks: tuple, keep: tuple) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
+    return re.compile("|".join(map(re.escape, subs))), _word_regex(toks), _word_regex(keep)
+
+
+def drop_chrome(root: etree._Element, rules: Rules, cfg: Config, keep: etree._Element | None = None) -> None:
+    """Remove the profile's `drop` selectors and elements whose class/id names page chrome."""
+    g = cfg.generic
+    subs, toks, keeps = _chrome_regexes(
+        tuple(g["drop_class_substrings"]), tuple(g["drop_class_tokens"]), tuple(g["keep_class_tokens"])
+    )
+    protected = set()
+    if keep is not None:
+        protected = {id(a) for a in keep.iterancestors()} | {id(keep)}
+    doomed = []
+    for sel in rules.raw.get("drop") or []:
+        try:
+            doomed.extend(css(sel)(root))
+        except Exception:
+            continue
+    always = re.compile("|".join(map(re.escape, g["always_drop_class_substrings"])))
+    for el in root.xpath("//body//*[@class or @id]"):
+        if id(el) in protected:
+            continue
+        attrs = f"{el.get('class') or ''} {el.get('id') or ''}"
+        low = _CAMEL.sub(" ", attrs).lower()
+        if always.search(low):
+            doomed.append(el)
+        elif (subs.search(low) or toks.search(low)) and not keeps.search(low) and not is_prose(el, g):
+            doomed.append(el)
+    for el in doomed:
+        if id(el) not in protected:
+            drop(el)
+
+
+def is_prose(el: etree._Element, g: dict) -> bool:
+    """A container with many sentences and few links is article text, whatever its class says."""
+    raw = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+    if len(raw) < g["prose_min_chars"] or len(_PUNCT.findall(raw)) < g["prose_min_punct"]:
+        return False
+    n, link = text_links(el)
+    return n >= g["prose_min_chars"] and link <= n * 0.25
+
+
+def text_links(el: etree._Element) -> tuple[int, int]:
+    """(visible characters, characters inside links) of a marked element."""
+    n, link = 0, 0
+    for t, lk in lines(el):
+        n += len(t)
+        link += lk
+    return n, link
+
+
+def _paragraph_text(el: etree._Element, noise: re.Pattern) -> str | None:
+    """Text a <p> or paragraph-like <span> adds to its parent's score, or None."""
+    if el.tag == "span":
+        # WeChat-style pages: paragraphs are spans in sections, no <p>
+        up = el.getparent()
+        if up is None or up.tag in _INLINE_PARENTS:
+            return None
+    n, link = text_links(el)
+    if n < 10 or link > n * 0.5:
+        return None
+    t = text(el)
+    if el.tag == "span" and n < 20:
+        return None
+    if noise.search(t):
+        return None
+    return t
+
+
+def _direct_text(el: etree._Element, noise: re.Pattern) -> str | None:
+    """Text sitting directly in a div/td (paragraphs separated by <br>), or None if short."""
+    raw = (el.text or "") + "".join((c.tail or "") for c in el if c.tag != "a")
+    if len(raw) < 20:
+        return None
+    t = norm(" ".join(x for x in raw.split(BREAK) if not noise.search(x)))
+    return t if len(t) >= 20 else None
+
+
+def _density_scores(root: etree._Element, cfg: Config) -> dict[etree._Element, float]:
+    scores: dict[etree._Element, float] = {}
+    noise = cfg.noise_re
+    for el in root.iter("p", "div", "td", "section", "article", "span"):
+        if el.tag in ("p", "span"):
+            t, parent = _paragraph_text(el, noise), el.getparent()
+        else:
+            t, parent = _direct_text(el, noise), el
+        if t is None or parent is None:
+            continue
+        if next(el.iterancestors("a"), None) is not None:
+            continue  # teaser text inside a link (live lists, recommendation cards)
+        score = min(len(t), 300) / 10 + len(_PUNCT.findall(t)) + 1
+        scores[parent] = scores.get(parent, 0) + score
+        gp = parent.getparent()
+        if gp is not None:
+            scores[gp] = scores.get(gp, 0) + score / 2
+    return scores
+
+
+def density_body(root: etree._Element, cfg: Config) -> etree._Element | None:
+    """Element holding the most sentence-like, link-free text (readability-style scoring)."""
+    best, best_score = None, 0.0
+    for el, s in _density_scores(root, cfg).items():
+        if el.tag == "html" or s <= best_score:
+            continue
+        # penalise link-heavy containers (navigation, related lists)
+        n, link = text_links(el)
+        s2 = s * (1 - min(link / (n or 1), 1.0))
+        if s2 > best_score:
+            best, best_score = el, s2
+    return best
+
+
+def _drop_tags(root: etree._Element, body_node: etree._Element | None, g: dict) -> None:
+    """Remove drop_tags elements (iframe, form, nav ...) outside the chosen body."""
+    for bad in list(root.iter(*g["drop_tags"])):
+        if bad is body_node or bad.getparent() is None:
+            continue
+        if body_node is not None and any(a is bad for a in body_node.iterancestors()):
+            continue
+        # some CMSs wrap the whole article in a <form>
+        if bad.tag in g["drop_tags_unless_prose"] and is_prose(bad, g):
+            continue
+        drop(bad)
+
+
+def find_body(root: etree._Element, rules: Rules, cfg: Config) -> tuple[etree._Element | None, str | None, list[str]]:
+    """(body element, how it was found, its raw lines); removes page chrome from the tree on the way.
+
+    The profile's `body` selectors are tried on the whole page; text density only after the chrome
+    is gone. The raw lines of a selector body are taken before any chrome inside it is removed.
+    """
+    g = cfg.generic
+    body_node, body_how = None, None
+    el, sel = first_css(root, rules.raw.get("body"))
+    if el is not None and len(text(el)) >= g["min_body_chars"]:
+        body_node, body_how = el, f"selector:{sel}"
+    raw_body_lines = [t for t, _ in lines(body_node)] if body_node is not None else []
+    drop_chrome(root, rules, cfg, keep=body_node)
+    _drop_tags(root, body_node, g)
+    if body_node is None:
+        body_node = density_body(root, cfg)
+        body_how = "density" if body_node is not None else None
+        raw_body_lines = [t for t, _ in lines(body_node)] if body_node is not None else []
+    return body_node, body_how, raw_body_lines
+
+
+@functools.lru_cache(maxsize=32)
+def _combined_noise_for(name: str, patterns: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def _combined_noise(cfg: Config, rules: Rules) -> re.Pattern:
+    """One regex for the generic and the profile's noise lines (one search per line, not thirty)."""
+    if not rules.noise_lines:
+        return cfg.noise_re
+    return _combined_noise_for(
+        rules.name, tuple(cfg.generic["noise_lines"]) + tuple(rules.raw.get("noise_lines") or ())
+    )
+
+
+def _sentence_span(found: list[str], sent: set[str]) -> list[str]:
+    """From the first to the last sentence: chrome rarely ends with sentence punctuation."""
+    idx = [i for i, t in enumerate(found) if any(c in sent for c in t)]
+    if not idx:
+        return found
+    first, last = idx[0], idx[-1]
+    # a lede broken by <br> may end its first line with a comma
+    starts = [i for i, t in enumerate(found[:first]) if len(t) >= 4 and t.endswith(("，", ","))]
+    if starts:
+        first = starts[0]
+    # a long first paragraph without a full stop is still text (lede without punctuation)
+    while first > 0 and len(found[first - 1]) >= 40:
+        first -= 1
+    return found[first : last + 1]
+
+
+def body_lines(el: etree._Element, rules: Rules, cfg: Config, drop_texts: set[str]) -> list[str]:
+    """The body element's paragraphs: no noise lines, link lists, headline or date line."""
+    g = cfg.generic
+    noise = _combined_noise(cfg, rules)
+    max_ld = g["max_link_density"]
+    found = []
+    for t, link in lines(el):
+        if len(t) < g["min_paragraph_chars"]:
+            continue
+        if t in drop_texts:
+            continue
+        if link and link > len(t) * max_ld:
+            continue
+        if noise.search(t):
+            continue
+        t = cfg.inline_noise.sub("", t).strip()
+        if t:
+            found.append(t)
+    found = _sentence_span(found, set(g["sentence_chars"]))
+    # drop consecutive duplicates (same paragraph in print/mobile copies)
+    out: list[str] = []
+    for t in found:
+        if not out or out[-1] != t:
+            out.append(t)
+    return out
