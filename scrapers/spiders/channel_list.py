@@ -25,7 +25,7 @@ class ChannelListSpider(SourceSpider):
     strategy = "channel_list"
 
     def initial_requests(self):
-        for i, lst in enumerate(self.cfg["lists"]):
+        for i in range(len(self.cfg["lists"])):
             yield self.list_request(i, 1)
 
     def list_request(self, idx: int, page: int):
