@@ -82,7 +82,7 @@ def key(s: str | None) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pages", type=Path, default=REPO.parent / "shared" / "eval" / "pages")
+    ap.add_argument("--pages", type=Path, default=REPO / "tests" / "data" / "pages")
     ap.add_argument("--labels", type=Path, default=REPO / "tests" / "extract_labels.yaml")
     args = ap.parse_args()
     if not args.pages.is_dir():

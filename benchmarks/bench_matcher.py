@@ -1,6 +1,6 @@
 """Matcher throughput: articles/s through `hzwatch match --jsonl` and through Matcher.match.
 
-Articles are the labelled cases in tests/eval_cases (and ../shared/eval/dev when present),
+Articles are the labelled cases in tests/eval_cases and tests/data/eval_dev (21 real articles),
 each padded with its own text to about --chars characters, repeated to --count articles.
 Usage: .venv/bin/python benchmarks/bench_matcher.py [--count 5000] [--chars 2000]
 """
@@ -27,10 +27,10 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
     (like a real page: one story plus other news); "crawl": the same, one relevant case in ten;
     "repeat": the case's own text repeated (every alias and figure sentence several times).
     """
-    dirs = [REPO / "tests" / "eval_cases", REPO.parent / "shared" / "eval" / "dev"]
+    dirs = [REPO / "tests" / "eval_cases", REPO / "tests" / "data" / "eval_dev"]
     cases = []
     for d in dirs:
-        for path in sorted(d.glob("*.json")) if d.is_dir() else []:
+        for path in sorted(d.glob("*.json")):
             cases.append(json.loads(path.read_text(encoding="utf-8")))
     # Filler is other news: non-relevant texts that name no plan item at all.
     from monitor.matching.catalog import load_catalog

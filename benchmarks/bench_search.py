@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/bench_search.py --articles 20000 --reuse
 
 Generates a database of synthetic Hangzhou-style articles (character frequencies taken from the
-labelled real articles in ../shared/eval/dev when present, plan phrases mixed in at realistic
+21 labelled real articles in tests/data/eval_dev, plan phrases mixed in at realistic
 rates), builds the search index, starts Datasette exactly as `hzwatch serve` does (arbitrary SQL
 off) on a free port, and prints median / p95 / max latency of each request.
 """
@@ -43,18 +43,14 @@ PHRASES = [
     ("市委人才办介绍，人才服务“一件事”改革持续推进。", 0.05, "T-talent-policy", None),
     ("企业负责人说，留住这些人，才是关键。", 0.01, None, None),
 ]
-FALLBACK_TEXT = "杭州市深化改革强基固本推动经济社会高质量发展群众企业服务数据城市建设工作会议"
 
 
 def char_pool() -> tuple[list[str], list[int]]:
     """Characters and their counts in the labelled real articles (realistic token frequencies)."""
     counts: dict[str, int] = {}
-    dev = REPO.parent / "shared" / "eval" / "dev"
-    texts = (
-        [json.loads(p.read_text(encoding="utf-8"))["text"] for p in sorted(dev.glob("*.json"))]
-        if dev.is_dir()
-        else [FALLBACK_TEXT]
-    )
+    dev = REPO / "tests" / "data" / "eval_dev"
+    texts = [json.loads(p.read_text(encoding="utf-8"))["text"] for p in sorted(dev.glob("*.json"))]
+    assert texts, f"no labelled articles in {dev}"
     for text in texts:
         for ch in text:
             if "\u4e00" <= ch <= "\u9fff":

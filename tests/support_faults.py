@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support_data import REPO
+from support_servers import free_port
+from support_wait import wait_until
 
 
 def env(**extra: str) -> dict:
@@ -95,16 +89,17 @@ class Datasette:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(self.base + "/-/versions.json", timeout=2).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.time() > deadline:
-                    self.stop()
-                    raise AssertionError(f"Datasette did not start: {self.stderr()[-2000:]}")
-                time.sleep(0.2)
+        try:
+            wait_until(self._answers, 60, f"Datasette on port {self.port}", step=0.2, ignore=(OSError,))
+        except AssertionError as exc:
+            self.stop()
+            raise AssertionError(f"{exc}: {self.stderr()[-2000:]}") from None
+
+    def _answers(self) -> bool:
+        if self.proc.poll() is not None:
+            raise AssertionError(f"Datasette exited with code {self.proc.returncode}")
+        with urllib.request.urlopen(self.base + "/-/versions.json", timeout=2) as resp:
+            return resp.status == 200
 
     def get(self, path: str, timeout: float = 30) -> tuple[int, str]:
         """(status, body text) of a GET; HTTP errors are returned, not raised."""

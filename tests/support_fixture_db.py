@@ -1,6 +1,6 @@
 """A realistic fixture database for the Datasette, search and browser tests.
 
-The plan is synced from the real catalog; the 21 labelled real articles in ../shared/eval/dev
+The plan is synced from the real catalog; the 21 labelled real articles in tests/data/eval_dev
 are stored through db.articles (with their labelled items and figures as matches and progress),
 plus generated articles built to trip a search that is not exact: terms split by punctuation
 or spaces (人，才 / 住 房), Traditional characters (一網通辦, 數谷), terms nested in longer ones
@@ -14,8 +14,8 @@ import json
 import random
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+from support_data import EVAL_DEV
+from support_wait import wait_until
 
 SCRIPT_TITLE = "<script>alert(1)</script>人才新政发布"
 SCRIPT_BODY = "正文里有脚本<script>alert(1)</script>以及<b>粗体</b>和&lt;实体&gt;，人才政策继续加码。"
@@ -119,7 +119,9 @@ def _store(db, art: dict) -> int:
 
 def _eval_articles(db, rng: random.Random) -> None:
     """Store the labelled real articles with their labelled items and figures."""
-    for path in sorted((SHARED / "eval" / "dev").glob("*.json")):
+    paths = sorted(EVAL_DEV.glob("*.json"))
+    assert paths, f"no labelled articles in {EVAL_DEV}"
+    for path in paths:
         case = json.loads(path.read_text(encoding="utf-8"))
         label = case["label"]
         published = (case.get("published") or "2024-06-01") + "T09:00:00+08:00"
@@ -195,7 +197,7 @@ def _generated_articles(db, rng: random.Random, count: int) -> None:
         published = f"2024-{month:02d}-{day:02d}T{rng.randint(7, 20):02d}:30:00+08:00"
         picked = rng.sample(SENTENCES, rng.randint(3, 7))
         numbers = [_figure(s, month, rng) for s in picked]
-        lines = [s.format(n=n) for s, n in zip(picked, numbers)]
+        lines = [s.format(n=n) for s, n in zip(picked, numbers, strict=True)]
         title = rng.choice(TITLES) + ("" if k % 5 else f"（{k}）")
         body = "\n".join(lines)
         source = rng.choice(SOURCES)
@@ -224,7 +226,7 @@ def _generated_articles(db, rng: random.Random, count: int) -> None:
         if relevant:
             for item_id, evidence in evidence_by_item.items():
                 _match(db, article_id, item_id, evidence)
-            for sentence, n, line in zip(picked, numbers, lines):
+            for sentence, n, line in zip(picked, numbers, lines, strict=True):
                 for pattern, (target_id, unit) in TERM_TARGETS.items():
                     if pattern in sentence:
                         db["progress"].insert(
@@ -387,22 +389,25 @@ def start_logged(
     """Start a server subprocess logging to a file (a pipe could fill and block it); return (proc, URL)."""
     import re
     import subprocess
-    import time
 
     log = open(log_path, "wb")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=cwd)
     log.close()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def url_in_log() -> str | None:
         text = Path(log_path).read_text(encoding="utf-8", errors="replace")
         m = re.search(pattern, text)
         if m:
-            return proc, m.group(1)
+            return m.group(1)
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{text[-3000:]}")
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"server did not start in {timeout} s:\n{Path(log_path).read_text()[-3000:]}")
+        return None
+
+    try:
+        return proc, wait_until(url_in_log, timeout, f"the server's URL in {log_path}", step=0.1)
+    except AssertionError as exc:
+        proc.kill()
+        raise RuntimeError(f"{exc}:\n{Path(log_path).read_text()[-3000:]}") from None
 
 
 def stop(proc) -> None:

@@ -1,9 +1,5 @@
-"""Replica-server fixtures and helpers for any test (import them: `from support_replica import replica`).
+"""Replica-server helpers (the `replica` and `fresh_replica` fixtures are in conftest.py).
 
-- `replica`: one server per test module (handwritten content + default generated articles), request log
-  reset before each test, hrss throttle trap OFF (order-independent). Don't publish on it.
-- `fresh_replica`: a new server for one test with every trap as in sites.yaml (hrss throttle page on the
-  2nd column request; hanging bad cases stall 3 s); publish/config freely.
 - `start_replica_process(...)`: the CLI in a subprocess (benchmarks, or to keep the server off the test's
   GIL); returns a ReplicaProcess with the same control methods over HTTP.
 - `fetch(server, real_url_or_path, ...)`: urllib GET/POST through the replica -> (status, headers, bytes).
@@ -17,15 +13,10 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
-import pytest
+from support_data import REPO
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from replica.server import ReplicaServer, start  # noqa: E402
+from replica.server import ReplicaServer
 
 
 def fetch(server, url: str, data: bytes | None = None, headers: dict | None = None, timeout: float = 10):
@@ -91,23 +82,3 @@ class ReplicaProcess:
 def start_replica_process(articles: int | None = None, seed: int = 0, extra: list[str] | None = None) -> ReplicaProcess:
     """Start the replica CLI in a subprocess (call .stop() when done)."""
     return ReplicaProcess(articles, seed, extra)
-
-
-@pytest.fixture(scope="module")
-def replica_module():
-    srv = start(seed=0, rate_limit_nth=0)
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def replica(replica_module):
-    replica_module.reset()
-    return replica_module
-
-
-@pytest.fixture
-def fresh_replica():
-    srv = start(seed=0, hang_seconds=3)
-    yield srv
-    srv.stop()

@@ -15,7 +15,7 @@ import time
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
+from support_wait import wait_until
 
 
 def free_port() -> int:
@@ -139,11 +139,7 @@ class WebhookReceiver:
 
     def wait_for(self, n: int, timeout: float = 20) -> list[dict]:
         """Wait until at least n requests were accepted; return their bodies."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.received) >= n:
-                break
-            time.sleep(0.05)
+        wait_until(lambda: len(self.received) >= n, timeout, f"{n} accepted request(s) at the webhook")
         return self.messages()
 
 
@@ -176,27 +172,12 @@ class SMTPReceiver:
         return part.get_content() if part is not None else ""
 
     def wait_for(self, n: int, timeout: float = 20) -> list[EmailMessage]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.messages) < n:
-            time.sleep(0.05)
+        """Wait until at least n messages were accepted; return them."""
+        wait_until(lambda: len(self.messages) >= n, timeout, f"{n} message(s) at the SMTP server")
         return list(self.messages)
 
     def stop(self) -> None:
         self._controller.stop()
-
-
-@pytest.fixture
-def webhook():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture
-def smtp():
-    receiver = SMTPReceiver()
-    yield receiver
-    receiver.stop()
 
 
 class HangingServer:

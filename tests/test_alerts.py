@@ -7,7 +7,8 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from support_servers import SMTPReceiver, WebhookReceiver, smtp, webhook  # noqa: F401 (fixtures)
+from support_servers import SMTPReceiver, WebhookReceiver
+from support_wait import wait_until
 
 import db as database
 from db import alerts as store
@@ -133,6 +134,16 @@ def write_subs(tmp_path, body: str, delivery: str = "") -> str:
 FAST = "  backoff_base_seconds: 0.2\n  backoff_max_seconds: 0.5\n  lease_seconds: 1\n"
 
 
+def dispatch_until(db, subset, done, what: str, timeout: float = 15) -> None:
+    """Run dispatch cycles back to back, as the service's dispatch job would, until `done()` holds."""
+
+    def cycle():
+        alerts.dispatch_all(db, subset)
+        return done()
+
+    wait_until(cycle, timeout, what, step=0.1)
+
+
 def test_webhook_and_email_receive_chinese_alert_once_per_story(tmp_path, monkeypatch, webhook, smtp):
     monkeypatch.setenv("HZWATCH_PUBLIC_URL", PUBLIC)
     monkeypatch.setenv("T_HOOK", webhook.apprise_url())
@@ -237,21 +248,21 @@ def test_endpoint_down_for_several_cycles_then_back_exactly_once(tmp_path, monke
             )
         )
         down.down()  # connection refused
-        for _ in range(3):
-            alerts.dispatch_all(db, subset)
-            time.sleep(0.3)
+
+        def flaky():
+            return [r for r in store.list_outbox(db) if r["subscription"] == "flaky"]
+
+        dispatch_until(
+            db, subset, lambda: all(r["attempts"] >= 3 for r in flaky()), "three failed attempts per flaky alert"
+        )
         down.up()
         down.fail_next(2)  # then two HTTP 500s
         assert len(healthy.messages()) == 2, "a dead endpoint must not hold back another subscription"
-        flaky = [r for r in store.list_outbox(db) if r["subscription"] == "flaky"]
-        assert all(r["status"] == "pending" and r["attempts"] >= 1 and r["last_error"] for r in flaky)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and store.status_counts(db).get("sent", 0) < 4:
-            alerts.dispatch_all(db, subset)
-            time.sleep(0.2)
+        assert all(r["status"] == "pending" and r["last_error"] for r in flaky())
+        dispatch_until(db, subset, lambda: store.status_counts(db).get("sent", 0) >= 4, "all four alerts sent")
         assert store.status_counts(db) == {"sent": 4}
-        time.sleep(0.5)
-        alerts.dispatch_all(db, subset)
+        # Every row is 'sent' now: a later cycle has nothing to claim, however long we waited.
+        assert alerts.dispatch_all(db, subset).sent == 0
         links = sorted(m["message"].splitlines()[-2] for m in down.messages())
         assert links == [
             "原文链接：https://www.hzgov.example.cn/art/1.html",
@@ -272,10 +283,7 @@ def test_gives_up_after_max_attempts_without_leaking_the_url(tmp_path, monkeypat
         write_subs(tmp_path, "  - {name: hook, urls_env: [T_HOOK], backfill: true}\n", FAST + "  max_attempts: 3\n")
     )
     webhook.fail_for(60)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and store.status_counts(db).get("failed", 0) < 2:
-        alerts.dispatch_all(db, subset)
-        time.sleep(0.2)
+    dispatch_until(db, subset, lambda: store.status_counts(db).get("failed", 0) >= 2, "both alerts to fail for good")
     rows = store.list_outbox(db)
     assert [(r["status"], r["attempts"]) for r in rows] == [("failed", 3), ("failed", 3)]
     assert "500" in rows[0]["last_error"] and rows[0]["last_error"].startswith("T_HOOK:")
@@ -294,10 +302,7 @@ def test_one_failing_url_of_a_subscription_is_retried_alone(tmp_path, monkeypatc
             write_subs(tmp_path, "  - {name: both, urls_env: [T_GOOD, T_BAD], backfill: true}\n", FAST)
         )
         bad.fail_next(3)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and store.status_counts(db).get("sent", 0) < 2:
-            alerts.dispatch_all(db, subset)
-            time.sleep(0.2)
+        dispatch_until(db, subset, lambda: store.status_counts(db).get("sent", 0) >= 2, "both alerts sent")
         assert store.status_counts(db) == {"sent": 2}
         assert len(good.messages()) == 2 and len(bad.messages()) == 2
     finally:
@@ -311,11 +316,18 @@ def test_abandoned_sending_row_is_retried_after_its_lease(tmp_path, monkeypatch,
     subset = load_subscriptions(write_subs(tmp_path, "  - {name: hook, urls_env: [T_HOOK], backfill: true}\n", FAST))
     alerts.enqueue_new(db, subset)
     claimed = store.claim_due(db, ["hook"], lease_seconds=1)  # a dispatcher that then died
+    claimed_at = time.monotonic()
     assert len(claimed) == 2
     assert alerts.dispatch_all(db, subset).sent == 0, "rows under lease are not sent twice"
-    time.sleep(1.2)
-    assert alerts.dispatch_all(db, subset).sent == 2
-    assert len(webhook.wait_for(2)) == 2
+    sent = []
+
+    def lease_ran_out():
+        sent.append(alerts.dispatch_all(db, subset).sent)
+        return sum(sent) >= 2
+
+    wait_until(lease_ran_out, 10, "the abandoned alerts to be sent again", step=0.1)
+    assert time.monotonic() - claimed_at >= 0.9, "sent again before the 1 s lease ran out"
+    assert sum(sent) == 2 and len(webhook.messages()) == 2
 
 
 def test_digest_sends_one_message(tmp_path, monkeypatch, webhook):

@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from support_wait import wait_until
 
 from replica.server import start
 
@@ -161,7 +162,7 @@ def test_runs_rows_failures_and_missing_days(dbpath, first_run):
         "FROM runs ORDER BY id",
     )
     assert [r[0] for r in rows] == WEB_SOURCES + PAPERS
-    for sid, status, ended, pid, pages, new, failures, complete in rows:
+    for sid, status, ended, pid, pages, _new, failures, _complete in rows:
         assert status in ("ok", "partial") and ended and pid and pages > 0, (sid, status)
         json.loads(failures)
     by = {r[0]: r for r in rows}
@@ -225,17 +226,19 @@ def test_sigkill_mid_crawl_leaves_a_consistent_db_and_the_next_run_completes(sit
         *remap,
     ]
     proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    stored = 0
-    while time.monotonic() < deadline and proc.poll() is None:
-        if dbpath.exists():
-            try:
-                stored = q(dbpath, "SELECT COUNT(*) FROM articles")[0][0]
-            except sqlite3.OperationalError:
-                stored = 0
-            if stored >= 3:
-                break
-        time.sleep(0.02)
+
+    def three_stored_or_ended() -> bool:
+        if proc.poll() is not None:
+            return True
+        return dbpath.exists() and q(dbpath, "SELECT COUNT(*) FROM articles")[0][0] >= 3
+
+    wait_until(
+        three_stored_or_ended,
+        60,
+        "3 stored articles",
+        step=0.02,
+        ignore=(sqlite3.OperationalError,),  # the crawl is still creating the schema
+    )
     assert proc.poll() is None, "crawl finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()

@@ -6,21 +6,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from support_data import EVAL_CASES as CASES
+from support_data import EVAL_DEV as DEV
+from support_data import REPO
 
 from monitor.matching.evaluate import EvalError, evaluate, format_report, load_cases
-from monitor.matching.matcher import Matcher
-
-REPO = Path(__file__).resolve().parents[1]
-DEV = REPO.parent / "shared" / "eval" / "dev"
-CASES = REPO / "tests" / "eval_cases"
-
-
-@pytest.fixture(scope="module")
-def matcher():
-    return Matcher()
 
 
 @pytest.mark.parametrize("directory", [DEV, CASES], ids=["dev", "own"])
@@ -68,14 +60,17 @@ def test_bad_case_files(tmp_path):
 
 def test_cli_eval(tmp_path):
     env = {**os.environ}
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "eval", *a],  # noqa: E731
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env=env,
-        timeout=120,
-    )
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "monitor.cli", "eval", *a],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            timeout=120,
+        )
+
     proc = run(str(DEV))
     assert proc.returncode == 0, proc.stderr
     assert "relevance  P 1.000  R 1.000  F1 1.000" in proc.stdout

@@ -7,10 +7,11 @@ import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
+from support_data import EVAL_PAGES, FIXTURE_PAGES, REPO
+from support_replica import fetch
 
 from scrapers.extract import (
     Extracted,
@@ -23,9 +24,6 @@ from scrapers.extract import (
     strip_site_suffix,
 )
 
-REPO = Path(__file__).resolve().parents[1]
-FIXTURES = REPO / "tests" / "fixtures" / "pages"
-EVAL_PAGES = REPO.parent / "shared" / "eval" / "pages"
 LABELS = yaml.safe_load((REPO / "tests" / "extract_labels.yaml").read_text(encoding="utf-8"))["pages"]
 
 HZNEWS_URL = "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8697001.htm"
@@ -43,7 +41,7 @@ CHROME_LINE = re.compile(
 
 
 def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
+    return (FIXTURE_PAGES / name).read_bytes()
 
 
 def assert_clean_body(body: str) -> None:
@@ -379,7 +377,7 @@ def test_cli_prints_json(tmp_path):
         "-m",
         "monitor.cli",
         "extract",
-        str(FIXTURES / "hznews_content_8697001.htm"),
+        str(FIXTURE_PAGES / "hznews_content_8697001.htm"),
         "--url",
         HZNEWS_URL,
     ]
@@ -439,7 +437,10 @@ def test_labelled_sources_and_authors(labelled_results):
     src_ok = [lab for lab, e in src if _norm(e.source) == _norm(lab["source"])]
     assert len(src_ok) >= len(src) - 3, f"来源 right on {len(src_ok)}/{len(src)}"
     auth = [(lab, e) for lab, e in labelled_results if lab.get("author")]
-    key = lambda s: _norm(s).replace("、", "")
+
+    def key(s):
+        return _norm(s).replace("、", "")
+
     auth_ok = [lab for lab, e in auth if key(e.author) == key(lab["author"])]
     assert len(auth_ok) >= len(auth) - 2, f"author right on {len(auth_ok)}/{len(auth)}"
     assert all(e.author != e.editor for _, e in labelled_results if e.author)
@@ -474,7 +475,8 @@ def test_speed_is_lxml_class():
 @pytest.mark.parametrize(
     "junk",
     [
-        "<html><body><h1>控制字符标题</h1><p>控制\x0b字符\x1f\x00 杭州市政府发布通知，要求各地加强管理，确保各项工作落到实处。</p></body></html>",
+        "<html><body><h1>控制字符标题</h1><p>控制\x0b字符\x1f\x00 "
+        "杭州市政府发布通知，要求各地加强管理，确保各项工作落到实处。</p></body></html>",
         "<?xml version='1.0' encoding='gbk'?><html><body><p>x</p></body></html>",
         "<div>" * 3000 + "深层嵌套" + "</div>" * 3000,
         bytes(range(256)) * 20,
@@ -492,8 +494,6 @@ def test_bad_input_never_raises(junk):
 
 
 # ------------------------------------------------------------------------------- the replica sites over HTTP
-
-from support_replica import fetch, replica, replica_module  # noqa: E402,F401,F811  (real HTTP server on 127.0.0.1)
 
 PAPERS = {"hzrb": "杭州日报", "dskb": "都市快报", "mrsb": "每日商报"}
 

@@ -20,6 +20,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 from support_faults import REPO, crawl_argv, datasette, env, init_db, integrity, query, remap_flags, run_hz
+from support_wait import wait_until
 
 LONG = os.environ.get("HZWATCH_FAULTS_LONG", "") not in ("", "0")
 KILLS = 20 if LONG else 3
@@ -61,16 +62,6 @@ def _allowed_hosts() -> set[str]:
     return {h for h in out if h}
 
 
-@pytest.fixture(scope="module")
-def replica():
-    from replica import server as replica_server
-
-    # No throttle page: a reference crawl and a killed one must see the same site.
-    srv = replica_server.start(seed=0, rate_limit_nth=0)
-    yield srv
-    srv.stop()
-
-
 def offsite_flags(server) -> list[str]:
     out = []
     for host in _offsite_hosts():
@@ -91,6 +82,7 @@ def articles(db: Path) -> dict[str, tuple]:
 
 @pytest.mark.timeout(1800 if LONG else 300)
 def test_sigkill_at_random_points_loses_and_duplicates_nothing(replica, tmp_path):
+    # `replica` (conftest) serves no throttle page: the reference crawl and the killed ones see the same site.
     ref_db = tmp_path / "ref" / "hzwatch.db"
     ref_db.parent.mkdir()
     init_db(ref_db)
@@ -137,14 +129,23 @@ def _kill_once(replica, db: Path, rnd: random.Random, i: int, ref_seconds: float
         start_new_session=True,
     )
     started = time.monotonic()
-    while proc.poll() is None:
+
+    def kill_point_or_end() -> bool:
+        if proc.poll() is not None:
+            return True
+        return time.monotonic() - started >= delay if by_time else _count(db) >= target
+
+    try:
+        wait_until(kill_point_or_end, 600, "the kill point or the end of the crawl", step=0.01)
+    finally:  # never leave a crawl running behind the test
         elapsed = time.monotonic() - started
-        if (by_time and elapsed >= delay) or (not by_time and _count(db) >= target) or elapsed > 600:
+        finished = proc.poll() is not None
+        if not finished:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            return f"killed at {elapsed:.1f} s with {_count(db)} stored" + ("" if by_time else f" (target {target})")
-        time.sleep(0.01)
-    return f"finished before the kill ({_count(db)} stored)"
+    if finished:
+        return f"finished before the kill ({_count(db)} stored)"
+    return f"killed at {elapsed:.1f} s with {_count(db)} stored" + ("" if by_time else f" (target {target})")
 
 
 def _check_after_kills(replica, ref_db: Path, db: Path, reference: dict, kills: list[str]) -> None:

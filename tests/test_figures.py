@@ -6,12 +6,6 @@ from __future__ import annotations
 import pytest
 
 from monitor.matching.figures import cn_to_number, parse_numbers, unit_scale
-from monitor.matching.matcher import Matcher
-
-
-@pytest.fixture(scope="module")
-def matcher():
-    return Matcher()
 
 
 @pytest.mark.parametrize(

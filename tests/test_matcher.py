@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from support_data import EVAL_CASES as CASES
+from support_data import EVAL_DEV as DEV
+from support_data import REPO
 
 import db as dbmod
 from db.catalog import sync_catalog
@@ -17,15 +20,7 @@ from monitor.matching.catalog import load_catalog
 from monitor.matching.matcher import MATCHER_VERSION, Matcher, infer_date
 from monitor.matching.normalize import normalize, normalize_map
 
-REPO = Path(__file__).resolve().parents[1]
-DEV = REPO.parent / "shared" / "eval" / "dev"
-CASES = REPO / "tests" / "eval_cases"
 OUTPUT_KEYS = {"relevant", "score", "projects", "targets", "progress", "evidence"}
-
-
-@pytest.fixture(scope="module")
-def matcher():
-    return Matcher()
 
 
 def _load(path: Path) -> tuple[dict, dict]:

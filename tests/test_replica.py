@@ -5,12 +5,15 @@ from __future__ import annotations
 import http.client
 import json
 import re
+import sys
 import threading
 import time
+import traceback
 import urllib.parse
 from urllib.parse import urljoin
 
-from support_replica import REPO, fetch, fresh_replica, replica, replica_module, start_replica_process  # noqa: F401
+from support_replica import fetch, start_replica_process
+from support_wait import wait_until
 
 from replica import badcases
 from replica.model import Site
@@ -80,7 +83,10 @@ def test_hznews_article_markup_and_multipage(replica):
     assert f'<li class="page-all"><a href="{stem}_0.htm">' in page and f'href="{stem}_2.htm"' in page
     p2 = text(replica, a["url"].replace(".htm", "_2.htm"))[2]
     full = text(replica, a["url"].replace(".htm", "_0.htm"))[2]
-    body = lambda html: re.findall(r"<p>(.*?)</p>", html.split("<!--enpcontent-->")[1].split("<!--/enpcontent-->")[0])
+
+    def body(html):
+        return re.findall(r"<p>(.*?)</p>", html.split("<!--enpcontent-->")[1].split("<!--/enpcontent-->")[0])
+
     assert body(page) and body(p2) and set(body(page)).isdisjoint(body(p2))
     assert body(full) == body(page) + body(p2)
     assert 'class="pages"' not in full
@@ -185,7 +191,8 @@ def test_gov_jpaas_json_api(replica):
         total = int(re.search(r"count='(\d+)'", html).group(1))
         pages.append(
             re.findall(
-                r"<li class='cf border-line'><a class='fl' href='([^']+)'[^>]*>[^<]+</a><span class='fr'>(\d{4}-\d{2}-\d{2})</span></li>",
+                r"<li class='cf border-line'><a class='fl' href='([^']+)'[^>]*>[^<]+</a>"
+                r"<span class='fr'>(\d{4}-\d{2}-\d{2})</span></li>",
                 html,
             )
         )
@@ -345,7 +352,7 @@ def test_request_log_unknown_hosts_and_robots(replica):
     robots = fetch(replica, f"{WWW}/robots.txt")[2].decode()
     assert "Disallow: /module/download/" in robots and "Disallow: /\n" not in robots
     assert len(replica.remap_args()) == len(replica.hosts) >= 10
-    assert all(r == f"{h}={replica.base_url}/{h}" for r, h in zip(replica.remap_args(), replica.hosts))
+    assert all(r == f"{h}={replica.base_url}/{h}" for r, h in zip(replica.remap_args(), replica.hosts, strict=True))
 
 
 def test_pages_carry_only_real_links(replica):
@@ -394,7 +401,7 @@ def test_badcase_corpus_served(fresh_replica):
         for e in srv.requests()
         if e["status"] == 500 and e["path"] != next(c["path"] for c in cases if c.get("status") == 500)
     ], "a bad case crashed the replica"
-    for c, status, headers, body in by_kind["status"]:
+    for c, status, headers, _body in by_kind["status"]:
         assert status == c["status"]
         if c.get("retry_after"):
             assert headers["Retry-After"] == str(c["retry_after"])
@@ -420,6 +427,14 @@ def test_badcase_corpus_served(fresh_replica):
     assert all(r[1] == 200 and "访问过于频繁" in r[3].decode() for r in soft)
 
 
+def _stalled_handlers() -> int:
+    """Server threads (this process) now inside the hanging bad case (replica.badcases._stall)."""
+    return sum(
+        any(frame.f_code.co_name == "_stall" for frame, _ in traceback.walk_stack(top))
+        for top in sys._current_frames().values()
+    )
+
+
 def test_hanging_case_does_not_block_the_server(fresh_replica):
     srv = fresh_replica
     hang = next(c for c in badcases.corpus()["cases"] if c["kind"] == "hang")
@@ -435,7 +450,7 @@ def test_hanging_case_does_not_block_the_server(fresh_replica):
     threads = [threading.Thread(target=stall) for _ in range(3)]
     for t in threads:
         t.start()
-    time.sleep(0.2)
+    wait_until(lambda: _stalled_handlers() >= 3, 1, "three requests stalled in the hanging case")
     assert fetch(srv, f"{HZ}/xinzheng/index.htm", timeout=2)[0] == 200
     assert time.time() - t0 < 1.5
     for t in threads:
@@ -448,7 +463,10 @@ def test_large_generator_is_fast_and_deterministic():
     t0 = time.time()
     a, b = Site(5000, seed=7), Site(5000, seed=7)
     assert time.time() - t0 < 6
-    urls = lambda s: sorted(f"https://{x.host}{x.path}" for x in s.all_articles())
+
+    def urls(s):
+        return sorted(f"https://{x.host}{x.path}" for x in s.all_articles())
+
     assert urls(a) == urls(b) and len(urls(a)) > 5000
     assert urls(Site(200, seed=8)) != urls(Site(200, seed=7))
     assert sum(len(v) for v in a.hz_lists.values()) > 1500

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import scrapy
 from scrapy.http import HtmlResponse, Request, TextResponse
+from support_data import FIXTURE_PAGES
 
 import db as dbmod
 from db import articles as db_articles
@@ -38,16 +39,7 @@ def requests_of(results):
     return [r for r in results if isinstance(r, scrapy.Request)]
 
 
-HZ_LIST = """<html><head><meta charset="utf-8"><title>城市_杭州网</title></head><body>
-<ul class="news_list">
-<li><a href="content/2024-05/20/content_8736654.htm" title="全市大厅“一网通办”收件率达92.6%">全市大厅“一网通办”收件率…</a><span>2024-05-20 15:40</span></li>
-<li><a href="/chengshi/content/2024-06/12/content_8749232.htm">杭州首批“平急两用”项目开工</a></li>
-<li><a href="https://hznews.hangzhou.com.cn/chengshi/content/2024-06/12/content_8749232.htm">重复</a></li>
-<li><a href="/chengshi/content/2024-02/19/content_8686834_2.htm">第2页</a></li>
-<li><a href="/chengshi/content/2023-11/06/content_8638039.htm">去年的旧闻</a></li>
-<li><a href="https://news.hangzhou.com.cn/shxw/content/2024-03/12/content_8702215.htm">别的子站</a></li>
-<li><a href="/kejiao/content/2024-03/12/content_8702216.htm">别的频道</a></li>
-</ul><div id="displaypagenum"><a href="index_1.htm">2</a></div></body></html>"""
+HZ_LIST = (FIXTURE_PAGES / "hznews_list_chengshi.html").read_text(encoding="utf-8")
 
 
 def test_channel_list_links_real_urls_canonical_and_filtered(db):
@@ -104,20 +96,7 @@ def test_node_list_pagination_and_304():
     assert spider.counters["not_modified"] == 1
 
 
-GOV_COLUMN = """<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"><title>今日杭州</title></head><body>
-<div class="default_pgContainer" id="4832375"><script type="text/xml"><datastore>
-<recordset>
-<record><![CDATA[<li class="clearfix"><a href="/art/2023/3/1/art_812262_1.html" title="[置顶]栏目信息发布说明">[置顶]栏目…</a><span>2023-03-01</span></li>]]></record>
-<record><![CDATA[<li class="clearfix"><a href="/art/2024/5/11/art_812262_59096831.html" title="杭州奥体中心场馆群打通了">杭州奥体…</a><span>2024-05-11</span></li>]]></record>
-<record><![CDATA[<li class="clearfix"><a href="/col/col812262/art/2025/art_483d44943a4f4b898e1998389d4ee3b0.html" title="西湖论剑 AI Agent 赛道">西湖论剑…</a><span>2025-03-02</span></li>]]></record>
-<record><![CDATA[<li class="clearfix"><a href="/col/col812262/art/2025/art_483d44943a4f4b898e1998389d4ee3b0.html" title="西湖论剑 AI Agent 赛道">西湖论剑…</a><span>2025-03-02</span></li>]]></record>
-<record><![CDATA[<li class="clearfix"><a href="https://www.zjzwfw.gov.cn/zjservice/item/detail/index.do?localInnerCode=330100" title="办事指南">办事指南</a><span>2025-01-01</span></li>]]></record>
-</recordset></datastore></script></div>
-<script type="text/javascript">
-$(document).ready(function(){ $('#4832375').jpage({ dataStore: dataStore, proxyUrl: '/module/jpage/dataproxy.jsp',
- perPage: 15, groupSize: 3, totalRecord: 120, webid: '149', columnid: '812262', unitid: '4832375',
- webname: '杭州市人民政府门户网站', permissiontype: '0', pageUrl: 'index.html?uid=4832375&pageNum=' }); });
-</script></body></html>"""
+GOV_COLUMN = (FIXTURE_PAGES / "hanweb_column_812262.html").read_text(encoding="utf-8")
 
 
 def test_jcms_column_xml_records_pinned_duplicates_external_and_dataproxy(db):
@@ -226,7 +205,8 @@ def test_epaper_days_lists_and_missing_day(db):
     ]
     art_list = (
         '<div class="bm"><a href="x.pdf">PDF</a></div><ul class="list">'
-        '<li><a href="article_detail_2_20260329A033.html" target="_parent">全国首部\n　　杭州为具身智能机器人立法</a></li>'
+        '<li><a href="article_detail_2_20260329A033.html" target="_parent">'
+        "全国首部\n　　杭州为具身智能机器人立法</a></li>"
         '<li><a href="article_detail_2_20260329A031.html">杭州正在打造全球首个“人机共治社区”</a></li></ul>'
         '<div class="pages"><a href="article_list_2_20260329A04.html">下一版</a></div>'
     )
@@ -243,14 +223,7 @@ def test_epaper_days_lists_and_missing_day(db):
     assert rows == [{"url": days[1], "reason": "no_issue"}]
 
 
-HZ_ARTICLE = """<html><head><meta charset="utf-8"><title>聚焦主题年 - 时政_杭州网</title>
-<meta name="publishdate" content="2024-02-19 11:35:00"><meta name="source" content="杭州日报"></head><body>
-<div class="tit1"><h1>聚焦“深化改革、强基固本”主题年 杭州全年重点推进12项改革项目</h1></div>
-<div class="le_12black">2024-02-19 11:35:00 来源:杭州日报</div>
-<div class="zhengwen"><p>2月18日下午，全市“深化改革、强基固本”主题年推进大会召开，对全年改革攻坚和基础建设作出部署。</p>
-<p>会议明确，今年杭州将聚焦创新动能培育、营商环境建设、要素资源配置、政府效能提升，重点实施12项改革项目。</p></div>
-<ul class="pages"><li class="page-all"><a href="content_8686834_0.htm">全文</a></li><li><a href="content_8686834_2.htm">2</a></li></ul>
-</body></html>"""
+HZ_ARTICLE = (FIXTURE_PAGES / "hznews_content_8686834.htm").read_text(encoding="utf-8")
 
 
 def test_multi_page_article_follows_all_pages_view_and_yields_one_item(db):
@@ -317,7 +290,10 @@ def test_remap_sends_to_replica_and_restores_real_url():
 
 
 def test_store_article_once_changed_updated_and_syndicated_copies_grouped(db):
-    body = "2月18日下午，全市主题年推进大会召开。会议明确，今年杭州将重点实施12项改革项目，全年新建配售型保障性住房不少于6000套。"
+    body = (
+        "2月18日下午，全市主题年推进大会召开。"
+        "会议明确，今年杭州将重点实施12项改革项目，全年新建配售型保障性住房不少于6000套。"
+    )
     a = Article(
         url="https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8686834.htm",
         title="聚焦主题年 杭州全年重点推进12项改革项目",
@@ -382,7 +358,7 @@ def test_jcms_empty_dataproxy_falls_back_to_browser_pages(db):
 def test_spider_runs_record_counters_and_warn_when_selectors_keep_finding_nothing(db):
     url = "https://kj.hangzhou.gov.cn/col/col1693962/index.html"
     redesigned = "<html><body><div class='newlist'><p>栏目改版，敬请期待</p></div></body></html>"
-    for i in range(3):
+    for _ in range(3):
         spider = JcmsColumnSpider(source=SOURCES["gov-kj"], ledger=CrawlLedger(db, "gov-kj"), since=date(2024, 1, 1))
         spider.open_run()  # what the item pipeline does in open_spider
         assert list(spider.parse_column(resp(url, redesigned, meta={"col": {"col": 1693962}, "page": 1}))) == []
