@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import sqlite_utils
@@ -39,3 +40,16 @@ def connect(path: str | os.PathLike | None = None, *, migrate: bool = True) -> s
 
         _migrate(db)
     return db
+
+
+def snapshot(path: str | os.PathLike, out: Path) -> Path:
+    """A consistent one-file copy of a live database (SQLite backup API, safe while crawls write)."""
+    src = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    dst = sqlite3.connect(out)
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode = DELETE")  # a snapshot travels as one file
+    finally:
+        src.close()
+        dst.close()
+    return out

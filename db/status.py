@@ -66,3 +66,25 @@ def latest_run_of_pid(db: sqlite_utils.Database, pid: int, since: str) -> dict |
     ) - dt.timedelta(seconds=5):
         return rows[0]
     return None
+
+
+def source_overview(db: sqlite_utils.Database) -> dict[str, dict]:
+    """{source id: its layout warning and last run (status, started, new articles)}."""
+    return {
+        r["id"]: r
+        for r in db.query(
+            "SELECT s.id, s.layout_warning, r.status, r.started, r.new_articles FROM sources s "
+            "LEFT JOIN runs r ON r.id = (SELECT MAX(id) FROM runs WHERE source_id = s.id)"
+        )
+    }
+
+
+def layout_warning(db: sqlite_utils.Database, source_id: str) -> str | None:
+    row = db.execute("SELECT layout_warning FROM sources WHERE id = ?", [source_id]).fetchone()
+    return row[0] if row else None
+
+
+def article_counts(db: sqlite_utils.Database) -> tuple[int, int]:
+    """(articles stored, articles the matcher found relevant)."""
+    total, relevant = db.execute("SELECT count(*), coalesce(sum(relevant = 1), 0) FROM articles").fetchone()
+    return total, relevant

@@ -138,14 +138,10 @@ def sources_list(db_path) -> None:
     srcs = _load_sources()
     rows = {}
     if os.path.exists(db_path):
+        from db.status import source_overview
         from monitor.cli.options import open_db
 
-        db = open_db(db_path)
-        for r in db.query(
-            "SELECT s.id, s.layout_warning, r.status, r.started, r.new_articles FROM sources s "
-            "LEFT JOIN runs r ON r.id = (SELECT MAX(id) FROM runs WHERE source_id = s.id)"
-        ):
-            rows[r["id"]] = r
+        rows = source_overview(open_db(db_path))
     for s in srcs:
         r = rows.get(s.id) or {}
         last = f"last run {r['status']} {r['started']} (+{r['new_articles']})" if r.get("status") else "never run"

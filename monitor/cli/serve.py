@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -76,16 +75,9 @@ def serve(db_path: str, host: str, port: int, allow_sql: bool, print_argv: bool)
 
 def snapshot(db_path: str, out_dir: Path) -> Path:
     """A consistent copy of the live database (SQLite backup API, safe while crawls write)."""
-    out = out_dir / Path(db_path).name
-    src = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
-    dst = sqlite3.connect(out)
-    try:
-        src.backup(dst)
-        dst.execute("PRAGMA journal_mode = DELETE")  # a snapshot travels as one file
-    finally:
-        src.close()
-        dst.close()
-    return out
+    from db.connection import snapshot as db_snapshot
+
+    return db_snapshot(db_path, out_dir / Path(db_path).name)
 
 
 def publish_plugins_dir(out_dir: Path) -> Path:
@@ -208,8 +200,9 @@ def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
     if code:
         raise click.ClickException(f"matching failed (exit {code})")
     db = open_db(db_path)
-    n_articles = db["articles"].count
-    n_relevant = db.execute("SELECT count(*) FROM articles WHERE relevant = 1").fetchone()[0]
+    from db.status import article_counts
+
+    n_articles, n_relevant = article_counts(db)
     db.close()
     counts = _prepare_search(db_path)
     click.echo(

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from db import runs as db_runs
+from db.status import layout_warning
 from db.writer import ArticleWriter, CrawlLedger
 from scrapers import settings as crawl_settings
 from scrapers.spiders import spider_for
@@ -97,7 +98,7 @@ def run_crawl(
         spider = crawler.spider
         run_id = getattr(spider, "run_id", None)
         row = db_runs.get_run(db, run_id) if run_id else None
-        warn = db.execute("SELECT layout_warning FROM sources WHERE id = ?", [src.id]).fetchone()
+        warn = layout_warning(db, src.id)
         seconds = elapsed
         if row and row.get("ended"):
             from datetime import datetime
@@ -113,7 +114,7 @@ def run_crawl(
                 (row or {}).get("updated_articles") or 0,
                 (row or {}).get("failures") or {},
                 seconds,
-                warn[0] if warn else None,
+                warn,
             )
         )
     return results
