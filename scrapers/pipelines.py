@@ -8,6 +8,7 @@ import time
 
 from db import articles as db_articles
 from db import runs as db_runs
+from db.records import Article
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,16 @@ def _indexer():
     return index_article
 
 
-def matcher_input(item: dict) -> dict:
-    """The article dict the matcher expects."""
-    return {
-        "url": item["url"],
-        "site": item.get("site"),
-        "title": item.get("title"),
-        "published": item.get("published"),
-        "text": item.get("body"),
-        "source": item.get("source_name"),
-    }
+def matcher_input(item: dict) -> Article:
+    """The Article the matcher reads."""
+    return Article(
+        url=item["url"],
+        site=item.get("site"),
+        title=item.get("title") or "",
+        published=item.get("published"),
+        body=item.get("body") or "",
+        source_name=item.get("source_name"),
+    )
 
 
 class StorePipeline:
