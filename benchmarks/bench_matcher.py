@@ -81,13 +81,15 @@ def main() -> None:
         total += i
     print(f"reference loop: {time.process_time() - c0:.2f} CPU-s (idle core: about 0.45)")
 
+    from db.records import Article
     from monitor.matching.matcher import Matcher
 
     t0 = time.perf_counter()
     matcher = Matcher()
     build = time.perf_counter() - t0
+    records = [Article.from_labelled(a) for a in arts]  # as a crawl or the JSONL reader hands them on
     t0, c0 = time.perf_counter(), time.process_time()
-    relevant = sum(matcher.match(a)["relevant"] for a in arts)
+    relevant = sum(matcher.match(a).relevant for a in records)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"catalog build: {build * 1000:.0f} ms")
     print(

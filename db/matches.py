@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 import sqlite_utils
 
 from db.clock import now_iso
+from db.records import Article, MatchResult
 
 BATCH = 500
 
 
-def save_match(db: sqlite_utils.Database, article_id: int, result: dict, version: str) -> None:
+def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, version: str) -> None:
     """Replace one article's matches and progress rows and record the verdict, in one transaction.
 
     matches.score is the number of evidence hits kept for that item.
     """
     now = now_iso()
     evidence: dict[str, list] = {}
-    for e in result.get("evidence", []):
-        evidence.setdefault(e["item"], []).append({k: e[k] for k in ("term", "start", "end", "snippet")})
+    for e in result.evidence:
+        evidence.setdefault(e.item, []).append({"term": e.term, "start": e.start, "end": e.end, "snippet": e.snippet})
     match_rows = [
         {
             "article_id": article_id,
@@ -28,18 +29,18 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: dict, version
             "score": float(len(evidence.get(item, []))),
             "evidence": json.dumps(evidence.get(item, []), ensure_ascii=False),
         }
-        for item in result.get("projects", [])
+        for item in result.items
     ]
     progress_rows = [
         {
             "article_id": article_id,
-            "target_id": p["target"],
-            "value": p["value"],
-            "unit": p["unit"],
-            "as_of": p.get("as_of"),
-            "quote": p.get("quote"),
+            "target_id": p.target,
+            "value": p.value,
+            "unit": p.unit,
+            "as_of": p.as_of,
+            "quote": p.quote,
         }
-        for p in result.get("progress", [])
+        for p in result.progress
     ]
     with db.atomic():
         db.execute("DELETE FROM matches WHERE article_id = ?", [article_id])
@@ -50,7 +51,7 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: dict, version
             db["progress"].insert_all(progress_rows)
         db.execute(
             "UPDATE articles SET relevant = ?, score = ?, matcher_version = ?, matched_at = ? WHERE id = ?",
-            [1 if result.get("relevant") else 0, float(result.get("score") or 0.0), version, now, article_id],
+            [1 if result.relevant else 0, float(result.score or 0.0), version, now, article_id],
         )
 
 
@@ -63,8 +64,8 @@ def count_articles_needing_match(db: sqlite_utils.Database, version: str, force:
     ).fetchone()[0]
 
 
-def iter_articles_needing_match(db: sqlite_utils.Database, version: str, force: bool = False) -> Iterator[dict]:
-    """Articles whose matcher_version differs from `version` (all with force), as matcher dicts with `id`."""
+def iter_articles_needing_match(db: sqlite_utils.Database, version: str, force: bool = False) -> Iterator[Article]:
+    """Articles whose matcher_version differs from `version` (all with force), with their `id`."""
     where = "1" if force else "(matcher_version IS NULL OR matcher_version != ?)"
     params = [] if force else [version]
     # Take the ids first: the caller updates rows while iterating.
@@ -77,12 +78,12 @@ def iter_articles_needing_match(db: sqlite_utils.Database, version: str, force: 
             f"WHERE id IN ({marks}) ORDER BY id",
             chunk,
         ):
-            yield {
-                "id": row["id"],
-                "url": row["url"],
-                "site": row["site"],
-                "title": row["title"],
-                "published": row["published"],
-                "text": row["body"] or "",
-                "source": row["source_name"],
-            }
+            yield Article(
+                id=row["id"],
+                url=row["url"],
+                site=row["site"],
+                title=row["title"] or "",
+                published=row["published"],
+                body=row["body"] or "",
+                source_name=row["source_name"],
+            )

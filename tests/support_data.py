@@ -12,3 +12,12 @@ EVAL_PAGES = DATA / "pages"  # 100 saved real pages, original bytes; provenance 
 EVAL_CASES = TESTS / "eval_cases"  # our own labelled cases, same shape as EVAL_DEV
 FIXTURE_PAGES = TESTS / "fixtures" / "pages"
 PLAN = REPO / "monitor" / "plans" / "hangzhou-2024.yaml"
+
+
+def match_json(matcher, data: dict) -> dict:
+    """The matcher's JSON output for a labelled-article dict (as `hzwatch match` prints it)."""
+    from db.records import Article, MatchResult
+
+    result = matcher.match(Article.from_labelled(data))
+    assert isinstance(result, MatchResult)
+    return result.to_json()

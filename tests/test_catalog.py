@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from support_data import PLAN
+from support_data import PLAN, REPO
 
 import db as dbmod
 from db.catalog import sync_catalog
+from db.records import Article, MatchResult
 from monitor.matching.catalog import CatalogError, load_catalog, plan_files
 from monitor.matching.matcher import Matcher
 
@@ -40,6 +43,13 @@ TARGETS = {
     "tgt-leading-talent-500": (500, "名"),
     "tgt-graduates-350k": (35, "万名"),
 }
+
+
+def _match(matcher, data: dict) -> dict:
+    """The matcher's JSON output for a labelled-article dict (as `hzwatch match` prints it)."""
+    result = matcher.match(Article.from_labelled(data))
+    assert isinstance(result, MatchResult)
+    return result.to_json()
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +171,90 @@ def test_unreadable_yaml(tmp_path):
         load_catalog([path])
 
 
+def test_misspelt_matching_key_is_an_error(tmp_path):
+    # A misspelt key used to fall back to its default without a word.
+    text = PLAN.read_text(encoding="utf-8")
+    assert "  relevance_min: 2.0" in text and "    min_share: 0.4" in text
+    for old, new, key in [
+        ("  relevance_min: 2.0", "  relevence_min: 3.0", "matching.relevence_min"),
+        ("    min_share: 0.4", "    min_shares: 0.4", "matching.locality.min_shares"),
+    ]:
+        path = tmp_path / "misspelt.yaml"
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        with pytest.raises(CatalogError) as info:
+            load_catalog([path])
+        message = str(info.value)
+        assert str(path) in message and f"key '{key}'" in message and "unknown key" in message
+        assert info.value.key == key
+
+
+def test_matching_settings_are_typed_with_defaults(tmp_path, catalog):
+    from monitor.matching.settings import LocalitySettings, MatchingSettings
+
+    settings = catalog.plans[0].matching
+    assert isinstance(settings, MatchingSettings) and isinstance(settings.locality, LocalitySettings)
+    assert (settings.relevance_min, settings.context_window, settings.locality.min_share) == (2.0, 80, 0.4)
+    # Without a matching block every default holds (those of the bundled plan).
+    path = _write(tmp_path, lambda d: d.pop("matching"))
+    assert load_catalog([path]).plans[0].matching == settings
+    path = _write(tmp_path, lambda d: d["matching"].update(context_window="wide"))
+    with pytest.raises(CatalogError, match=r"key 'matching.context_window': must be a number"):
+        load_catalog([path])
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("id: demo\ntitle: t\nmatching:\n  title_weight: 2.0\n   weak_weight: 0.5\n", encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        load_catalog([path])
+    message = str(info.value)
+    assert str(path) in message
+    assert "line 5, column 15" in message, message
+    assert "mapping values are not allowed" in message
+
+
+def test_every_error_in_a_file_is_reported(tmp_path):
+    def two_errors(d):
+        d.update(announced="19 Feb 2024")
+        _item(d, "R03").update(parent="G-nowhere")
+
+    path = _write(tmp_path, two_errors)
+    with pytest.raises(CatalogError) as info:
+        load_catalog([path])
+    message = str(info.value)
+    assert len(info.value.errors) == 2, message
+    assert "2 problems" in message
+    assert "plan hangzhou-2024: key 'announced': not a date" in message
+    assert "item R03: key 'parent': unknown parent 'G-nowhere'" in message
+
+
+def test_plans_check_prints_every_error(tmp_path):
+    def three_errors(d):
+        d["matching"]["title_wieght"] = 2.0
+        d["figures"]["goal"].append("(力争")
+        _item(d, "T-housing").pop("title")
+
+    path = _write(tmp_path, three_errors)
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "plans", "check", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error  ")]
+    assert len(lines) == 3, proc.stderr
+    assert any("key 'matching.title_wieght': unknown key" in line for line in lines)
+    assert any("key 'figures.goal': bad pattern" in line for line in lines)
+    assert any("item T-housing: key 'title': missing" in line for line in lines)
+    assert "3 problems in the plan catalog" in proc.stderr
+    ok = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "plans", "check"], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert ok.returncode == 0 and ok.stdout.startswith("ok  hangzhou-2024"), ok.stderr
+
+
 def test_same_id_in_two_plan_files_is_an_error(tmp_path):
     copy = tmp_path / "copy.yaml"
     copy.write_text(PLAN.read_text(encoding="utf-8").replace("id: hangzhou-2024", "id: hz-copy"), encoding="utf-8")
@@ -195,13 +289,14 @@ def test_another_plan_is_just_another_file(tmp_path):
     catalog = load_catalog(plan_files() + [path])
     assert [p.id for p in catalog.plans] == ["hangzhou-2024", "hangzhou-2025"]
     matcher = Matcher(catalog)
-    result = matcher.match(
+    result = _match(
+        matcher,
         {
             "url": "https://www.hangzhou.com.cn/2025/03/01/x.htm",
             "title": "杭州争创人工智能创新发展第一城",
             "published": "2025-03-01",
             "text": "杭州市召开大会，全力争创全国人工智能创新发展第一城，余杭区作交流发言。",
-        }
+        },
     )
     assert result["relevant"] and result["projects"] == ["P25-ai"]
 

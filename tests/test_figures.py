@@ -4,6 +4,7 @@ period, goal) never attached."""
 from __future__ import annotations
 
 import pytest
+from support_data import match_json as _match
 
 from monitor.matching.figures import cn_to_number, parse_numbers, unit_scale
 
@@ -92,7 +93,7 @@ def art(text, published="2024-07-10", title="杭州住房保障和人才工作�
 
 
 def figures(matcher, article):
-    r = matcher.match(article)
+    r = _match(matcher, article)
     return [(p["target"], p["value"], p["unit"], p["as_of"]) for p in r["progress"]]
 
 
@@ -182,14 +183,14 @@ def test_year_marker_before_year_end_needs_done_word(matcher):
 
 def test_quote_is_the_original_sentence(matcher):
     text = "杭州市住保房管局介紹，截至9月底，杭州全市新建配售型保障性住房4，100套。首批項目位於拱墅區。"
-    r = matcher.match(art(text, title="杭州配售型保障性住房建設提速", published="2024-10-12"))
+    r = _match(matcher, art(text, title="杭州配售型保障性住房建設提速", published="2024-10-12"))
     assert [(p["value"], p["as_of"]) for p in r["progress"]] == [(4100, "2024-09-30")]
     assert r["progress"][0]["quote"] == "杭州市住保房管局介紹，截至9月底，杭州全市新建配售型保障性住房4，100套。"
 
 
 def test_no_figures_without_a_date(matcher):
     text = "杭州深入推进住房保障。截至6月底，全市新建配售型保障性住房3200套。"
-    r = matcher.match(art(text, published=None, url="https://example.org/news/abc.html"))
+    r = _match(matcher, art(text, published=None, url="https://example.org/news/abc.html"))
     assert r["relevant"] and r["progress"] == []
 
 

@@ -12,15 +12,17 @@ import pytest
 from support_data import EVAL_CASES as CASES
 from support_data import EVAL_DEV as DEV
 from support_data import REPO
+from support_data import match_json as _match
 
 import db as dbmod
 from db.catalog import sync_catalog
 from db.matches import iter_articles_needing_match, save_match
+from db.records import Article, MatchResult
 from monitor.matching.catalog import load_catalog
 from monitor.matching.matcher import MATCHER_VERSION, Matcher, infer_date
 from monitor.matching.normalize import normalize, normalize_map
 
-OUTPUT_KEYS = {"relevant", "score", "projects", "targets", "progress", "evidence"}
+OUTPUT_KEYS = {"relevant", "score", "projects", "items", "targets", "progress", "evidence"}
 
 
 def _load(path: Path) -> tuple[dict, dict]:
@@ -35,7 +37,7 @@ def test_dev_set_is_there():
 @pytest.mark.parametrize("path", sorted(DEV.glob("*.json")), ids=lambda p: p.stem)
 def test_dev_article(matcher, path):
     article, label = _load(path)
-    result = matcher.match(article)
+    result = _match(matcher, article)
     assert set(result) == OUTPUT_KEYS
     assert result["relevant"] == label["relevant"], label["notes"]
     assert sorted(result["projects"]) == sorted(label["projects"]), label["notes"]
@@ -46,7 +48,7 @@ def test_dev_article(matcher, path):
 @pytest.mark.parametrize("path", sorted(CASES.glob("*.json")), ids=lambda p: p.stem)
 def test_own_case(matcher, path):
     article, label = _load(path)
-    result = matcher.match(article)
+    result = _match(matcher, article)
     assert result["relevant"] == label["relevant"], label["notes"]
     assert sorted(result["projects"]) == sorted(label["projects"]), label["notes"]
     assert result["targets"] == sorted(label["targets"])
@@ -65,7 +67,7 @@ def test_own_cases_cover_every_target_and_the_hard_negatives():
 
 def test_evidence_points_into_the_original(matcher):
     article, _ = _load(CASES / "p05-traditional-mirror.json")
-    result = matcher.match(article)
+    result = _match(matcher, article)
     doc = article["title"] + "\n" + article["text"]
     assert result["evidence"]
     for e in result["evidence"]:
@@ -75,47 +77,51 @@ def test_evidence_points_into_the_original(matcher):
 
 def test_common_reform_words_are_not_the_theme(matcher):
     text = "杭州市召开会议，要求深化改革，强基础、固根本，推动各项工作落实。会议强调强基固本。"
-    r = matcher.match(
+    r = _match(
+        matcher,
         {
             "url": "https://www.hangzhou.com.cn/2024/05/01/x.htm",
             "title": "杭州市召开工作会议",
             "published": "2024-05-01",
             "text": text,
-        }
+        },
     )
     assert not r["relevant"]
 
 
 def test_title_hits_weigh_more(matcher):
     body = "杭州市发布消息。" + "今天天气晴好。" * 20
-    in_title = matcher.match(
+    in_title = _match(
+        matcher,
         {
             "url": "https://www.hangzhou.com.cn/a",
             "title": "杭州推进平急两用设施建设",
             "published": "2024-05-01",
             "text": body,
-        }
+        },
     )
-    in_body = matcher.match(
+    in_body = _match(
+        matcher,
         {
             "url": "https://www.hangzhou.com.cn/a",
             "title": "今日要闻",
             "published": "2024-05-01",
             "text": body + "平急两用。",
-        }
+        },
     )
     assert in_title["relevant"] and in_title["projects"] == ["T-dual-use"]
     assert not in_body["relevant"]
 
 
 def test_theme_level_article(matcher):
-    r = matcher.match(
+    r = _match(
+        matcher,
         {
             "url": "https://hzdaily.hangzhou.com.cn/hzrb/2024/03/01/x.html",
             "title": "奋进主题年",
             "published": None,
             "text": "全市上下奋进“深化改革、强基固本”主题年，以杭州的稳进立为全省大局多做贡献。",
-        }
+        },
     )
     assert r["relevant"] and r["projects"] == []
     assert r["evidence"][0]["item"] == "hangzhou-2024"
@@ -144,25 +150,26 @@ def test_infer_date(url, date):
 def test_old_date_from_url_makes_it_irrelevant(matcher):
     text = "杭州市持续推进平急两用公共基础设施建设，全市平急两用项目加快落地。"
     base = {"title": "杭州平急两用设施建设", "published": None, "text": text}
-    assert matcher.match(dict(base, url="https://www.hangzhou.com.cn/2024/03/01/content_1.htm"))["relevant"]
-    assert not matcher.match(dict(base, url="https://www.hangzhou.com.cn/2023/03/01/content_1.htm"))["relevant"]
+    assert _match(matcher, dict(base, url="https://www.hangzhou.com.cn/2024/03/01/content_1.htm"))["relevant"]
+    assert not _match(matcher, dict(base, url="https://www.hangzhou.com.cn/2023/03/01/content_1.htm"))["relevant"]
 
 
 def test_unknown_date_falls_back_to_years_in_the_text(matcher):
     text = "杭州市持续推进平急两用公共基础设施建设，全市平急两用项目加快落地。"
     base = {"url": "https://example.org/a", "title": "杭州平急两用设施建设", "published": None}
-    assert matcher.match(dict(base, text=text + "2024年计划开工30个。"))["relevant"]
-    assert not matcher.match(dict(base, text=text + "2022年计划开工30个。"))["relevant"]
+    assert _match(matcher, dict(base, text=text + "2024年计划开工30个。"))["relevant"]
+    assert not _match(matcher, dict(base, text=text + "2022年计划开工30个。"))["relevant"]
 
 
 def test_other_city_in_title_wins(matcher):
-    r = matcher.match(
+    r = _match(
+        matcher,
         {
             "url": "https://example.org/a",
             "title": "宁波推进平急两用设施建设",
             "published": "2024-05-01",
             "text": "宁波市推进平急两用设施建设，学习借鉴杭州经验，平急两用项目加快落地。",
-        }
+        },
     )
     assert not r["relevant"]
 
@@ -170,9 +177,9 @@ def test_other_city_in_title_wins(matcher):
 def test_source_field_counts_for_locality(matcher):
     text = "我市推进平急两用设施建设，平急两用项目加快落地。"
     base = {"url": "https://example.org/a", "title": "平急两用设施建设提速", "published": "2024-05-01", "text": text}
-    assert matcher.match(dict(base, source="杭州日报"))["relevant"]
-    assert not matcher.match(dict(base, source="宁波日报"))["relevant"]
-    assert not matcher.match(base)["relevant"]
+    assert _match(matcher, dict(base, source="杭州日报"))["relevant"]
+    assert not _match(matcher, dict(base, source="宁波日报"))["relevant"]
+    assert not _match(matcher, base)["relevant"]
 
 
 def test_normalize():
@@ -206,9 +213,9 @@ def test_version_includes_the_catalog_hash(tmp_path):
 
 
 def test_bad_input_does_not_crash(matcher):
-    r = matcher.match({"url": None, "title": None, "published": "not a date", "text": None})
+    r = _match(matcher, {"url": None, "title": None, "published": "not a date", "text": None})
     assert r["relevant"] is False and set(r) == OUTPUT_KEYS
-    r = matcher.match({})
+    r = _match(matcher, {})
     assert r["relevant"] is False
 
 
@@ -241,10 +248,15 @@ def test_save_match_and_iter(tmp_path, matcher):
     articles = [_load(p)[0] for p in sorted(CASES.glob("p0*.json"))[:4]]
     ids = _store(database, articles)
     pending = list(iter_articles_needing_match(database, matcher.version))
-    assert [a["id"] for a in pending] == ids
-    assert set(pending[0]) >= {"id", "url", "title", "published", "text", "source"}
+    assert [a.id for a in pending] == ids
+    assert all(isinstance(a, Article) for a in pending)
+    assert (pending[0].title, pending[0].body, pending[0].source_name) == (
+        articles[0]["title"],
+        articles[0]["text"],
+        articles[0].get("source"),
+    )
     for a in pending:
-        save_match(database, a["id"], matcher.match(a), matcher.version)
+        save_match(database, a.id, matcher.match(a), matcher.version)
     assert list(iter_articles_needing_match(database, matcher.version)) == []
     assert len(list(iter_articles_needing_match(database, matcher.version, force=True))) == 4
     row = database["articles"].get(ids[0])
@@ -257,14 +269,9 @@ def test_save_match_and_iter(tmp_path, matcher):
     save_match(database, ids[0], matcher.match(pending[0]), matcher.version)
     assert database.execute("select count(*) from progress where article_id = ?", [ids[0]]).fetchone()[0] == 1
     # A verdict that turns negative clears the rows.
-    save_match(
-        database,
-        ids[0],
-        {"relevant": False, "score": 0.0, "projects": [], "targets": [], "progress": [], "evidence": []},
-        "other",
-    )
+    save_match(database, ids[0], MatchResult(), "other")
     assert database.execute("select count(*) from matches where article_id = ?", [ids[0]]).fetchone()[0] == 0
-    assert [a["id"] for a in iter_articles_needing_match(database, matcher.version)] == [ids[0]]
+    assert [a.id for a in iter_articles_needing_match(database, matcher.version)] == [ids[0]]
 
 
 # ---------------------------------------------------------------- CLI
@@ -341,9 +348,9 @@ def test_archived_old_report_is_old(matcher):
         "text": text,
         "title": "政府工作报告（2019年1月21日在杭州市第十三届人民代表大会第四次会议上）",
     }
-    assert not matcher.match(old)["relevant"]
+    assert not _match(matcher, old)["relevant"]
     review = dict(old, title="2023年杭州平急两用设施建设回顾")
-    assert matcher.match(review)["relevant"]
+    assert _match(matcher, review)["relevant"]
 
 
 def test_generic_talent_words_alone_are_not_enough(matcher):
@@ -351,13 +358,14 @@ def test_generic_talent_words_alone_are_not_enough(matcher):
         "杭州某科技公司近日发布新产品。公司负责人说，公司重视高层次人才，人才服务到位。"
         "这款产品面向海外市场，预计年内上市。"
     )
-    r = matcher.match(
+    r = _match(
+        matcher,
         {
             "url": "https://www.hangzhou.com.cn/2024/05/01/x.htm",
             "title": "杭州一企业发布新品",
             "published": "2024-05-01",
             "text": text,
-        }
+        },
     )
     assert not r["relevant"]
 
@@ -365,8 +373,8 @@ def test_generic_talent_words_alone_are_not_enough(matcher):
 def test_site_name_counts_like_a_source(matcher):
     text = "我市推进平急两用设施建设，平急两用项目加快落地。"
     base = {"url": "https://example.org/a", "title": "平急两用设施建设提速", "published": "2024-05-01", "text": text}
-    assert matcher.match(dict(base, site="杭州日报 (hzdaily.hangzhou.com.cn)"))["relevant"]
-    assert not matcher.match(dict(base, site="银川市人民政府 (yinchuan.gov.cn)"))["relevant"]
+    assert _match(matcher, dict(base, site="杭州日报 (hzdaily.hangzhou.com.cn)"))["relevant"]
+    assert not _match(matcher, dict(base, site="银川市人民政府 (yinchuan.gov.cn)"))["relevant"]
 
 
 def test_cli_jsonl_answers_each_line_at_once():
@@ -408,19 +416,19 @@ def test_position_map_replays_normalize_exactly():
 
 
 def test_verbatim_evidence_offsets_equal_the_full_map(matcher, monkeypatch):
-    import monitor.matching.matcher as matcher_module
+    import monitor.matching.positions as positions
 
     articles = [_load(p)[0] for p in sorted(DEV.glob("*.json")) + sorted(CASES.glob("*.json"))]
     # Each text twice over too: later occurrences of every term and quote sentence.
     articles += [dict(a, text=a["text"] + "\n" + a["text"]) for a in articles]
 
     def placed(a):
-        r = matcher.match(a)
+        r = _match(matcher, a)
         return r["evidence"], [p["quote"] for p in r["progress"]]
 
     fast = [placed(a) for a in articles]
     assert sum(len(q) for _e, q in fast) > 20
-    monkeypatch.setattr(matcher_module, "_verbatim", lambda *args: None)
+    monkeypatch.setattr(positions, "verbatim", lambda *args: None)
     assert [placed(a) for a in articles] == fast
 
 
@@ -435,13 +443,14 @@ def test_t2s_is_skipped_only_for_text_it_would_not_change():
 
 
 def _items(matcher, title, text, published="2024-06-01"):
-    r = matcher.match(
+    r = _match(
+        matcher,
         {
             "url": "https://www.hangzhou.gov.cn/art/2024/6/1/art_1_2.html",
             "title": title,
             "published": published,
             "text": text,
-        }
+        },
     )
     return r["projects"] if r["relevant"] else None
 
@@ -539,9 +548,9 @@ def test_review_of_the_year_before_the_plan(matcher):
         "title": "杭州市人力资源和社会保障局2023年工作总结",
         "text": text,
     }
-    assert not matcher.match(base)["relevant"]
+    assert not _match(matcher, base)["relevant"]
     # The same summary that also speaks of this year is news about the plan.
-    assert matcher.match(dict(base, text=text + "今年将继续实施春雨计划和青荷计划。"))["relevant"]
+    assert _match(matcher, dict(base, text=text + "今年将继续实施春雨计划和青荷计划。"))["relevant"]
 
 
 def test_intermediary_wording_is_the_third_party_reform(matcher):

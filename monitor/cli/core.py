@@ -16,7 +16,7 @@ from monitor.cli.options import db_option, load_catalog_or_fail, open_db
     type=click.Path(exists=True, dir_okay=False),
     help="Plan YAML file(s); default: every file in monitor/plans/.",
 )
-def init(db_path: str, plan_paths) -> None:
+def init(db_path: str, plan_paths: tuple[str, ...]) -> None:
     """Create or upgrade the database and sync the plan catalog into it."""
     from db.catalog import sync_catalog
 
@@ -33,8 +33,16 @@ def plans() -> None:
 
 @plans.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, dir_okay=False))
-def plans_check(paths) -> None:
-    """Validate plan YAML files (default: all bundled plans)."""
-    catalog = load_catalog_or_fail(paths)
+def plans_check(paths: tuple[str, ...]) -> None:
+    """Validate plan YAML files (default: all bundled plans); report every problem, one a line."""
+    from monitor.matching.catalog import CatalogError, load_catalog
+
+    try:
+        catalog = load_catalog(list(paths) or None)
+    except CatalogError as exc:
+        for error in exc.errors:
+            click.echo(f"error  {error}", err=True)
+        n = len(exc.errors)
+        raise click.ClickException(f"{n} problem{'s' if n != 1 else ''} in the plan catalog") from exc
     for plan in catalog.plans:
         click.echo(f"ok  {plan.id}: {len(plan.items)} items, {len(plan.targets)} targets")

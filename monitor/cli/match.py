@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from db.records import Article
 from monitor.cli.options import db_option
+
+if TYPE_CHECKING:
+    from monitor.matching.matcher import Matcher
 
 plan_option = click.option(
     "--plan",
@@ -18,22 +23,23 @@ plan_option = click.option(
 )
 
 
-def _matcher(plan_paths):
+def _matcher(plan_paths: tuple[str, ...] | list[str]) -> Matcher:
     from monitor.cli.options import load_catalog_or_fail
     from monitor.matching.matcher import Matcher
 
     return Matcher(load_catalog_or_fail(plan_paths))
 
 
-def _article(data, where: str) -> dict:
+def _article(data: Any, where: str) -> Article:
+    """A labelled-article JSON object (url, site, title, published, text, source) as an Article."""
     if not isinstance(data, dict):
         raise ValueError(f"{where}: expected a JSON object with url, title, published, text")
     if not isinstance(data.get("text") or "", str) or not isinstance(data.get("title") or "", str):
         raise ValueError(f"{where}: 'title' and 'text' must be strings")
-    return data
+    return Article.from_labelled(data)
 
 
-def _dump(obj, pretty: bool = False) -> str:
+def _dump(obj: Any, pretty: bool = False) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2 if pretty else None)
 
 
@@ -44,7 +50,7 @@ def _dump(obj, pretty: bool = False) -> str:
 @click.option("--force", is_flag=True, help="With --all: re-match every stored article.")
 @db_option
 @plan_option
-def match(source, jsonl, all_, force, db_path, plan_paths) -> None:
+def match(source: Any, jsonl: bool, all_: bool, force: bool, db_path: str, plan_paths: tuple[str, ...]) -> None:
     """Match an article (JSON FILE or - for stdin) against the plan; print the result as JSON.
 
     \b
@@ -72,7 +78,7 @@ def match(source, jsonl, all_, force, db_path, plan_paths) -> None:
             if not line.strip():
                 continue
             try:
-                result = matcher.match(_article(json.loads(line), f"line {n}"))
+                result = matcher.match(_article(json.loads(line), f"line {n}")).to_json()
             except (json.JSONDecodeError, ValueError) as exc:
                 # Keep one output line per input line so results stay aligned.
                 errors += 1
@@ -94,10 +100,10 @@ def match(source, jsonl, all_, force, db_path, plan_paths) -> None:
         raise click.ClickException(f"{getattr(source, 'name', 'input')}: not JSON: {exc}") from exc
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(_dump(matcher.match(article), pretty=True))
+    click.echo(_dump(matcher.match(article).to_json(), pretty=True))
 
 
-def _match_all(db_path: str, force: bool, plan_paths) -> None:
+def _match_all(db_path: str, force: bool, plan_paths: tuple[str, ...]) -> None:
     from tqdm import tqdm
 
     from db.matches import count_articles_needing_match, iter_articles_needing_match, save_match
@@ -113,12 +119,12 @@ def _match_all(db_path: str, force: bool, plan_paths) -> None:
                 result = matcher.match(article)
             except Exception as exc:  # one bad article must not stop the re-match
                 failed += 1
-                click.echo(f"hzwatch match: article {article['id']} ({article['url']}): {exc}", err=True)
+                click.echo(f"hzwatch match: article {article.id} ({article.url}): {exc}", err=True)
                 bar.update(1)
                 continue
-            save_match(db, article["id"], result, matcher.version)
+            save_match(db, article.id, result, matcher.version)
             done += 1
-            relevant += bool(result["relevant"])
+            relevant += bool(result.relevant)
             bar.update(1)
     click.echo(
         f"matched {done} articles with matcher {matcher.version}: {relevant} relevant"
@@ -131,7 +137,7 @@ def _match_all(db_path: str, force: bool, plan_paths) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--min-f1", type=float, default=None, help="Exit 1 when relevance F1 is below this.")
 @plan_option
-def eval_cmd(directory, as_json, min_f1, plan_paths) -> None:
+def eval_cmd(directory: str, as_json: bool, min_f1: float | None, plan_paths: tuple[str, ...]) -> None:
     """Score the matcher on a directory of labelled articles (*.json with a 'label')."""
     from monitor.matching.evaluate import EvalError, evaluate, format_report, load_cases
 

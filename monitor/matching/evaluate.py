@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from db.records import Article, Figure, MatchResult
 
 
 class EvalError(ValueError):
@@ -19,7 +22,7 @@ class EvalError(ValueError):
 @dataclass
 class Case:
     name: str
-    article: dict
+    article: Article
     label: dict
 
 
@@ -40,20 +43,20 @@ def load_cases(directory: str | Path) -> list[Case]:
         for key in ("relevant", "projects"):
             if key not in label:
                 raise EvalError(f"{path}: label has no '{key}'")
-        cases.append(Case(path.stem, {k: v for k, v in data.items() if k != "label"}, label))
+        cases.append(Case(path.stem, Article.from_labelled(data), label))
     if not cases:
         raise EvalError(f"no *.json cases in {directory}")
     return cases
 
 
-def _prf(tp: int, fp: int, fn: int) -> dict:
+def _prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
     p = tp / (tp + fp) if tp + fp else 1.0
     r = tp / (tp + fn) if tp + fn else 1.0
     f = 2 * p * r / (p + r) if p + r else 0.0
     return {"tp": tp, "fp": fp, "fn": fn, "precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4)}
 
 
-def _same_value(a, b) -> bool:
+def _same_value(a: Any, b: Any) -> bool:
     try:
         a, b = float(a), float(b)
     except (TypeError, ValueError):
@@ -61,84 +64,61 @@ def _same_value(a, b) -> bool:
     return abs(a - b) <= 1e-6 * max(1.0, abs(a), abs(b))
 
 
-def evaluate(matcher, cases: list[Case]) -> dict:
-    """Score `matcher` on `cases`; returns figures and every disagreement."""
+def _disagreement(case: Case, kind: str, expected: Any, got: Any, detail: str) -> dict[str, Any]:
+    return {"case": case.name, "kind": kind, "expected": expected, "got": got, "detail": detail}
+
+
+def _score_relevance(case: Case, got: MatchResult, rel: dict[str, int], out: list[dict]) -> None:
+    want = case.label["relevant"]
+    if got.relevant and want:
+        rel["tp"] += 1
+    elif got.relevant:
+        rel["fp"] += 1
+        out.append(_disagreement(case, "relevance", False, True, f"score {got.score}"))
+    elif want:
+        rel["fn"] += 1
+        out.append(_disagreement(case, "relevance", True, False, f"score {got.score}"))
+
+
+def _score_items(case: Case, got: MatchResult, items: dict[str, int], out: list[dict]) -> None:
+    gi, wi = set(got.items), set(case.label.get("projects") or [])
+    items["tp"] += len(gi & wi)
+    items["fp"] += len(gi - wi)
+    items["fn"] += len(wi - gi)
+    if gi != wi:
+        detail = f"missing {sorted(wi - gi)} extra {sorted(gi - wi)}"
+        out.append(_disagreement(case, "items", sorted(wi), sorted(gi), detail))
+
+
+def _score_progress(case: Case, got: MatchResult, prog: dict[str, int], out: list[dict]) -> None:
+    unmatched: list[Figure] = list(got.progress)
+    for fig in case.label.get("progress") or []:
+        prog["labelled"] += 1
+        hit = next((g for g in unmatched if g.target == fig["target"] and _same_value(g.value, fig["value"])), None)
+        if hit:
+            unmatched.remove(hit)
+            prog["right"] += 1
+            prog["as_of_right"] += hit.as_of == fig.get("as_of")
+        else:
+            expected = f"{fig['target']}={fig['value']}"
+            out.append(_disagreement(case, "progress-missed", expected, None, fig.get("quote", "")[:60]))
+    for g in unmatched:
+        prog["false"] += 1
+        got_text = f"{g.target}={g.value} @{g.as_of}"
+        out.append(_disagreement(case, "progress-false", None, got_text, (g.quote or "")[:60]))
+
+
+def evaluate(matcher: Any, cases: list[Case]) -> dict[str, Any]:
+    """Score `matcher` (a `Matcher`) on `cases`; returns figures and every disagreement."""
     rel = {"tp": 0, "fp": 0, "fn": 0}
     items = {"tp": 0, "fp": 0, "fn": 0}
     prog = {"labelled": 0, "right": 0, "false": 0, "as_of_right": 0}
-    disagreements = []
+    disagreements: list[dict] = []
     for case in cases:
-        got = matcher.match(case.article)
-        want = case.label
-        if got["relevant"] and want["relevant"]:
-            rel["tp"] += 1
-        elif got["relevant"]:
-            rel["fp"] += 1
-            disagreements.append(
-                {
-                    "case": case.name,
-                    "kind": "relevance",
-                    "expected": False,
-                    "got": True,
-                    "detail": f"score {got['score']}",
-                }
-            )
-        elif want["relevant"]:
-            rel["fn"] += 1
-            disagreements.append(
-                {
-                    "case": case.name,
-                    "kind": "relevance",
-                    "expected": True,
-                    "got": False,
-                    "detail": f"score {got['score']}",
-                }
-            )
-        gi, wi = set(got["projects"]), set(want.get("projects") or [])
-        items["tp"] += len(gi & wi)
-        items["fp"] += len(gi - wi)
-        items["fn"] += len(wi - gi)
-        if gi != wi:
-            disagreements.append(
-                {
-                    "case": case.name,
-                    "kind": "items",
-                    "expected": sorted(wi),
-                    "got": sorted(gi),
-                    "detail": f"missing {sorted(wi - gi)} extra {sorted(gi - wi)}",
-                }
-            )
-        unmatched = list(got["progress"])
-        for fig in want.get("progress") or []:
-            prog["labelled"] += 1
-            hit = next(
-                (g for g in unmatched if g["target"] == fig["target"] and _same_value(g["value"], fig["value"])), None
-            )
-            if hit:
-                unmatched.remove(hit)
-                prog["right"] += 1
-                prog["as_of_right"] += hit.get("as_of") == fig.get("as_of")
-            else:
-                disagreements.append(
-                    {
-                        "case": case.name,
-                        "kind": "progress-missed",
-                        "expected": f"{fig['target']}={fig['value']}",
-                        "got": None,
-                        "detail": fig.get("quote", "")[:60],
-                    }
-                )
-        for g in unmatched:
-            prog["false"] += 1
-            disagreements.append(
-                {
-                    "case": case.name,
-                    "kind": "progress-false",
-                    "expected": None,
-                    "got": f"{g['target']}={g['value']} @{g['as_of']}",
-                    "detail": g["quote"][:60],
-                }
-            )
+        got: MatchResult = matcher.match(case.article)
+        _score_relevance(case, got, rel, disagreements)
+        _score_items(case, got, items, disagreements)
+        _score_progress(case, got, prog, disagreements)
     denominator = prog["labelled"] + prog["false"]
     prog["accuracy"] = round(prog["right"] / denominator, 4) if denominator else 1.0
     return {
@@ -150,7 +130,7 @@ def evaluate(matcher, cases: list[Case]) -> dict:
     }
 
 
-def format_report(report: dict) -> str:
+def format_report(report: dict[str, Any]) -> str:
     """A plain-text summary and a table of every disagreement."""
     r, i, p = report["relevance"], report["items"], report["progress"]
     lines = [

@@ -122,7 +122,7 @@ def _changed_by_t2s() -> re.Pattern:
     converted = _T2S.convert("\n".join(chars)).split("\n")
     if len(converted) != len(chars):  # cannot tell: always convert
         return re.compile(".", re.S)
-    changed = "".join(c for c, d in zip(chars, converted) if c != d)
+    changed = "".join(c for c, d in zip(chars, converted, strict=True) if c != d)
     return re.compile("[" + re.escape(changed) + "]") if changed else re.compile("(?!x)x")
 
 
@@ -183,7 +183,7 @@ def _tracked(text: str, simplify: bool = True) -> tuple[str, list[tuple[list[int
 def normalize(text: str | None) -> str:
     """Normalised form of `text` for matching (Simplified, half-width, no quotes or noise)."""
     text = _fullwidth_all(text or "")
-    for (pattern, repl), trigger in zip(_STEPS[1:], _TRIGGERS):
+    for (pattern, repl), trigger in zip(_STEPS[1:], _TRIGGERS, strict=True):
         if trigger is None or trigger in text:
             text = pattern.sub(repl, text)
     return _t2s(text)
