@@ -467,7 +467,8 @@ def main(argv=None) -> int:
             r = inc[label]
             name = "unchanged site" if label == "unchanged" else f"after publish({args.publish})"
             print(
-                f"incremental {name}: {r['total']} requests = {r.get('list', 0)} list ({r.get('list_304', 0)} answered 304) + {r.get('article', 0)} "
+                f"incremental {name}: {r['total']} requests = {r.get('list', 0)} list "
+                f"({r.get('list_304', 0)} answered 304) + {r.get('article', 0)} "
                 f"article {r['articles_by_kind']} + {r.get('robots', 0)} robots.txt; {r['new_articles']} new "
                 f"articles  (target: {target})",
                 flush=True,

@@ -112,34 +112,38 @@ def main() -> None:
     for n in runners:
         res = results[n]
         lab = [(labels[f], res[f]) for f in labels if f in res]
-        dated = [(l, r) for l, r in lab if l.get("published")]
-        timed = [(l, r) for l, r in dated if len(l["published"]) > 10]
-        src = [(l, r) for l, r in lab if l.get("source")]
-        auth = [(l, r) for l, r in lab if l.get("author")]
+
+        def minute(r: dict) -> str:
+            return (r.get("published") or "")[:16].replace("T", " ")
+
+        dated = [(lab_, r) for lab_, r in lab if lab_.get("published")]
+        timed = [(lab_, r) for lab_, r in dated if len(lab_["published"]) > 10]
+        src = [(lab_, r) for lab_, r in lab if lab_.get("source")]
+        auth = [(lab_, r) for lab_, r in lab if lab_.get("author")]
         chrome = sum(1 for r in res.values() if any(CHROME_LINE.search(x) for x in (r.get("body") or "").split("\n")))
         empty = sum(1 for r in res.values() if len(r.get("body") or "") < 20)
         rows.append(
             [
                 n,
                 f"{seconds[n] / len(pages) * 1000:.1f}",
-                f"{sum(key(r.get('title')) == key(l['title']) for l, r in lab)}/{len(lab)}",
-                f"{sum((r.get('published') or '')[:10] == l['published'][:10] for l, r in dated)}/{len(dated)}",
-                f"{sum((r.get('published') or '')[:16].replace('T', ' ') == l['published'] for l, r in timed)}/{len(timed)}",
+                f"{sum(key(r.get('title')) == key(lab_['title']) for lab_, r in lab)}/{len(lab)}",
+                f"{sum((r.get('published') or '')[:10] == lab_['published'][:10] for lab_, r in dated)}/{len(dated)}",
+                f"{sum(minute(r) == lab_['published'] for lab_, r in timed)}/{len(timed)}",
                 (
-                    f"{sum(key(r.get('source')) == key(l['source']) for l, r in src)}/{len(src)}"
+                    f"{sum(key(r.get('source')) == key(lab_['source']) for lab_, r in src)}/{len(src)}"
                     if n == "hzwatch"
                     else "n/a"
                 ),
-                f"{sum(key(r.get('author')) == key(l['author']) for l, r in auth)}/{len(auth)}",
+                f"{sum(key(r.get('author')) == key(lab_['author']) for lab_, r in auth)}/{len(auth)}",
                 f"{chrome}/{len(pages)}",
                 f"{empty}/{len(pages)}",
             ]
         )
     head = ["extractor", "ms/page", "title", "date(day)", "date(min)", "来源", "author", "chrome", "no body"]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows, strict=True)]
     print(f"{len(pages)} pages, {len(labels)} hand-labelled ({args.labels.name})")
     for line in [head, ["-" * w for w in widths], *rows]:
-        print("  ".join(str(x).ljust(w) for x, w in zip(line, widths)))
+        print("  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)))
 
 
 if __name__ == "__main__":

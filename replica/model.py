@@ -115,7 +115,7 @@ class Site:
     # ---- building -------------------------------------------------------------------------
     def _content(self) -> list[Article]:
         out = []
-        for i, item in enumerate(load_yaml("content.yaml")):
+        for item in load_yaml("content.yaml"):
             for j, where in enumerate([item["site"], *item.get("also", [])]):
                 body = [p.strip() for p in str(item["body"]).strip().split("\n") if p.strip()]
                 out.append(

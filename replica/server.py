@@ -174,7 +174,7 @@ class App:
                         site.node_list(node),
                         int(m.group(1) or 1),
                         node["per_page"],
-                        lambda p: f"{stem}.{node['ext']}" if p == 1 else f"{stem}_{p}.{node['ext']}",
+                        lambda p, stem=stem, ext=node["ext"]: f"{stem}.{ext}" if p == 1 else f"{stem}_{p}.{ext}",
                         node["name"],
                         self.hz_host,
                         node["path"].rsplit("/", 1)[0],

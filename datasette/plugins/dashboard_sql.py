@@ -30,7 +30,7 @@ def declared_queries(datasette):
                 }
             )
             for keep in itertools.product([False, True], repeat=len(names)):
-                options = {n: "x" for n, k in zip(names, keep) if k}
+                options = {n: "x" for n, k in zip(names, keep, strict=True) if k}
                 queries.add(replace_opts_in_query(query, options))
     return queries
 
