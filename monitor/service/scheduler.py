@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -372,8 +373,8 @@ class Service:
         if not self.stop_event.is_set() and self.scheduler is not None:
             try:  # alert soon after new articles, without waiting for the next dispatch tick
                 self.scheduler.modify_job("dispatch", next_run_time=dt.datetime.now(BEIJING))
-            except Exception:
-                pass
+            except JobLookupError:  # no dispatch job (alerts off): nothing to hurry
+                log.debug("no dispatch job to run early after %s", source_id)
         return outcome
 
     def dispatch(self) -> None:

@@ -42,10 +42,7 @@ def drop_chrome(root: etree._Element, rules: Rules, cfg: Config, keep: etree._El
         protected = {id(a) for a in keep.iterancestors()} | {id(keep)}
     doomed = []
     for sel in rules.raw.get("drop") or []:
-        try:
-            doomed.extend(css(sel)(root))
-        except Exception:
-            continue
+        doomed.extend(css(sel)(root))
     always = re.compile("|".join(map(re.escape, g["always_drop_class_substrings"])))
     for el in root.xpath("//body//*[@class or @id]"):
         if id(el) in protected:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 import yaml
+from cssselect import SelectorError
 from lxml.cssselect import CSSSelector
 
 from scrapers.extract.model import ExtractionError
@@ -28,8 +29,11 @@ def _compile_list(patterns: Iterable[str] | None) -> list[re.Pattern]:
 
 @functools.lru_cache(maxsize=256)
 def css(selector: str) -> CSSSelector:
-    """A compiled CSS selector (cached)."""
-    return CSSSelector(selector)
+    """A compiled CSS selector (cached); a selector that does not parse is a broken profiles.yaml."""
+    try:
+        return CSSSelector(selector)
+    except SelectorError as exc:
+        raise ExtractionError(f"bad CSS selector {selector!r} in profiles.yaml: {exc}") from exc
 
 
 @dataclass

@@ -26,10 +26,7 @@ def _pager_hrefs(root: etree._Element, selectors: list[str] | None) -> list[str]
     """hrefs of the profile's pager links, else of every link on the page."""
     hrefs: list[str] = []
     for sel in selectors or []:
-        try:
-            hrefs.extend(a.get("href") for a in css(sel)(root) if a.get("href"))
-        except Exception:
-            continue
+        hrefs.extend(a.get("href") for a in css(sel)(root) if a.get("href"))
     if not hrefs:
         # generic: links to <stem>_N.htm of this same article
         hrefs = [a.get("href") for a in root.iter("a") if a.get("href")]

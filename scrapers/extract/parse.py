@@ -173,11 +173,7 @@ def page_lines(root: etree._Element) -> tuple[list[str], list[str]]:
 def first_css(root: etree._Element, selectors: Iterable[str] | None) -> tuple[etree._Element | None, str | None]:
     """First element matched by the first selector that matches one with text, and that selector."""
     for sel in selectors or []:
-        try:
-            found = css(sel)(root)
-        except Exception:  # a bad selector in YAML must not kill extraction
-            continue
-        for el in found:
+        for el in css(sel)(root):
             if text(el):
                 return el, sel
     return None, None

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from urllib.parse import urljoin
 
 import scrapy
+from lxml import etree
 from lxml import html as lxml_html
 
 from scrapers.spiders.base import ListItem, SourceSpider, _extract_mod
@@ -64,7 +65,7 @@ class EpaperDaySpider(SourceSpider):
             return []
         try:
             root = lxml_html.fromstring(text)
-        except Exception:
+        except (etree.ParserError, ValueError):  # an empty or non-HTML answer: no links
             return []
         out = []
         for a in root.iter("a", "iframe", "area"):
@@ -120,7 +121,7 @@ class EpaperDaySpider(SourceSpider):
         try:
             root = lxml_html.fromstring(text)
             anchors = list(root.iter("a"))
-        except Exception:
+        except (etree.ParserError, ValueError):  # an empty or non-HTML answer: no links
             anchors = []
         for a in anchors:
             href = (a.get("href") or "").strip()

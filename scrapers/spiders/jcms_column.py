@@ -10,6 +10,7 @@ from datetime import date
 from urllib.parse import urlencode, urljoin
 
 import scrapy
+from lxml import etree
 from lxml import html as lxml_html
 
 from scrapers.spiders.base import ListItem, SourceSpider
@@ -86,7 +87,7 @@ class JcmsColumnSpider(SourceSpider):
         for frag in fragments:
             try:
                 root = lxml_html.fragment_fromstring(frag, create_parent="div")
-            except Exception:
+            except (etree.ParserError, ValueError):  # an empty or non-HTML answer: no links
                 continue
             for li in _rows(root):
                 a = next(
@@ -325,7 +326,7 @@ def _jpaas_fragment(text: str, unit_xpaths) -> str:
     """The list unit of a jpaas column page (first of the source's `jpaas_units` XPaths), else the whole page."""
     try:
         root = lxml_html.fromstring(text)
-    except Exception:
+    except (etree.ParserError, ValueError):  # not HTML: keep the text as it is
         return text
     units = next((found for found in (root.xpath(x) for x in unit_xpaths) if found), [])
     return "".join(lxml_html.tostring(u, encoding="unicode") for u in units) if units else text
