@@ -33,8 +33,8 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
         for path in sorted(d.glob("*.json")):
             cases.append(json.loads(path.read_text(encoding="utf-8")))
     # Filler is other news: non-relevant texts that name no plan item at all.
+    from db.text import normalize
     from monitor.matching.catalog import load_catalog
-    from monitor.matching.normalize import normalize
 
     terms = [t for i in load_catalog().items.values() for t in i.aliases + i.weak]
     filler = "\n".join(

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import unicodedata
 from datetime import datetime
-from functools import lru_cache
 
 import sqlite_utils
 
 from db.clock import now_iso
 from db.records import Article
+from db.text import fold as normalise_text
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 SIMHASH_BITS = 64
@@ -25,27 +24,6 @@ SAME_STORY_DAYS = 7
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _PINNED = re.compile(r"^[\[【(（]?\s*置顶\s*[\]】)）]?")
-
-
-@lru_cache(maxsize=1)
-def _t2s():
-    try:
-        import opencc
-
-        return opencc.OpenCC("t2s")
-    except Exception:  # opencc missing or broken: normalise without conversion
-        return None
-
-
-def normalise_text(text: str | None) -> str:
-    """NFKC, Simplified Chinese, whitespace collapsed (the form used for matching and hashing)."""
-    if not text:
-        return ""
-    text = unicodedata.normalize("NFKC", text)
-    conv = _t2s()
-    if conv is not None:
-        text = conv.convert(text)
-    return re.sub(r"[ \t\u3000\xa0]+", " ", re.sub(r"\s*\n\s*", "\n", text)).strip()
 
 
 def title_key(title: str | None) -> str:

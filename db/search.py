@@ -18,6 +18,7 @@ from typing import Iterable
 import sqlite_utils
 
 from db.clock import now_iso
+from db.text import fold
 
 FTS_TABLE = "articles_search"
 STATE_TABLE = "articles_search_state"
@@ -29,9 +30,7 @@ BATCH = 500
 
 def normalise(text: str | None) -> str:
     """Traditional → Simplified etc.: the same normalisation that produces `articles.body_norm`."""
-    from db.articles import normalise_text
-
-    return normalise_text(text)
+    return fold(text)
 
 
 # Runs of anything that is not a letter or digit (punctuation, spaces, symbols, "_").

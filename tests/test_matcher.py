@@ -18,9 +18,9 @@ import db as dbmod
 from db.catalog import sync_catalog
 from db.matches import iter_articles_needing_match, save_match
 from db.records import Article, MatchResult
+from db.text import normalize, normalize_map
 from monitor.matching.catalog import load_catalog
 from monitor.matching.matcher import MATCHER_VERSION, Matcher, infer_date
-from monitor.matching.normalize import normalize, normalize_map
 
 OUTPUT_KEYS = {"relevant", "score", "projects", "items", "targets", "progress", "evidence"}
 
@@ -401,7 +401,7 @@ def test_cli_jsonl_answers_each_line_at_once():
 def test_position_map_replays_normalize_exactly():
     import random
 
-    from monitor.matching.normalize import _tracked
+    from db.text import _tracked
 
     alphabet = list(" \t\u3000\xa0\n\r中文國，,a1“”(jiān)&nbsp;\u2003x.、\u200b")
     rng = random.Random(7)
@@ -433,7 +433,7 @@ def test_verbatim_evidence_offsets_equal_the_full_map(matcher, monkeypatch):
 
 
 def test_t2s_is_skipped_only_for_text_it_would_not_change():
-    from monitor.matching.normalize import _T2S, _t2s
+    from db.text import _T2S, _t2s
 
     for text in ["杭州市数据资源局", "杭州市數據資源局", "臺灣", "乾隆", "干部", "著名", "A1,。"]:
         assert _t2s(text) == _T2S.convert(text), text

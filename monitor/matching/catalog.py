@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from db.text import normalize
 from monitor.matching import checks
 from monitor.matching.checks import CatalogError, Problems
-from monitor.matching.normalize import normalize
 from monitor.matching.settings import (
     FigureRules,
     MatchingSettings,

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from monitor.matching.normalize import normalize
+from db.text import normalize
 
 # libyaml's safe loader when built in: the same documents, parsed about ten times faster
 # (process start-up of `hzwatch match --jsonl` is mostly catalog parsing).

@@ -18,11 +18,11 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from db.records import Article, Evidence, Figure, MatchResult
+from db.text import normalize, normalize_map
 from monitor.matching.catalog import Catalog, Plan, catalog_hash, load_catalog
 from monitor.matching.dates import in_watch_period, infer_date, parse_published, text_date
 from monitor.matching.figures import Hit, extract_progress
 from monitor.matching.locality import Locality
-from monitor.matching.normalize import normalize, normalize_map
 from monitor.matching.positions import DocIndex, overlaps, place_quote, place_term
 from monitor.matching.terms import Hits, TermIndex
 

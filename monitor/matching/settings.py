@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from db.text import normalize
 from monitor.matching import checks
 from monitor.matching.checks import Problems
-from monitor.matching.normalize import normalize
 
 _NEVER = r"(?!x)x"  # a pattern that matches nothing
 

@@ -1,14 +1,19 @@
-"""Text normalisation for matching: Simplified characters, half-width forms, no quote marks,
-no encoding noise. The original text is kept for display; `normalize_map` also says where each
-normalised character came from, so evidence and quotes can point back into the original.
+"""The one text normaliser of hzwatch, in two strengths, over one OpenCC converter.
 
-The steps are plain regex substitutions run in C (`normalize`); the position map replays the
-same substitutions in Python, and only when someone asks for a position.
+`fold` is the stored and searched form (`articles.body_norm`, content hashes, simhashes, the
+search index and the user's query): NFKC, Traditional to Simplified, whitespace collapsed,
+punctuation kept. `normalize` is the matcher's form: Simplified characters, half-width forms, no
+quote marks, no encoding noise, no layout blanks inside Chinese text; `normalize_map` also says
+where each normalised character came from, so evidence and quotes can point back into the original.
+
+The matcher's steps are plain regex substitutions run in C (`normalize`); the position map replays
+the same substitutions in Python, and only when someone asks for a position.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 
 import opencc
@@ -192,3 +197,15 @@ def normalize(text: str | None) -> str:
 def normalize_map(text: str) -> tuple[str, Offsets]:
     """Normalise `text`; return it with an index from each output position (and the end) to the input."""
     return normalize(text), Offsets(text or "")
+
+
+_LINE_BREAK = re.compile(r"\s*\n\s*")
+_BLANKS = re.compile(r"[ \t\u3000\xa0]+")
+
+
+def fold(text: str | None) -> str:
+    """NFKC, Simplified Chinese, whitespace collapsed: the stored and searched form of a text."""
+    if not text:
+        return ""
+    text = _T2S.convert(unicodedata.normalize("NFKC", text))
+    return _BLANKS.sub(" ", _LINE_BREAK.sub("\n", text)).strip()
