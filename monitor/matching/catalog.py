@@ -86,6 +86,7 @@ class Target:
     decoys: list[str]
     units: list[str]
     period_required: bool
+    responsible: list[str] = field(default_factory=list)  # 来源 names or site hosts of the bodies in charge
 
 
 @dataclass
@@ -108,6 +109,7 @@ class Plan:
     locality: dict = field(default_factory=dict)  # normalised: names{term: weight}, hosts, …
     matching: dict = field(default_factory=dict)
     figures: dict = field(default_factory=dict)  # patterns compiled under "_re"
+    city_papers: list[str] = field(default_factory=list)  # 来源 names of the city's own paper(s)
 
 
 @dataclass
@@ -300,7 +302,17 @@ def _load_plan(path: Path, raw_bytes: bytes) -> Plan:
         locality=locality,
         matching=matching,
         figures=figures,
+        city_papers=_plain_list(path, where, "city_papers", raw.get("city_papers")),
     )
+
+
+def _plain_list(path: Path, where: str, key: str, value: Any) -> list[str]:
+    """An optional list of names kept as written (compared with stored 来源 and hosts, not matched)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise CatalogError(path, where, key, "must be a list of names")
+    return [v.strip() for v in value]
 
 
 def _load_items(path: Path, plan_id: str, raw_items: Any) -> list[Item]:
@@ -404,6 +416,7 @@ def _load_targets(path: Path, plan_id: str, raw_targets: Any, items: dict[str, I
                 decoys=_terms(path, where, "figures.decoys", fig.get("decoys")),
                 units=units,
                 period_required=bool(fig.get("period_required", True)),
+                responsible=_plain_list(path, where, "responsible", raw.get("responsible")),
             )
         )
     return out
