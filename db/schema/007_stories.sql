@@ -73,7 +73,7 @@ SELECT s.*,
         AND e.as_of < s.as_of AND e.value > s.value
       ORDER BY e.value DESC LIMIT 1)
   END AS doubt_rule,
-  (SELECT '同一截至日期另有数字' || e.value_text || '，来源同样可信或更可信'
+  (SELECT '与同一截至日期、来源同样或更可信的' || e.value_text || '不一致'
    FROM shown e
    WHERE e.target_id = s.target_id AND e.unit = s.unit AND NOT e.after_publication
      AND e.as_of = s.as_of AND e.value <> s.value AND e.rank >= s.rank
