@@ -214,7 +214,7 @@ def count(db: sqlite_utils.Database, q: str) -> int:
     if expr == '""':
         return 0
     return db.execute(
-        f"SELECT count(DISTINCT coalesce(a.story_id, -a.id)) FROM {FTS_TABLE} JOIN articles a ON a.id = {FTS_TABLE}.rowid "
-        f"WHERE {FTS_TABLE} MATCH ?",
+        f"SELECT count(DISTINCT coalesce(a.story_id, -a.id)) FROM {FTS_TABLE} "
+        f"JOIN articles a ON a.id = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH ?",
         [expr],
     ).fetchone()[0]

@@ -153,7 +153,8 @@ class Expected:
         for f in figs.values():
             others = [g for g in figs.values() if g is not f and g["unit"] == f["unit"] and not g["after_pub"]]
             drop = cumulative and any(g["as_of"] < f["as_of"] and g["value"] > f["value"] for g in others if f["as_of"])
-            clash = any(g["as_of"] == f["as_of"] and g["value"] != f["value"] and g["rank"] >= f["rank"] for g in others)
+            same_date = [g for g in others if g["as_of"] == f["as_of"] and g["value"] != f["value"]]
+            clash = any(g["rank"] >= f["rank"] for g in same_date)
             f["doubt"] = f["after_pub"] or drop or clash
         return list(figs.values())
 
@@ -197,7 +198,8 @@ def expected(site):
 
 def test_the_check_can_fail(expected):
     """The replica must exercise what the check is about: copies, a 存疑 figure, story != article counts."""
-    assert expected.q("select count(*) from (select story_id from articles group by story_id having count(*) > 1)")[0][0]
+    copies = "select count(*) from (select story_id from articles group by story_id having count(*) > 1)"
+    assert expected.q(copies)[0][0], "no syndicated story"
     housing = next(t for t in expected.plan["targets"] if t["id"] == "tgt-housing-6000")
     assert any(f["doubt"] for f in expected.figures(housing)), "the demo's conflicting media figure"
     assert any(expected.item_reports(i) != expected.item_articles(i) for i in expected.items)

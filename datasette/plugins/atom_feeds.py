@@ -1,5 +1,8 @@
 """Atom feeds (`.atom`) for the feed_* canned queries, declared in metadata.yml under `hzwatch-feeds`.
 
+`/feeds/matches.atom`, `/feeds/item.atom?item=R03`, `/feeds/target.atom?target=…` redirect to the feed
+of whatever database is served, so those addresses work for any database file name.
+
 Every feed is a valid Atom document, an empty one too (no entries); a feed for an item or target
 that does not exist answers 404 (the query's `exists_sql` in metadata finds nothing); each entry is
 dated by its article (`atom_updated`). Registered last, so it is the `.atom` renderer even where
@@ -8,6 +11,8 @@ datasette-atom is installed (that one answers 500 on an empty feed).
 
 import datetime as dt
 from xml.sax.saxutils import escape, quoteattr
+
+from datasette.utils.asgi import Response
 
 from datasette import hookimpl
 
@@ -76,3 +81,17 @@ def can_render_atom(columns):
 @hookimpl(trylast=True)
 def register_output_renderer(datasette):
     return {"extension": "atom", "render": render_atom, "can_render": can_render_atom}
+
+
+async def feed_redirect(datasette, request):
+    names = [name for name in datasette.databases if not name.startswith("_")]
+    if not names:
+        return Response.text("没有可订阅的数据库", status=404)
+    name = request.url_vars["name"]
+    query = f"?{request.query_string}" if request.query_string else ""
+    return Response.redirect(datasette.urls.database(names[0]) + f"/feed_{name}.atom{query}")
+
+
+@hookimpl
+def register_routes():
+    return [(r"^/feeds/(?P<name>matches|item|target)\.atom$", feed_redirect)]

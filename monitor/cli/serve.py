@@ -19,7 +19,7 @@ from monitor.cli.options import db_option, open_db
 PUBLISH_TARGETS = ["package", "cloudrun", "heroku", "vercel", "fly"]
 NAME_OPTION = {"package": "--tag", "cloudrun": "--service", "heroku": "--name", "vercel": "--project", "fly": "--app"}
 # Plugins the site needs wherever it is published; opencc/sqlite-utils for the vendored search code.
-PUBLISH_INSTALL = ["datasette-dashboards", "datasette-atom", "sqlite-utils", "opencc"]
+PUBLISH_INSTALL = ["datasette-dashboards", "sqlite-utils", "opencc"]
 
 
 def _prepare_search(db_path: str) -> dict:
