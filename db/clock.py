@@ -50,7 +50,8 @@ def chinese_time(value: str | None) -> str | None:
     """An ISO date or time as a reader writes it in Hangzhou: 2024年6月18日 10:00 (Asia/Shanghai).
 
     Times with a zone are converted (a stored UTC stamp shows as Hangzhou time); naive times are
-    taken as Hangzhou time; a bare date stays a date (2024年12月31日). Anything else is returned as is.
+    taken as Hangzhou time; a bare date, or a time of exactly midnight (a page dated by day only),
+    shows as a date (2024年12月31日). Anything else is returned as is.
     """
     if value is None or value == "":
         return None
@@ -64,4 +65,6 @@ def chinese_time(value: str | None) -> str | None:
         return text
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(BEIJING)
-    return f"{parsed.year}年{parsed.month}月{parsed.day}日 {parsed:%H:%M}"
+    day = f"{parsed.year}年{parsed.month}月{parsed.day}日"
+    # midnight exactly is a page that gives only its date (an e-paper issue): no time is shown
+    return day if parsed.time() == dt.time(0) else f"{day} {parsed:%H:%M}"
