@@ -24,8 +24,10 @@ RECENT_WINDOW_DAYS = 3
 SAME_STORY_DAYS = 7
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
-# Numbers as written (digits with a decimal point; NFKC has made full-width digits ASCII).
+# Numbers as written (digits with a decimal point; NFKC has made full-width digits ASCII), and in a
+# body also Chinese numerals, which carry periods too (上半年 / 前三季度 / 一季度).
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_BODY_NUMBER = re.compile(r"\d+(?:\.\d+)?|[〇零一二两三四五六七八九十百千万亿半]+")
 _PINNED = re.compile(r"^[\[【(（]?\s*置顶\s*[\]】)）]?")
 
 
@@ -147,7 +149,7 @@ def numbers_key(title: str | None, body: str | None) -> tuple[tuple[str, ...], t
     """
     return (
         tuple(_NUMBER.findall(normalise_text(title))),
-        tuple(sorted(set(_NUMBER.findall(normalise_text(body))))),
+        tuple(sorted(set(_BODY_NUMBER.findall(normalise_text(body))))),
     )
 
 
@@ -257,7 +259,10 @@ def store_article(db: sqlite_utils.Database, art: Article) -> tuple[int, str]:
         # an updated article stays in its story (an edit is not a new story)
         story_id = row[2] if row and row[2] is not None else None
         if story_id is None:
-            numbers = (tuple(_NUMBER.findall(normalise_text(title))), tuple(sorted(set(_NUMBER.findall(body_norm)))))
+            numbers = (
+                tuple(_NUMBER.findall(normalise_text(title))),
+                tuple(sorted(set(_BODY_NUMBER.findall(body_norm)))),
+            )
             story_id = _find_story(db, key, sh, chash, art.published, article_id, numbers)
         if story_id is None:
             story_id = db.execute(
