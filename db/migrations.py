@@ -80,6 +80,12 @@ def m006_source_latest_index(db: sqlite_utils.Database) -> None:
     )
 
 
+def m007_stories(db: sqlite_utils.Database) -> None:
+    # Readers count stories, not articles; a target's latest figure is the credible one (the rules'
+    # data in targets/plans, the views that apply them): db/schema/007_stories.sql.
+    db.executescript((SCHEMA_DIR / "007_stories.sql").read_text(encoding="utf-8"))
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -87,6 +93,7 @@ MIGRATIONS: list[Migration] = [
     m004_crawl,
     m005_publish_indexes,
     m006_source_latest_index,
+    m007_stories,
 ]
 
 
