@@ -62,6 +62,7 @@ class FigureRules:
 
     city_scope: re.Pattern  # any of the plan city's scope words
     other_scope: re.Pattern  # any other scope (districts too)
+    rankings: re.Pattern  # a scope named only to rank (全国前列, 全省第一): not the figure's scope
     break_chars: str  # the sentence-break characters, each once
     max_gap: int
     goal: tuple[re.Pattern, ...]
@@ -83,6 +84,7 @@ LOCALITY_KEYS = tuple(f.name for f in fields(LocalitySettings))
 FIGURES_KEYS = (
     "city_scope",
     "other_scope",
+    "rankings",
     "max_gap",
     "sentence_breaks",
     "goal",
@@ -202,6 +204,7 @@ def parse_figures(problems: Problems, where: str, value: Any, districts: list[st
     city_scope = checks.terms(problems, where, "figures.city_scope", raw.get("city_scope"))
     other_scope = checks.terms(problems, where, "figures.other_scope", raw.get("other_scope"))
     lists = {key: checks.patterns(problems, where, f"figures.{key}", raw.get(key)) for key in PATTERN_LIST_KEYS}
+    rankings = checks.patterns(problems, where, "figures.rankings", raw.get("rankings"))
     raw_periods = raw.get("periods") or []
     if not isinstance(raw_periods, list):
         problems.add(where, "figures.periods", "must be a list")
@@ -211,6 +214,7 @@ def parse_figures(problems: Problems, where: str, value: Any, districts: list[st
     return FigureRules(
         city_scope=_scope(city_scope),
         other_scope=_scope(other_scope + district_forms(districts)),
+        rankings=_alternation([p.pattern for p in rankings]),
         break_chars="".join(sorted(set(breaks))),
         max_gap=int(number(problems, where, "figures.max_gap", raw.get("max_gap", 40), 40)),
         periods=tuple(p for p in periods if p is not None),
