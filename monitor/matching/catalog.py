@@ -41,7 +41,7 @@ TARGET_KEYS = ("id", "item", "metric", "comparator", "value", "unit", "due", "fi
 TERM_KEYS = ("aliases", "broad", "weak", "context", "exclude")
 # Every key a plan file may hold at each level (anything else is a misspelling).
 PLAN_ALL_KEYS = PLAN_KEYS + ("source", "theme", "bodies", "locality", "matching", "figures", "targets")
-ITEM_ALL_KEYS = ITEM_KEYS + TERM_KEYS + ("definition", "parent", "relevance_weight", "needs_alias")
+ITEM_ALL_KEYS = ITEM_KEYS + TERM_KEYS + ("definition", "parent", "relevance_weight", "needs_alias", "context_full")
 TARGET_FIGURE_KEYS = ("indicator", "decoys", "units", "period_required")
 THEME_KEYS = ("aliases", "weight")
 LOCALITY_KEYS = ("names", "weights", "not_city", "hosts", "sources", "deixis")
@@ -63,6 +63,7 @@ class Item:
     exclude: list[str] = field(default_factory=list)
     relevance_weight: float = 1.0  # share of this item's evidence that counts toward relevance
     needs_alias: bool = False  # weak hits alone (a bare 人才) never list this item
+    context_full: int | None = None  # overrides matching.context_full (0: weak hits never count fully)
 
     @property
     def reported(self) -> bool:
@@ -345,6 +346,10 @@ def _load_item(problems: Problems, plan_id: str, position: int, raw: Any) -> Ite
     needs_alias = raw.get("needs_alias", False)
     if not isinstance(needs_alias, bool):
         problems.add(where, "needs_alias", "must be true or false")
+    context_full = raw.get("context_full")
+    if context_full is not None and (isinstance(context_full, bool) or not isinstance(context_full, int)):
+        problems.add(where, "context_full", "must be a whole number")
+        context_full = None
     return Item(
         id=str(raw["id"]),
         plan_id=plan_id,
@@ -355,6 +360,7 @@ def _load_item(problems: Problems, plan_id: str, position: int, raw: Any) -> Ite
         position=position,
         relevance_weight=float(rw),
         needs_alias=needs_alias is True,
+        context_full=context_full,
         **terms,
     )
 

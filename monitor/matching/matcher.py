@@ -24,12 +24,13 @@ from monitor.matching.dates import in_watch_period, infer_date, parse_published,
 from monitor.matching.figures import Hit, extract_progress
 from monitor.matching.locality import Locality
 from monitor.matching.positions import DocIndex, overlaps, place_quote, place_term
+from monitor.matching.settings import MatchingSettings
 from monitor.matching.terms import Hits, TermIndex
 
 __all__ = ["LOGIC_VERSION", "MATCHER_VERSION", "Matcher", "infer_date", "parse_published"]
 
 # Bump LOGIC_VERSION when matching logic changes; the catalog hash covers the YAML files.
-LOGIC_VERSION = "1.3"
+LOGIC_VERSION = "1.4"
 MATCHER_VERSION = f"{LOGIC_VERSION}+{catalog_hash()}"
 
 
@@ -145,6 +146,9 @@ class Matcher:
             i.id: re.compile("|".join(re.escape(c) for c in i.context)) for p in plans for i in p.items if i.context
         }
         self._order = {plan.id: {i.id: i.position for i in plan.items} for plan in plans}
+        self._context_full = {
+            i.id: p.matching.context_full if i.context_full is None else i.context_full for p in plans for i in p.items
+        }
         self._sources: dict[str, str] = {}
 
     # ------------------------------------------------------------ entry point
@@ -274,7 +278,7 @@ class Matcher:
         """(score, kept hits, any alias hit, any broad hit) of one item's sorted hits."""
         m = plan.matching
         norm, title_end = text.norm, text.title_end
-        window, weak_w, title_w, cap = m.context_window, m.weak_weight, m.title_weight, m.max_evidence_per_item
+        title_w, cap = m.title_weight, m.max_evidence_per_item
         enough = self._enough[plan.id][item_id]
         excluded = excludes[item_id] if item_id in excludes else None
         score, kept, last_end, any_alias, any_broad = 0.0, [], -1, False, False
@@ -288,10 +292,9 @@ class Matcher:
                 continue
             w = 1.0
             if kind == "weak":
-                ctx = self._context_re[item_id]
-                if not (ctx.search(norm, max(0, s - window), s) or ctx.search(norm, e, e + window)):
+                w = self._weak_weight(m, item_id, norm, s, e)
+                if not w:
                     continue
-                w = weak_w
             any_alias = any_alias or kind == "alias"
             any_broad = any_broad or kind == "broad"
             score += w * (title_w if s < title_end else 1.0)
@@ -300,6 +303,18 @@ class Matcher:
             if any_alias and score >= enough and len(kept) >= cap:
                 break  # more hits change neither score nor evidence
         return score, kept, any_alias, any_broad
+
+    def _weak_weight(self, m: MatchingSettings, item_id: str, norm: str, s: int, e: int) -> float:
+        """A weak hit's weight: none without a context term near it, `weak_weight` with one, full
+        weight with `context_full` different ones (indirect wording the passage corroborates)."""
+        ctx, window = self._context_re[item_id], m.context_window
+        before, after = norm[max(0, s - window) : s], norm[e : e + window]
+        if not (ctx.search(before) or ctx.search(after)):
+            return 0.0
+        full = self._context_full[item_id]
+        if full and len(set(ctx.findall(before)) | set(ctx.findall(after))) >= full:
+            return 1.0
+        return m.weak_weight
 
     def _evidence(
         self, plan: Plan, text: _Text, places: dict, spans_by_item: list[tuple[str, list[tuple[int, int, str]]]]

@@ -38,8 +38,9 @@ class MatchingSettings:
     title_weight: float = 2.0
     weak_weight: float = 0.5
     context_window: int = 80  # characters around a weak hit searched for a context term
+    context_full: int = 2  # distinct context terms that give a weak hit full weight (0: never)
     item_min: float = 1.0  # an item is listed at this evidence weight
-    relevance_min: float = 2.0  # total evidence needed for the article to be relevant
+    relevance_min: float = 1.0  # total evidence needed for the article to be relevant
     max_evidence_per_item: int = 5
     snippet_chars: int = 30
     locality: LocalitySettings = field(default_factory=LocalitySettings)
