@@ -22,7 +22,7 @@ from db.text import normalize, normalize_map
 from monitor.matching.catalog import load_catalog
 from monitor.matching.matcher import MATCHER_VERSION, Matcher, infer_date
 
-OUTPUT_KEYS = {"relevant", "score", "projects", "items", "targets", "progress", "evidence"}
+OUTPUT_KEYS = {"relevant", "candidate", "score", "projects", "items", "targets", "progress", "evidence"}
 
 
 def _load(path: Path) -> tuple[dict, dict]:

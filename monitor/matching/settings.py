@@ -41,8 +41,9 @@ class MatchingSettings:
     context_full: int = 2  # distinct context terms that give a weak hit full weight (0: never)
     item_min: float = 1.0  # an item is listed at this evidence weight
     relevance_min: float = 1.0  # total evidence needed for the article to be relevant
+    candidate_min: float = 0.5  # below relevance_min, evidence that makes it a candidate (待确认)
     max_evidence_per_item: int = 5
-    snippet_chars: int = 30
+    snippet_chars: int = 80  # an evidence passage reaches at most this far either side of the term
     locality: LocalitySettings = field(default_factory=LocalitySettings)
 
 
