@@ -17,7 +17,7 @@ from support_data import match_json as _match
 import db as dbmod
 from db.catalog import sync_catalog
 from db.matches import iter_articles_needing_match, save_match
-from db.records import Article, MatchResult
+from db.records import Article, Evidence, MatchResult
 from db.text import normalize, normalize_map
 from monitor.matching.catalog import load_catalog
 from monitor.matching.matcher import MATCHER_VERSION, Matcher, infer_date
@@ -274,6 +274,35 @@ def test_save_match_and_iter(tmp_path, matcher):
     save_match(database, ids[0], MatchResult(), "other")
     assert database.execute("select count(*) from matches where article_id = ?", [ids[0]]).fetchone()[0] == 0
     assert [a.id for a in iter_articles_needing_match(database, matcher.version)] == [ids[0]]
+    # A candidate keeps its evidence in articles.candidate and gets no matches rows; relevant again
+    # clears it.
+    unsure = MatchResult(
+        candidate=True, score=0.25, evidence=[Evidence("T-housing", "公租房", 0, 3, "走访公租房住户。")]
+    )
+    save_match(database, ids[0], unsure, matcher.version)
+    row = database["articles"].get(ids[0])
+    assert row["relevant"] == 0 and json.loads(row["candidate"])[0]["item"] == "T-housing"
+    assert database.execute("select count(*) from matches where article_id = ?", [ids[0]]).fetchone()[0] == 0
+    save_match(database, ids[0], matcher.match(pending[0]), matcher.version)
+    assert database["articles"].get(ids[0])["candidate"] is None
+
+
+# A weak term with one context word near it, in a Hangzhou report of the period: real plan evidence
+# below the threshold. It is a candidate (待确认), not a report; the same words with nothing of the
+# plan near them, or in another city's news, are neither.
+CANDIDATE = "杭州市住保房管局工作人员走访公租房住户，了解房源维修情况。" + "今天天气晴好。" * 10
+
+
+def test_candidate_below_threshold_keeps_its_evidence(matcher):
+    page = {"url": "https://www.hangzhou.gov.cn/art/2024/5/1/a.html", "title": "走访", "published": "2024-05-01"}
+    r = _match(matcher, {**page, "text": CANDIDATE})
+    assert r["relevant"] is False and r["candidate"] is True and r["projects"] == []
+    assert [(e["item"], e["term"]) for e in r["evidence"]] == [("T-housing", "公租房")]
+    assert r["evidence"][0]["snippet"] == "杭州市住保房管局工作人员走访公租房住户，了解房源维修情况。"
+    bare = _match(matcher, {**page, "text": "杭州市民走访公租房。" + "今天天气晴好。" * 10})
+    assert bare["relevant"] is False and bare["candidate"] is False
+    elsewhere = {**page, "url": "https://www.ningbo.gov.cn/art/2024/5/1/a.html", "site": "宁波市人民政府"}
+    assert _match(matcher, {**elsewhere, "text": CANDIDATE.replace("杭州", "宁波")})["candidate"] is False
 
 
 # ---------------------------------------------------------------- CLI
