@@ -23,6 +23,10 @@ RECENT_WINDOW_DAYS = 3
 SAME_STORY_DAYS = 7
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+# Numbers as written (digits with a decimal point; NFKC has made full-width digits ASCII), and in a
+# body also Chinese numerals, which carry periods too (上半年 / 前三季度 / 一季度).
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_BODY_NUMBER = re.compile(r"\d+(?:\.\d+)?|[〇零一二两三四五六七八九十百千万亿半]+")
 _PINNED = re.compile(r"^[\[【(（]?\s*置顶\s*[\]】)）]?")
 
 
@@ -115,7 +119,41 @@ def _days_apart(a: str | None, b: str | None) -> int:
         return 0
 
 
-def _find_story(db, key: str, sh: str, chash: str, published: str | None, exclude_id: int | None) -> int | None:
+def numbers_key(title: str | None, body: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The numbers a report states: those in its title (in order) and the set of those in its body.
+
+    Two reports that differ here carry different figures, as-of dates or counts: they are two events
+    (a monthly "截至X月底…" report is news every month), however alike their wording.
+    """
+    return (
+        tuple(_NUMBER.findall(normalise_text(title))),
+        tuple(sorted(set(_BODY_NUMBER.findall(normalise_text(body))))),
+    )
+
+
+def _same_numbers(db, story_id: int, numbers: tuple, exclude_id: int | None) -> bool:
+    """True if an article of the story states exactly `numbers` (a true copy, not a sibling report)."""
+    for title, body in db.execute(
+        "SELECT title, body FROM articles WHERE story_id = ? AND id IS NOT ? ORDER BY id LIMIT 20",
+        [story_id, exclude_id],
+    ):
+        if numbers_key(title, body) == numbers:
+            return True
+    return False
+
+
+def _find_story(
+    db, key: str, sh: str, chash: str, published: str | None, exclude_id: int | None, numbers: tuple
+) -> int | None:
+    """The story of an earlier true copy of this report: same content hash, or nearly the same text
+    (same headline, or a re-titled copy within days) stating the same numbers; None for a new story."""
+    row = db.execute(
+        "SELECT story_id FROM articles WHERE content_hash = ? AND story_id IS NOT NULL AND id IS NOT ? LIMIT 1",
+        [chash, exclude_id],
+    ).fetchone()
+    if row:
+        return row[0]
+    candidates: list[int] = []
     mine = int(sh, 16)
     if len(key) >= MIN_TITLE_KEY:
         for story_id, other, other_pub in db.execute(
@@ -125,13 +163,7 @@ def _find_story(db, key: str, sh: str, chash: str, published: str | None, exclud
         ):
             # a recurring headline (weather warnings, notices) months apart is another story
             if hamming(sh, other) <= NEAR_DUP_SAME_TITLE and _days_apart(published, other_pub) <= SAME_STORY_DAYS:
-                return story_id
-    row = db.execute(
-        "SELECT story_id FROM articles WHERE content_hash = ? AND story_id IS NOT NULL AND id IS NOT ? LIMIT 1",
-        [chash, exclude_id],
-    ).fetchone()
-    if row:
-        return row[0]
+                candidates.append(story_id)
     if published and mine:
         # Re-titled syndicated copies: nearly the same body published within a few days.
         # `published` range (an index search) equals substr(published, 1, 10) BETWEEN day-3 AND day+3
@@ -143,7 +175,11 @@ def _find_story(db, key: str, sh: str, chash: str, published: str | None, exclud
             [exclude_id, day, f"-{RECENT_WINDOW_DAYS} days", day, f"+{RECENT_WINDOW_DAYS + 1} days"],
         ):
             if other and (mine ^ int(other, 16)).bit_count() <= NEAR_DUP_OTHER_TITLE:
-                return story_id
+                candidates.append(story_id)
+    # Near-identical wording is not enough: a copy states the same numbers (checked last: it reads bodies).
+    for story_id in dict.fromkeys(candidates):
+        if _same_numbers(db, story_id, numbers, exclude_id):
+            return story_id
     return None
 
 
@@ -201,7 +237,11 @@ def store_article(db: sqlite_utils.Database, art: Article) -> tuple[int, str]:
         # an updated article stays in its story (an edit is not a new story)
         story_id = row[2] if row and row[2] is not None else None
         if story_id is None:
-            story_id = _find_story(db, key, sh, chash, art.published, article_id)
+            numbers = (
+                tuple(_NUMBER.findall(normalise_text(title))),
+                tuple(sorted(set(_BODY_NUMBER.findall(body_norm)))),
+            )
+            story_id = _find_story(db, key, sh, chash, art.published, article_id, numbers)
         if story_id is None:
             story_id = db.execute(
                 "INSERT INTO stories (title_key, first_article_id, created_at) VALUES (?, ?, ?)",

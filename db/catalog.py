@@ -30,6 +30,7 @@ def sync_catalog(db: sqlite_utils.Database, catalog) -> dict:
                 "task_count": plan.task_count,
                 "source_file": plan.path.name,
                 "source_text": json.dumps(plan.source, ensure_ascii=False, default=str),
+                "city_papers": json.dumps(getattr(plan, "city_papers", []), ensure_ascii=False),
                 "synced_at": now,
             }
         )
@@ -65,6 +66,9 @@ def sync_catalog(db: sqlite_utils.Database, catalog) -> dict:
                     "value": target.value,
                     "unit": target.unit,
                     "due": target.due.isoformat(),
+                    "responsible": json.dumps(getattr(target, "responsible", []), ensure_ascii=False),
+                    # a count reported for a period runs up over the year; a rate is a state
+                    "cumulative": 1 if target.period_required else 0,
                 }
             )
     plan_ids = [p["id"] for p in plans]

@@ -44,3 +44,27 @@ def pid_alive(pid: int | None) -> bool:
             return fh.read().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def chinese_time(value: str | None) -> str | None:
+    """An ISO date or time as a reader writes it in Hangzhou: 2024年6月18日 10:00 (Asia/Shanghai).
+
+    Times with a zone are converted (a stored UTC stamp shows as Hangzhou time); naive times are
+    taken as Hangzhou time; a bare date, or a time of exactly midnight (a page dated by day only),
+    shows as a date (2024年12月31日). Anything else is returned as is.
+    """
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            return f"{day.year}年{day.month}月{day.day}日"
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(BEIJING)
+    day = f"{parsed.year}年{parsed.month}月{parsed.day}日"
+    # midnight exactly is a page that gives only its date (an e-paper issue): no time is shown
+    return day if parsed.time() == dt.time(0) else f"{day} {parsed:%H:%M}"

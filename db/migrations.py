@@ -80,7 +80,13 @@ def m006_source_latest_index(db: sqlite_utils.Database) -> None:
     )
 
 
-def m007_candidates(db: sqlite_utils.Database) -> None:
+def m007_stories(db: sqlite_utils.Database) -> None:
+    # Readers count stories, not articles; a target's latest figure is the credible one (the rules'
+    # data in targets/plans, the views that apply them): db/schema/007_stories.sql.
+    db.executescript((SCHEMA_DIR / "007_stories.sql").read_text(encoding="utf-8"))
+
+
+def m008_candidates(db: sqlite_utils.Database) -> None:
     # A candidate (待确认): below the relevance threshold but with plan evidence, kept as that
     # evidence (JSON, as matches.evidence with the item in each entry); NULL for the rest. The item
     # page lists them after the confirmed reports; the partial index keeps that list cheap.
@@ -99,7 +105,8 @@ MIGRATIONS: list[Migration] = [
     m004_crawl,
     m005_publish_indexes,
     m006_source_latest_index,
-    m007_candidates,
+    m007_stories,
+    m008_candidates,
 ]
 
 

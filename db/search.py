@@ -158,8 +158,9 @@ def sync_index(db: sqlite_utils.Database) -> dict[str, int]:
     return {"indexed": _index_ids(db, stale), "removed": len(gone)}
 
 
-# Title hits first, then bm25 with the title weighted above the body. Ranking and paging happen
-# inside the FTS query; only the page's rows are joined to `articles` (half the time at 100k).
+# Title hits first, then bm25 with the title weighted above the body. One row per story (the copies
+# of a syndicated report are one result: its best-ranked copy). Ranking and paging happen inside
+# the FTS query; only the page's rows are joined to `articles` for display.
 SEARCH_SQL = f"""
 WITH title_hits AS MATERIALIZED (
   SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :title_expr
@@ -169,21 +170,28 @@ hits AS MATERIALIZED (
          rowid IN title_hits AS title_hit
   FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr
 ),
+best AS (
+  SELECT h.id, h.rank, h.title_hit, a.story_id,
+         row_number() OVER (PARTITION BY coalesce(a.story_id, -a.id)
+                            ORDER BY h.title_hit DESC, h.rank, a.published, a.id) AS n
+  FROM hits h JOIN articles a ON a.id = h.id
+),
 ranked AS (
   -- the total rides along with the page, so the search page needs no second MATCH pass
-  SELECT id, rank, title_hit, count(*) OVER () AS total FROM hits
-  ORDER BY title_hit DESC, rank
+  SELECT id, rank, title_hit, story_id, count(*) OVER () AS total FROM best WHERE n = 1
+  ORDER BY title_hit DESC, rank, id
   LIMIT :limit OFFSET :offset
 )
 SELECT a.id, a.title, a.published, a.source_name, a.site, a.url, a.relevant, ranked.title_hit, ranked.rank,
-       ranked.total
+       ranked.total, ranked.story_id,
+       (SELECT count(*) - 1 FROM articles c WHERE c.story_id = ranked.story_id) AS other_copies
 FROM ranked JOIN articles a ON a.id = ranked.id
-ORDER BY ranked.title_hit DESC, ranked.rank, a.published DESC
+ORDER BY ranked.title_hit DESC, ranked.rank, ranked.id
 """
 
 
 def search(db: sqlite_utils.Database, q: str, limit: int = 50, offset: int = 0) -> list[dict]:
-    """Articles whose title or body contains every term of `q`, best first."""
+    """Stories with an article whose title or body contains every term of `q`, best first (one row each)."""
     expr = match_expression(q)
     if expr == '""':
         return []
@@ -200,8 +208,12 @@ def search_page(db: sqlite_utils.Database, q: str, limit: int = 50, offset: int 
 
 
 def count(db: sqlite_utils.Database, q: str) -> int:
-    """How many articles match `q` (the index holds no deleted articles: index_article/sync_index drop them)."""
+    """How many stories match `q` (the index holds no deleted articles: index_article/sync_index drop them)."""
     expr = match_expression(q)
     if expr == '""':
         return 0
-    return db.execute(f"SELECT count(*) FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?", [expr]).fetchone()[0]
+    return db.execute(
+        f"SELECT count(DISTINCT coalesce(a.story_id, -a.id)) FROM {FTS_TABLE} "
+        f"JOIN articles a ON a.id = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH ?",
+        [expr],
+    ).fetchone()[0]

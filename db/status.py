@@ -88,3 +88,23 @@ def article_counts(db: sqlite_utils.Database) -> tuple[int, int]:
     """(articles stored, articles the matcher found relevant)."""
     total, relevant = db.execute("SELECT count(*), coalesce(sum(relevant = 1), 0) FROM articles").fetchone()
     return total, relevant
+
+
+def story_summary(db: sqlite_utils.Database) -> dict:
+    """What a reader of the site counts: articles, stories (copies together), relevant ones, search
+    index coverage, and per target whether a credible latest figure exists and how many are 存疑."""
+    row = db.execute(
+        """SELECT (SELECT count(*) FROM articles),
+                  (SELECT count(DISTINCT story_id) FROM articles),
+                  (SELECT count(*) FROM articles WHERE relevant = 1),
+                  (SELECT count(DISTINCT story_id) FROM articles WHERE relevant = 1),
+                  (SELECT count(*) FROM articles_search_state WHERE article_id IN (SELECT id FROM articles)),
+                  (SELECT count(DISTINCT source_id) FROM articles),
+                  (SELECT count(*) FROM targets),
+                  (SELECT count(*) FROM target_latest),
+                  (SELECT count(*) FROM figure_assessments),
+                  (SELECT count(*) FROM figure_assessments WHERE coalesce(doubt_rule, doubt_conflict) IS NOT NULL)"""
+    ).fetchone()
+    keys = ["articles", "stories", "relevant_articles", "relevant_stories", "indexed", "sources", "targets"]
+    keys += ["targets_with_figure", "figures", "doubtful"]
+    return dict(zip(keys, row, strict=True))

@@ -297,6 +297,26 @@ def _script_article(db) -> int:
     return article_id
 
 
+def _syndicated_copy(db, article_id: int) -> int:
+    """A copy of the article on another site: the same story (one row wherever a reader counts)."""
+    row = db.execute("SELECT title, body, published FROM articles WHERE id = ?", [article_id]).fetchone()
+    copy_id = _store(
+        db,
+        {
+            "url": "https://www.hangzhou.gov.cn/art/2024/5/20/art_copy.html",
+            "source_id": "hzgov",
+            "site": "www.hangzhou.gov.cn",
+            "title": row[0],
+            "published": row[2],
+            "source_name": "杭州网",
+            "body": row[1],
+        },
+    )
+    _set_verdict(db, copy_id, True)
+    _match(db, copy_id, "T-talent-policy", [{"term": "人才", "start": 0, "end": 2, "snippet": "人才"}])
+    return copy_id
+
+
 def _operations(db) -> None:
     """Runs, fetch failures, list pages and alert outbox rows (sources exist already)."""
     for i, src in enumerate(SOURCES):
@@ -370,10 +390,16 @@ def build_fixture_db(path: str | Path, generated: int = 400, seed: int = 7) -> d
     _generated_articles(db, rng, generated)
     _trap_articles(db)
     script_id = _script_article(db)
+    copy_id = _syndicated_copy(db, script_id)
     _operations(db)
     reindex(db)
     first_item = db.execute("SELECT item_id FROM matches GROUP BY item_id ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
-    info = {"script_article_id": script_id, "busy_item": first_item, "articles": db["articles"].count}
+    info = {
+        "script_article_id": script_id,
+        "syndicated_article_id": copy_id,
+        "busy_item": first_item,
+        "articles": db["articles"].count,
+    }
     db.close()
     return info
 

@@ -89,7 +89,7 @@ def test_item_page(server):
 def test_search_results(server):
     url, tmp = server
     dom = dom_and_screenshot(url + "/search?q=" + quote("数谷"), tmp, "search")
-    assert "篇包含“数谷”的文章" in dom and "<mark>数谷</mark>" in dom
+    assert "篇包含“数谷”的报道" in dom and "<mark>数谷</mark>" in dom
     assert 'data-article-id="' in dom
 
 

@@ -159,6 +159,10 @@ def wait_dispatch_cycles(db_path, subscription: str, n: int = 2) -> None:
         seen = wait_until(newer, 30, f"dispatch cycle {i + 1} of {n} after {seen or 'start'}", step=0.1)
 
 
+def stored_urls(db_path) -> set[str]:
+    return {r["url"] for r in database.connect(db_path).query("SELECT url FROM articles")}
+
+
 def alerts_settled(db_path, subscription: str) -> bool:
     """Every relevant story stored so far has its alert for `subscription`, and every alert is sent."""
     db = database.connect(db_path)
@@ -477,6 +481,8 @@ def test_sigkill_mid_crawl_then_restart_marks_run_killed_and_completes(tmp_path,
     try:
         wait_until(lambda: any(r["status"] == "killed" for r in runs(db_path)), 30, "the killed run recorded")
         wait_until(lambda: any(r["status"] in ("ok", "partial") for r in runs(db_path)), 60, "a resumed crawl")
+        # a loaded machine may need a further crawl (every second) before every article is in
+        wait_until(lambda: stored_urls(db_path) >= expected, 90, "every article stored after the restart")
         wait_until(lambda: alerts_settled(db_path, "hook"), 30, "every relevant story alerted and sent")
         wait_dispatch_cycles(db_path, "hook")  # further cycles: nothing more may arrive
     finally:

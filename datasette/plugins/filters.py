@@ -2,10 +2,16 @@
 
 import json
 import re
+import sys
+from pathlib import Path
 
 from markupsafe import Markup, escape
 
 from datasette import hookimpl
+
+# Repository checkout, or the copy of `db` that `hzwatch publish` puts beside the plugins.
+sys.path += [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent / "vendor")]
+from db.clock import chinese_time  # noqa: E402
 
 _T2S = None
 
@@ -102,6 +108,7 @@ def evidence_terms(evidence):
 @hookimpl
 def prepare_jinja2_environment(env):
     env.filters["num"] = num
+    env.filters["cn_time"] = chinese_time
     env.filters["has_term"] = has_term
     env.filters["evidence_terms"] = evidence_terms
     env.filters["highlight"] = highlight

@@ -9,6 +9,7 @@ from datasette import hookimpl
 # The project may not be pip-installed; append (never prepend) so datasette/ cannot shadow the library.
 # Repository checkout, or the copy of `db` that `hzwatch publish` puts beside the plugins.
 sys.path += [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent / "vendor")]
+from db.clock import chinese_time  # noqa: E402
 from db.search import match_expression  # noqa: E402
 
 CHINA = dt.timezone(dt.timedelta(hours=8))
@@ -33,3 +34,5 @@ def prepare_connection(conn):
     conn.create_function("cjk_match", 1, lambda q: match_expression(q), deterministic=True)
     conn.create_function("cjk_match", 2, lambda q, col: match_expression(q, col), deterministic=True)
     conn.create_function("iso_tz", 1, iso_tz, deterministic=True)
+    # cn_time('2024-06-18T10:00:00+08:00') -> '2024年6月18日 10:00'; cn_time('2024-12-31') -> '2024年12月31日'
+    conn.create_function("cn_time", 1, chinese_time, deterministic=True)

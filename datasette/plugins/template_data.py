@@ -41,12 +41,13 @@ def extra_template_vars(datasette, request):
         def run(conn):
             db = sqlite_utils.Database(conn)
             total, rows = search_db.search_page(db, q, PAGE_SIZE, offset)
-            # Snippets come from the normalised body: that is the text the terms were found in.
+            # Snippets come from the body as published (full-width punctuation kept); the highlight
+            # filter finds the terms through their Simplified form.
             bodies = (
                 {
-                    r["id"]: r["body_norm"]
+                    r["id"]: r["body"]
                     for r in db.query(
-                        "select id, body_norm from articles where id in (%s)" % ",".join("?" * len(rows)),
+                        "select id, body from articles where id in (%s)" % ",".join("?" * len(rows)),
                         [r["id"] for r in rows],
                     )
                 }

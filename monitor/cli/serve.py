@@ -19,7 +19,7 @@ from monitor.cli.options import db_option, open_db
 PUBLISH_TARGETS = ["package", "cloudrun", "heroku", "vercel", "fly"]
 NAME_OPTION = {"package": "--tag", "cloudrun": "--service", "heroku": "--name", "vercel": "--project", "fly": "--app"}
 # Plugins the site needs wherever it is published; opencc/sqlite-utils for the vendored search code.
-PUBLISH_INSTALL = ["datasette-dashboards", "datasette-atom", "sqlite-utils", "opencc"]
+PUBLISH_INSTALL = ["datasette-dashboards", "sqlite-utils", "opencc"]
 
 
 def _prepare_search(db_path: str) -> dict:
@@ -196,18 +196,23 @@ def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
     if code:
         click.echo(f"crawl exited with status {code}; serving what was stored", err=True)
     # Safety net: articles stored while the matcher was unavailable get matched now.
-    code = subprocess.call([sys.executable, "-m", "monitor.cli", "match", "--all", "--db", db_path])
-    if code:
-        raise click.ClickException(f"matching failed (exit {code})")
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "match", "--all", "--db", db_path], capture_output=True, text=True
+    )
+    if done.returncode:
+        raise click.ClickException(f"matching failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
+    _prepare_search(db_path)
     db = open_db(db_path)
-    from db.status import article_counts
+    from db.status import story_summary
 
-    n_articles, n_relevant = article_counts(db)
+    s = story_summary(db)
     db.close()
-    counts = _prepare_search(db_path)
     click.echo(
-        f"demo database {db_path}: {n_articles} articles, {n_relevant} relevant, "
-        f"{counts['indexed']} indexed for search, in {time.monotonic() - started:.0f} s",
+        f"demo database {db_path}: {s['articles']} articles from {s['sources']} sources = {s['stories']} stories "
+        f"(syndicated copies together); relevant to the plan: {s['relevant_stories']} stories "
+        f"({s['relevant_articles']} articles); search index: {s['indexed']} of {s['articles']} articles; "
+        f"targets: {s['targets_with_figure']} of {s['targets']} with a credible latest figure, "
+        f"{s['figures']} figures of which {s['doubtful']} 存疑; in {time.monotonic() - started:.0f} s",
         err=True,
     )
     if no_serve:

@@ -40,7 +40,8 @@ ITEM_KEYS = ("id", "kind", "title")
 TARGET_KEYS = ("id", "item", "metric", "comparator", "value", "unit", "due", "figures")
 TERM_KEYS = ("aliases", "broad", "weak", "context", "exclude")
 # Every key a plan file may hold at each level (anything else is a misspelling).
-PLAN_ALL_KEYS = PLAN_KEYS + ("source", "theme", "bodies", "locality", "matching", "figures", "targets")
+PLAN_ALL_KEYS = PLAN_KEYS + ("source", "theme", "bodies", "locality", "matching", "figures", "targets", "city_papers")
+TARGET_ALL_KEYS = TARGET_KEYS + ("responsible",)
 ITEM_ALL_KEYS = ITEM_KEYS + TERM_KEYS + ("definition", "parent", "relevance_weight", "needs_alias", "context_full")
 TARGET_FIGURE_KEYS = ("indicator", "decoys", "units", "period_required")
 THEME_KEYS = ("aliases", "weight")
@@ -85,6 +86,7 @@ class Target:
     decoys: list[str]
     units: list[str]
     period_required: bool
+    responsible: list[str] = field(default_factory=list)  # 来源 names or site hosts of the bodies in charge
 
 
 @dataclass
@@ -107,6 +109,7 @@ class Plan:
     theme_weight: float = 2.0
     locality: dict = field(default_factory=dict)  # normalised: names{term: weight}, hosts, …
     matching: MatchingSettings = field(default_factory=MatchingSettings)
+    city_papers: list[str] = field(default_factory=list)  # 来源 names of the city's own paper(s)
 
 
 @dataclass
@@ -280,6 +283,7 @@ def _load_plan(problems: Problems, path: Path, raw_bytes: bytes) -> Plan | None:
         theme_weight=float(number(problems, where, "theme.weight", theme.get("weight", 2.0), 2.0)),
         locality=locality,
         matching=parse_matching(problems, where, raw.get("matching")),
+        city_papers=_names(problems, where, "city_papers", raw.get("city_papers")),
     )
     return None if problems.errors else plan
 
@@ -409,6 +413,8 @@ def _load_target(problems: Problems, plan_id: str, n: int, raw: Any, items: dict
     before = len(problems.errors)
     if not checks.require(problems, where, raw, TARGET_KEYS):
         return None
+    checks.known_keys(problems, where, "", raw, TARGET_ALL_KEYS)
+    responsible = _names(problems, where, "responsible", raw.get("responsible"))
     if raw["item"] not in items:
         problems.add(where, "item", f"unknown parent item {raw['item']!r}")
     if raw["comparator"] not in COMPARATORS:
@@ -440,4 +446,15 @@ def _load_target(problems: Problems, plan_id: str, n: int, raw: Any, items: dict
         decoys=decoys,
         units=units,
         period_required=bool(fig.get("period_required", True)),
+        responsible=responsible,
     )
+
+
+def _names(problems: Problems, where: str, key: str, value: Any) -> list[str]:
+    """An optional list of names kept as written (compared with stored 来源 and hosts, not matched)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        problems.add(where, key, "must be a list of names")
+        return []
+    return [v.strip() for v in value]
