@@ -590,3 +590,16 @@ def test_intermediary_wording_is_the_third_party_reform(matcher):
         "同时清理涉企中介服务事项，网上中介超市入驻机构新增300家，规范中介服务收费。"
     )
     assert _items(matcher, "杭州政务服务增值化改革提速", text) == ["R03", "R04"]
+
+
+def test_a_district_government_site_is_hangzhou(matcher):
+    # A district bureau's summary names neither 杭州 nor the district in its text; its site does.
+    article = {
+        "url": "https://www.example-district.cn/art/2024/7/31/art_1.html",
+        "site": "拱墅区人民政府",
+        "title": "2024年上半年工作总结",
+        "published": "2024-07-31",
+        "text": "2024年上半年以来，区综合行政执法局紧扣主题主线，深入推进大综合一体化行政执法改革。",
+    }
+    assert _match(matcher, article)["projects"] == ["R11"]
+    assert not _match(matcher, {**article, "site": "鄞州区人民政府"})["relevant"]

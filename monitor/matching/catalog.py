@@ -307,7 +307,9 @@ def _load_locality(problems: Problems, where: str, value: Any, city: str, distri
         "names": names,
         "not_city": checks.terms(problems, where, "locality.not_city", loc.get("not_city")),
         "hosts": [str(h).lower() for h in loc.get("hosts") or []],
-        "sources": checks.terms(problems, where, "locality.sources", loc.get("sources")),
+        # A site or 来源 naming a district in full (拱墅区人民政府, 余杭区融媒体中心) is the city's too.
+        "sources": checks.terms(problems, where, "locality.sources", loc.get("sources"))
+        + [normalize(d) for d in districts],
         "deixis": checks.terms(problems, where, "locality.deixis", loc.get("deixis")),
     }
 
