@@ -47,33 +47,48 @@ def touch_subscription(db: sqlite_utils.Database, name: str, mode: str, backfill
 # -- candidates and enqueue --------------------------------------------------------------
 
 
-def candidate_articles(db: sqlite_utils.Database, subscription: str, watermark: int) -> list[dict]:
-    """Relevant articles newer than the watermark whose story has no outbox row for `subscription`."""
+def candidate_articles(
+    db: sqlite_utils.Database, subscription: str, watermark: int, with_candidates: bool = False
+) -> list[dict]:
+    """Relevant articles newer than the watermark whose story has no outbox row for `subscription`;
+    with `with_candidates`, matcher candidates (待确认, `articles.candidate`) too, never otherwise."""
     return list(
         db.query(
             """
         SELECT a.id, a.story_id, a.source_id, a.score, a.published, a.fetched_at
         FROM articles a
-        WHERE a.relevant = 1 AND a.id > :watermark
+        WHERE (a.relevant = 1 OR (:with_candidates AND a.candidate IS NOT NULL)) AND a.id > :watermark
           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.subscription = :sub
                           AND o.story_id = COALESCE(a.story_id, -a.id))
         ORDER BY a.id
         """,
-            {"sub": subscription, "watermark": watermark},
+            {"sub": subscription, "watermark": watermark, "with_candidates": 1 if with_candidates else 0},
         )
     )
 
 
 def article_matches(db: sqlite_utils.Database, article_ids: Iterable[int]) -> dict[int, list[dict]]:
-    """Matches (with item titles) per article id."""
+    """Matches (with item titles) per article id; a candidate's (待确认) come from its evidence,
+    one row per item, marked `candidate` 1."""
     ids = list(article_ids)
     out: dict[int, list[dict]] = {i: [] for i in ids}
     for chunk in _chunks(ids, 500):
         marks = ",".join("?" * len(chunk))
         for row in db.query(
-            f"""SELECT m.article_id, m.item_id, m.score, m.evidence, i.title AS item_title, i.kind
+            f"""SELECT m.article_id, m.item_id, m.score, m.evidence, i.title AS item_title, i.kind,
+                       0 AS candidate
                 FROM matches m LEFT JOIN items i ON i.id = m.item_id
                 WHERE m.article_id IN ({marks}) ORDER BY m.score DESC, m.item_id""",
+            chunk,
+        ):
+            out[row["article_id"]].append(row)
+        for row in db.query(
+            f"""SELECT a.id AS article_id, json_extract(e.value, '$.item') AS item_id, count(*) AS score,
+                       json_group_array(json(e.value)) AS evidence, i.title AS item_title, i.kind, 1 AS candidate
+                FROM articles a, json_each(a.candidate) e
+                LEFT JOIN items i ON i.id = json_extract(e.value, '$.item')
+                WHERE a.id IN ({marks}) AND a.candidate IS NOT NULL AND a.relevant = 0
+                GROUP BY a.id, item_id ORDER BY score DESC, item_id""",
             chunk,
         ):
             out[row["article_id"]].append(row)

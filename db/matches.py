@@ -16,9 +16,13 @@ BATCH = 500
 def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, version: str) -> None:
     """Replace one article's matches and progress rows and record the verdict, in one transaction.
 
-    matches.score is the number of evidence hits kept for that item.
+    matches.score is the number of evidence hits kept for that item. A candidate (待确认) gets no
+    matches rows: its evidence goes to articles.candidate, so it is never counted as a report.
     """
     now = now_iso()
+    candidate = None
+    if result.candidate and not result.relevant:
+        candidate = json.dumps([e.to_json() for e in result.evidence], ensure_ascii=False)
     evidence: dict[str, list] = {}
     for e in result.evidence:
         evidence.setdefault(e.item, []).append({"term": e.term, "start": e.start, "end": e.end, "snippet": e.snippet})
@@ -50,8 +54,9 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, 
         if progress_rows:
             db["progress"].insert_all(progress_rows)
         db.execute(
-            "UPDATE articles SET relevant = ?, score = ?, matcher_version = ?, matched_at = ? WHERE id = ?",
-            [1 if result.relevant else 0, float(result.score or 0.0), version, now, article_id],
+            "UPDATE articles SET relevant = ?, candidate = ?, score = ?, matcher_version = ?, matched_at = ?"
+            " WHERE id = ?",
+            [1 if result.relevant else 0, candidate, float(result.score or 0.0), version, now, article_id],
         )
 
 

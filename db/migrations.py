@@ -86,6 +86,18 @@ def m007_stories(db: sqlite_utils.Database) -> None:
     db.executescript((SCHEMA_DIR / "007_stories.sql").read_text(encoding="utf-8"))
 
 
+def m008_candidates(db: sqlite_utils.Database) -> None:
+    # A candidate (待确认): below the relevance threshold but with plan evidence, kept as that
+    # evidence (JSON, as matches.evidence with the item in each entry); NULL for the rest. The item
+    # page lists them after the confirmed reports; the partial index keeps that list cheap.
+    db.executescript(
+        """
+        ALTER TABLE articles ADD COLUMN candidate TEXT;
+        CREATE INDEX IF NOT EXISTS idx_articles_candidate ON articles(published) WHERE candidate IS NOT NULL;
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -94,6 +106,7 @@ MIGRATIONS: list[Migration] = [
     m005_publish_indexes,
     m006_source_latest_index,
     m007_stories,
+    m008_candidates,
 ]
 
 

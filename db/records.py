@@ -82,6 +82,9 @@ class MatchResult:
     items: list[str] = field(default_factory=list)  # plan items (groups, reform projects, tasks)
     progress: list[Figure] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
+    # Not relevant, but with real plan evidence (in `evidence`) below the threshold: a candidate
+    # (待确认) a reader should confirm. Its items are not linked: `items` stays empty.
+    candidate: bool = False
 
     @property
     def targets(self) -> list[str]:
@@ -92,6 +95,7 @@ class MatchResult:
         item, reform projects and work tasks alike; `items` says the same under the database's name."""
         return {
             "relevant": self.relevant,
+            "candidate": self.candidate,
             "score": self.score,
             "projects": list(self.items),
             "items": list(self.items),

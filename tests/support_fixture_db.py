@@ -223,6 +223,12 @@ def _generated_articles(db, rng: random.Random, count: int) -> None:
                 )
         relevant = bool(evidence_by_item) and k % 7 != 0
         _set_verdict(db, article_id, relevant)
+        if evidence_by_item and not relevant:  # a candidate (待确认): its evidence, no matches rows
+            candidate = [{"item": i, **e} for i, ev in evidence_by_item.items() for e in ev]
+            db.execute(
+                "UPDATE articles SET candidate = ? WHERE id = ?",
+                [json.dumps(candidate, ensure_ascii=False), article_id],
+            )
         if relevant:
             for item_id, evidence in evidence_by_item.items():
                 _match(db, article_id, item_id, evidence)

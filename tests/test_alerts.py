@@ -231,6 +231,43 @@ def test_backlog_is_not_alerted_unless_backfill(tmp_path, monkeypatch, webhook):
     assert alerts.enqueue_new(db, subset) == {"new-only": 1, "everything": 1}
 
 
+def test_candidates_alert_only_subscriptions_that_ask(tmp_path, monkeypatch, webhook):
+    monkeypatch.setenv("T_HOOK", webhook.apprise_url())
+    db = seed(tmp_path / "a.db")
+    db["stories"].insert({"id": 8})
+    evidence = [{"item": "P03", "term": "保障房", "start": 0, "end": 3, "snippet": "街道走访保障房住户。"}]
+    db["articles"].insert(
+        {
+            "id": 20,
+            "url": "https://www.hzgov.example.cn/art/20.html",
+            "story_id": 8,
+            "source_id": "hzgov",
+            "title": "街道走访住户",
+            "published": "2024-06-04T09:30:00+08:00",
+            "relevant": 0,
+            "candidate": json.dumps(evidence, ensure_ascii=False),
+            "score": 0.25,
+            "fetched_at": "2024-06-04T10:00:00+08:00",
+        }
+    )
+    subset = load_subscriptions(
+        write_subs(
+            tmp_path,
+            """
+  - {name: plain, urls_env: [T_HOOK], backfill: true, filters: {items: [P03]}}
+  - {name: unsure-too, urls_env: [T_HOOK], backfill: true, candidates: true, filters: {items: [P03]}}
+""",
+        )
+    )
+    assert alerts.enqueue_new(db, subset) == {"plain": 1, "unsure-too": 2}
+    rows = {(r["subscription"], r["article_id"]) for r in store.list_outbox(db)}
+    assert ("unsure-too", 20) in rows and ("plain", 20) not in rows
+    message = alerts._render(db, {"article_id": 20}, subset)
+    assert "待确认" in message.body and "街道走访保障房住户" in message.body
+    with pytest.raises(SubscriptionError, match="candidates"):
+        load_subscriptions(write_subs(tmp_path, "  - {name: x, urls_env: [A], candidates: maybe}\n"))
+
+
 def test_endpoint_down_for_several_cycles_then_back_exactly_once(tmp_path, monkeypatch):
     down, healthy = WebhookReceiver(), WebhookReceiver()
     try:

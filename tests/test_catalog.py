@@ -174,9 +174,9 @@ def test_unreadable_yaml(tmp_path):
 def test_misspelt_matching_key_is_an_error(tmp_path):
     # A misspelt key used to fall back to its default without a word.
     text = PLAN.read_text(encoding="utf-8")
-    assert "  relevance_min: 2.0" in text and "    min_share: 0.4" in text
+    assert "  relevance_min: 1.0" in text and "    min_share: 0.4" in text
     for old, new, key in [
-        ("  relevance_min: 2.0", "  relevence_min: 3.0", "matching.relevence_min"),
+        ("  relevance_min: 1.0", "  relevence_min: 3.0", "matching.relevence_min"),
         ("    min_share: 0.4", "    min_shares: 0.4", "matching.locality.min_shares"),
     ]:
         path = tmp_path / "misspelt.yaml"
@@ -193,7 +193,7 @@ def test_matching_settings_are_typed_with_defaults(tmp_path, catalog):
 
     settings = catalog.plans[0].matching
     assert isinstance(settings, MatchingSettings) and isinstance(settings.locality, LocalitySettings)
-    assert (settings.relevance_min, settings.context_window, settings.locality.min_share) == (2.0, 80, 0.4)
+    assert (settings.relevance_min, settings.context_window, settings.locality.min_share) == (1.0, 80, 0.4)
     # Without a matching block every default holds (those of the bundled plan).
     path = _write(tmp_path, lambda d: d.pop("matching"))
     assert load_catalog([path]).plans[0].matching == settings

@@ -324,3 +324,20 @@ def test_publish_dry_run_prepares_a_snapshot_that_serves(site, tmp_path):
     )
     assert get.returncode == 0, get.stderr[-2000:]
     assert "篇包含“数谷”的报道" in get.stdout
+
+
+def test_item_page_lists_candidates_after_reports_apart(site):
+    client, _info, path = site
+    db = dbpkg.connect(path)
+    row = db.execute(
+        "SELECT a.id, a.title FROM articles a, json_each(a.candidate) e WHERE a.relevant = 0"
+        " AND json_extract(e.value, '$.item') = 'T-housing' ORDER BY a.published DESC LIMIT 1"
+    ).fetchone()
+    assert row is not None, "the fixture has a T-housing candidate"
+    html = client.get("/item/T-housing").text
+    reports, _, candidates = html.partition("<h2>待确认")
+    assert candidates and f'href="/article/{row[0]}"' in candidates
+    # A candidate is neither a report of the item nor in its count.
+    assert f'href="/article/{row[0]}"' not in reports
+    by_item = client.get("/hzwatch/by_item.json", params={"item": "T-housing", "_shape": "array"}).json()
+    assert row[0] not in {r["article_id"] for r in by_item}

@@ -337,3 +337,30 @@ def test_summary_title_marks_a_review(matcher):
     )
     got = figures(matcher, art(text, published="2025-01-12", title="2024年我市住房保障工作综述"))
     assert got == [("tgt-housing-6000", 6300, "套", "2024-12-31")]
+
+
+def test_list_form_year_end_figures(matcher):
+    # The demo replica's year-end article: a paragraph opening on the year reviews it, so the next
+    # paragraph's 全年 list gives both talent figures for that year.
+    text = (
+        "2024年，全市新引进35岁以下大学生37.2万人，超额完成35万人的年度目标，人才净流入率继续保持全国前列。\n"
+        "全年新引育顶尖人才16名、各类领军人才528名，“三定三评”人才分类评价模式扩面至12个产业领域。"
+    )
+    got = figures(matcher, art(text, published="2025-01-20", title="2024年我市新引进35岁以下大学生37.2万人"))
+    assert sorted(got) == [
+        ("tgt-graduates-350k", 37.2, "万名", "2024-12-31"),
+        ("tgt-leading-talent-500", 528, "名", "2024-12-31"),
+        ("tgt-top-talent-15", 16, "名", "2024-12-31"),
+    ]
+    # The same list in mid-year (no review window) or after a year-opening goal gives nothing.
+    assert figures(matcher, art(text.split("\n")[1], published="2024-07-20")) == []
+    goal = "2025年，全市力争新引进35岁以下大学生35万名。\n全年新引育顶尖人才16名、各类领军人才528名。"
+    assert figures(matcher, art(goal, published="2025-01-20")) == []
+
+
+def test_a_ranking_is_not_a_scope(matcher):
+    # 全国前列 ranks the city; 全国 as a scope (a national count) still takes the figure.
+    ranked = "杭州人才净流入率保持全国前列。\n过去一年，新引进35岁以下大学生36.2万名。"
+    assert figures(matcher, art(ranked, published="2025-01-10")) == [("tgt-graduates-350k", 36.2, "万名", "2024-12-31")]
+    national = "杭州人才工作会议召开。\n过去一年，全国新引进35岁以下大学生36.2万名。"
+    assert figures(matcher, art(national, published="2025-01-10")) == []

@@ -17,12 +17,12 @@ from support_data import match_json as _match
 import db as dbmod
 from db.catalog import sync_catalog
 from db.matches import iter_articles_needing_match, save_match
-from db.records import Article, MatchResult
+from db.records import Article, Evidence, MatchResult
 from db.text import normalize, normalize_map
 from monitor.matching.catalog import load_catalog
 from monitor.matching.matcher import MATCHER_VERSION, Matcher, infer_date
 
-OUTPUT_KEYS = {"relevant", "score", "projects", "items", "targets", "progress", "evidence"}
+OUTPUT_KEYS = {"relevant", "candidate", "score", "projects", "items", "targets", "progress", "evidence"}
 
 
 def _load(path: Path) -> tuple[dict, dict]:
@@ -110,7 +110,9 @@ def test_title_hits_weigh_more(matcher):
         },
     )
     assert in_title["relevant"] and in_title["projects"] == ["T-dual-use"]
-    assert not in_body["relevant"]
+    # One mention in the body is a report too (real reports name an item once), but a weaker one.
+    assert in_body["relevant"] and in_body["projects"] == ["T-dual-use"]
+    assert in_title["score"] == 1.0 and in_body["score"] == 0.5
 
 
 def test_theme_level_article(matcher):
@@ -272,6 +274,35 @@ def test_save_match_and_iter(tmp_path, matcher):
     save_match(database, ids[0], MatchResult(), "other")
     assert database.execute("select count(*) from matches where article_id = ?", [ids[0]]).fetchone()[0] == 0
     assert [a.id for a in iter_articles_needing_match(database, matcher.version)] == [ids[0]]
+    # A candidate keeps its evidence in articles.candidate and gets no matches rows; relevant again
+    # clears it.
+    unsure = MatchResult(
+        candidate=True, score=0.25, evidence=[Evidence("T-housing", "公租房", 0, 3, "走访公租房住户。")]
+    )
+    save_match(database, ids[0], unsure, matcher.version)
+    row = database["articles"].get(ids[0])
+    assert row["relevant"] == 0 and json.loads(row["candidate"])[0]["item"] == "T-housing"
+    assert database.execute("select count(*) from matches where article_id = ?", [ids[0]]).fetchone()[0] == 0
+    save_match(database, ids[0], matcher.match(pending[0]), matcher.version)
+    assert database["articles"].get(ids[0])["candidate"] is None
+
+
+# A weak term with one context word near it, in a Hangzhou report of the period: real plan evidence
+# below the threshold. It is a candidate (待确认), not a report; the same words with nothing of the
+# plan near them, or in another city's news, are neither.
+CANDIDATE = "杭州市住保房管局工作人员走访公租房住户，了解房源维修情况。" + "今天天气晴好。" * 10
+
+
+def test_candidate_below_threshold_keeps_its_evidence(matcher):
+    page = {"url": "https://www.hangzhou.gov.cn/art/2024/5/1/a.html", "title": "走访", "published": "2024-05-01"}
+    r = _match(matcher, {**page, "text": CANDIDATE})
+    assert r["relevant"] is False and r["candidate"] is True and r["projects"] == []
+    assert [(e["item"], e["term"]) for e in r["evidence"]] == [("T-housing", "公租房")]
+    assert r["evidence"][0]["snippet"] == "杭州市住保房管局工作人员走访公租房住户，了解房源维修情况。"
+    bare = _match(matcher, {**page, "text": "杭州市民走访公租房。" + "今天天气晴好。" * 10})
+    assert bare["relevant"] is False and bare["candidate"] is False
+    elsewhere = {**page, "url": "https://www.ningbo.gov.cn/art/2024/5/1/a.html", "site": "宁波市人民政府"}
+    assert _match(matcher, {**elsewhere, "text": CANDIDATE.replace("杭州", "宁波")})["candidate"] is False
 
 
 # ---------------------------------------------------------------- CLI
@@ -559,3 +590,16 @@ def test_intermediary_wording_is_the_third_party_reform(matcher):
         "同时清理涉企中介服务事项，网上中介超市入驻机构新增300家，规范中介服务收费。"
     )
     assert _items(matcher, "杭州政务服务增值化改革提速", text) == ["R03", "R04"]
+
+
+def test_a_district_government_site_is_hangzhou(matcher):
+    # A district bureau's summary names neither 杭州 nor the district in its text; its site does.
+    article = {
+        "url": "https://www.example-district.cn/art/2024/7/31/art_1.html",
+        "site": "拱墅区人民政府",
+        "title": "2024年上半年工作总结",
+        "published": "2024-07-31",
+        "text": "2024年上半年以来，区综合行政执法局紧扣主题主线，深入推进大综合一体化行政执法改革。",
+    }
+    assert _match(matcher, article)["projects"] == ["R11"]
+    assert not _match(matcher, {**article, "site": "鄞州区人民政府"})["relevant"]

@@ -106,7 +106,7 @@ def enqueue_new(db, subset: SubscriptionSet) -> dict[str, int]:
     ancestors = store.item_ancestors(db)
     for sub in subset.subscriptions:
         state = store.touch_subscription(db, sub.name, sub.mode, sub.backfill)
-        candidates = store.candidate_articles(db, sub.name, state["article_watermark"])
+        candidates = store.candidate_articles(db, sub.name, state["article_watermark"], sub.candidates)
         if not candidates:
             counts[sub.name] = 0
             continue

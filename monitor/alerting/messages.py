@@ -69,6 +69,8 @@ def render_article(
     if article.get("source_name") and article["source_name"] != source:
         source = f"{source}（{article['source_name']}）"
     items = t["list_sep"].join(dict.fromkeys(m.get("item_title") or m["item_id"] for m in matches))
+    if matches and all(m.get("candidate") for m in matches):
+        items = t["candidate_items"].format(items=items)  # below the threshold: a reader should confirm
     lines = [
         t["line_source"].format(source=source),
         t["line_time"].format(time=format_time(article.get("published"), delivery["timezone"], unknown)),

@@ -14,7 +14,7 @@ ENV_FILE = "HZWATCH_SUBSCRIPTIONS"
 MODES = ("immediate", "digest")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FILTER_KEYS = {"items", "targets", "min_score", "sources", "only_with_progress"}
-_SUB_KEYS = {"name", "urls_env", "mode", "cron", "filters", "backfill"}
+_SUB_KEYS = {"name", "urls_env", "mode", "cron", "filters", "backfill", "candidates"}
 
 
 class SubscriptionError(Exception):
@@ -38,6 +38,7 @@ class Subscription:
     cron: str | None = None
     filters: Filters = field(default_factory=Filters)
     backfill: bool = False
+    candidates: bool = False  # also alert candidates (待确认: plan evidence below the threshold)
 
     def urls(self) -> dict[str, str | None]:
         """Env var name -> its Apprise URL(s), None when unset (read at send time, never stored)."""
@@ -158,7 +159,14 @@ def _parse(entry, where: str) -> Subscription:
         cron=cron,
         filters=filters,
         backfill=bool(entry.get("backfill", False)),
+        candidates=_flag(entry.get("candidates", False), where, "candidates"),
     )
+
+
+def _flag(value, where: str, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise SubscriptionError(f"{where}: '{key}' must be true or false")
+    return value
 
 
 def _str_tuple(value, where: str, key: str) -> tuple[str, ...]:

@@ -136,8 +136,16 @@ def _match_all(db_path: str, force: bool, plan_paths: tuple[str, ...]) -> None:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--min-f1", type=float, default=None, help="Exit 1 when relevance F1 is below this.")
+@click.option(
+    "--baseline",
+    type=click.Choice(["keyword"]),
+    default=None,
+    help="Score a baseline instead: keyword = any plan keyword present is relevant, items by alias.",
+)
 @plan_option
-def eval_cmd(directory: str, as_json: bool, min_f1: float | None, plan_paths: tuple[str, ...]) -> None:
+def eval_cmd(
+    directory: str, as_json: bool, min_f1: float | None, baseline: str | None, plan_paths: tuple[str, ...]
+) -> None:
     """Score the matcher on a directory of labelled articles (*.json with a 'label')."""
     from monitor.matching.evaluate import EvalError, evaluate, format_report, load_cases
 
@@ -145,7 +153,14 @@ def eval_cmd(directory: str, as_json: bool, min_f1: float | None, plan_paths: tu
         cases = load_cases(directory)
     except EvalError as exc:
         raise click.ClickException(str(exc)) from exc
-    report = evaluate(_matcher(plan_paths), cases)
+    if baseline == "keyword":
+        from monitor.cli.options import load_catalog_or_fail
+        from monitor.matching.baseline import KeywordBaseline
+
+        scorer = KeywordBaseline(load_catalog_or_fail(plan_paths))
+    else:
+        scorer = _matcher(plan_paths)
+    report = evaluate(scorer, cases)
     click.echo(_dump(report, pretty=True) if as_json else format_report(report))
     if min_f1 is not None and report["relevance"]["f1"] < min_f1:
         click.echo(f"relevance F1 {report['relevance']['f1']:.3f} is below --min-f1 {min_f1}", err=True)

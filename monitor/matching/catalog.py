@@ -42,7 +42,7 @@ TERM_KEYS = ("aliases", "broad", "weak", "context", "exclude")
 # Every key a plan file may hold at each level (anything else is a misspelling).
 PLAN_ALL_KEYS = PLAN_KEYS + ("source", "theme", "bodies", "locality", "matching", "figures", "targets", "city_papers")
 TARGET_ALL_KEYS = TARGET_KEYS + ("responsible",)
-ITEM_ALL_KEYS = ITEM_KEYS + TERM_KEYS + ("definition", "parent", "relevance_weight", "needs_alias")
+ITEM_ALL_KEYS = ITEM_KEYS + TERM_KEYS + ("definition", "parent", "relevance_weight", "needs_alias", "context_full")
 TARGET_FIGURE_KEYS = ("indicator", "decoys", "units", "period_required")
 THEME_KEYS = ("aliases", "weight")
 LOCALITY_KEYS = ("names", "weights", "not_city", "hosts", "sources", "deixis")
@@ -64,6 +64,7 @@ class Item:
     exclude: list[str] = field(default_factory=list)
     relevance_weight: float = 1.0  # share of this item's evidence that counts toward relevance
     needs_alias: bool = False  # weak hits alone (a bare 人才) never list this item
+    context_full: int | None = None  # overrides matching.context_full (0: weak hits never count fully)
 
     @property
     def reported(self) -> bool:
@@ -306,7 +307,9 @@ def _load_locality(problems: Problems, where: str, value: Any, city: str, distri
         "names": names,
         "not_city": checks.terms(problems, where, "locality.not_city", loc.get("not_city")),
         "hosts": [str(h).lower() for h in loc.get("hosts") or []],
-        "sources": checks.terms(problems, where, "locality.sources", loc.get("sources")),
+        # A site or 来源 naming a district in full (拱墅区人民政府, 余杭区融媒体中心) is the city's too.
+        "sources": checks.terms(problems, where, "locality.sources", loc.get("sources"))
+        + [normalize(d) for d in districts],
         "deixis": checks.terms(problems, where, "locality.deixis", loc.get("deixis")),
     }
 
@@ -349,6 +352,10 @@ def _load_item(problems: Problems, plan_id: str, position: int, raw: Any) -> Ite
     needs_alias = raw.get("needs_alias", False)
     if not isinstance(needs_alias, bool):
         problems.add(where, "needs_alias", "must be true or false")
+    context_full = raw.get("context_full")
+    if context_full is not None and (isinstance(context_full, bool) or not isinstance(context_full, int)):
+        problems.add(where, "context_full", "must be a whole number")
+        context_full = None
     return Item(
         id=str(raw["id"]),
         plan_id=plan_id,
@@ -359,6 +366,7 @@ def _load_item(problems: Problems, plan_id: str, position: int, raw: Any) -> Ite
         position=position,
         relevance_weight=float(rw),
         needs_alias=needs_alias is True,
+        context_full=context_full,
         **terms,
     )
 

@@ -20,6 +20,12 @@ _URL_DATES = [
 ]
 _URL_MONTH = re.compile(r"(?<!\d)(20\d\d)[-/]?(\d\d)(?=/)")
 _TEXT_DATE = re.compile(r"(?<!\d)(20\d\d)\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})(?!\d)")
+# A dateline stands on its own (a time, a line end, the 来源 after it) or follows 发布/日期/更新;
+# "2022年12月15日，杭州召开…" in a feature's first lines is an event it recalls, not its date.
+_DATELINE = re.compile(
+    r"(?:(?:发布|日期|时间|更新于?)[:：\s]*)?(?<!\d)(20\d\d)\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})日?"
+    r"(?=\s|$|\d{1,2}:\d\d|来源|作者|发布|[)|])"
+)
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)年")
 
 
@@ -60,7 +66,7 @@ def infer_date(url: str | None) -> dt.date | None:
 
 def text_date(ntext: str) -> dt.date | None:
     """A date written near the start of the (normalised) text: the dateline of an undated page."""
-    m = _TEXT_DATE.search(ntext[:300])
+    m = _DATELINE.search(ntext[:300])
     return _valid(*m.groups()) if m else None
 
 

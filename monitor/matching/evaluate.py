@@ -113,9 +113,13 @@ def evaluate(matcher: Any, cases: list[Case]) -> dict[str, Any]:
     rel = {"tp": 0, "fp": 0, "fn": 0}
     items = {"tp": 0, "fp": 0, "fn": 0}
     prog = {"labelled": 0, "right": 0, "false": 0, "as_of_right": 0}
+    candidates = {"count": 0, "labelled_relevant": 0}  # counted apart: neither relevant nor linked
     disagreements: list[dict] = []
     for case in cases:
         got: MatchResult = matcher.match(case.article)
+        if got.candidate:
+            candidates["count"] += 1
+            candidates["labelled_relevant"] += bool(case.label["relevant"])
         _score_relevance(case, got, rel, disagreements)
         _score_items(case, got, items, disagreements)
         _score_progress(case, got, prog, disagreements)
@@ -126,6 +130,7 @@ def evaluate(matcher: Any, cases: list[Case]) -> dict[str, Any]:
         "relevance": _prf(**rel),
         "items": _prf(**items),
         "progress": prog,
+        "candidates": candidates,
         "disagreements": disagreements,
     }
 
@@ -141,6 +146,8 @@ def format_report(report: dict[str, Any]) -> str:
         f"(tp {i['tp']} fp {i['fp']} fn {i['fn']})",
         f"progress   accuracy {p['accuracy']:.3f}  (right {p['right']}/{p['labelled']}, "
         f"false figures {p['false']}, as_of right {p['as_of_right']})",
+        f"candidates {report['candidates']['count']} (待确认; labelled relevant: "
+        f"{report['candidates']['labelled_relevant']})",
     ]
     if report["disagreements"]:
         lines.append("")

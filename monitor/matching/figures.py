@@ -182,8 +182,10 @@ def _scope_ok(text: str, fig: FigureRules) -> bool | None:
     city = sub = -1
     for m in fig.city_scope.finditer(text):
         city = m.start()
+    ranks = [r.span() for r in fig.rankings.finditer(text)]
     for m in fig.other_scope.finditer(text):
-        sub = m.start()
+        if not any(a <= m.start() < b for a, b in ranks):
+            sub = m.start()
     if city < 0 and sub < 0:
         return None
     return city > sub

@@ -24,12 +24,13 @@ from monitor.matching.dates import in_watch_period, infer_date, parse_published,
 from monitor.matching.figures import Hit, extract_progress
 from monitor.matching.locality import Locality
 from monitor.matching.positions import DocIndex, overlaps, place_quote, place_term
+from monitor.matching.settings import MatchingSettings
 from monitor.matching.terms import Hits, TermIndex
 
 __all__ = ["LOGIC_VERSION", "MATCHER_VERSION", "Matcher", "infer_date", "parse_published"]
 
 # Bump LOGIC_VERSION when matching logic changes; the catalog hash covers the YAML files.
-LOGIC_VERSION = "1.3"
+LOGIC_VERSION = "1.4"
 MATCHER_VERSION = f"{LOGIC_VERSION}+{catalog_hash()}"
 
 
@@ -63,6 +64,7 @@ class _PlanMatch(NamedTuple):
     items: Sequence[str] = ()
     evidence: Sequence[Evidence] = ()
     progress: Sequence[Figure] = ()
+    candidate: bool = False  # not relevant, but plan evidence a reader should confirm (待确认)
 
 
 class _Topical(NamedTuple):
@@ -72,6 +74,7 @@ class _Topical(NamedTuple):
     evidence: dict[str, list[tuple[int, int, str]]]  # item -> kept hits (start, end, term)
     theme_hits: list[tuple[int, int, str]]
     topical: float  # weighted evidence
+    pending: float  # weighted evidence of items not listed (below item_min, or broad words alone)
 
 
 _NO_MATCH = _PlanMatch(False, 0.0)
@@ -128,6 +131,15 @@ def _plan_hits(pid: str, hits: Hits) -> tuple[dict[str, list[tuple[int, int]]], 
     return excludes, per_item
 
 
+def passage(doc: str, a: int, b: int, breaks: str, reach: int) -> str:
+    """The sentence of `doc` that holds [a, b), its own 。 kept, at most `reach` characters either
+    side of the term: the passage that speaks to the item, quoted."""
+    start = max(max(doc.rfind(c, max(0, a - reach), a) for c in breaks) + 1, a - reach, 0)
+    ends = [k for k in (doc.find(c, b, b + reach) for c in breaks) if k >= 0]
+    end = min(ends) + (doc[min(ends)] != "\n") if ends else min(len(doc), b + reach)
+    return doc[start:end].replace("\n", " ").strip()
+
+
 class Matcher:
     """Links articles to plan items and targets; build once, call `match` per article."""
 
@@ -145,6 +157,9 @@ class Matcher:
             i.id: re.compile("|".join(re.escape(c) for c in i.context)) for p in plans for i in p.items if i.context
         }
         self._order = {plan.id: {i.id: i.position for i in plan.items} for plan in plans}
+        self._context_full = {
+            i.id: p.matching.context_full if i.context_full is None else i.context_full for p in plans for i in p.items
+        }
         self._sources: dict[str, str] = {}
 
     # ------------------------------------------------------------ entry point
@@ -153,6 +168,7 @@ class Matcher:
         text = self._read(article)
         result = MatchResult()
         best_score = 0.0
+        pending: list[Evidence] = []
         for plan in self.catalog.plans:
             r = self._match_plan(plan, text)
             best_score = max(best_score, r.score)
@@ -161,6 +177,11 @@ class Matcher:
                 result.items += r.items
                 result.progress += r.progress
                 result.evidence += r.evidence
+            elif r.candidate:
+                pending += r.evidence
+        if pending and not result.relevant:
+            result.candidate = True
+            result.evidence = pending
         result.score = best_score
         return result
 
@@ -199,21 +220,29 @@ class Matcher:
     # ------------------------------------------------------------ per plan
     def _match_plan(self, plan: Plan, text: _Text) -> _PlanMatch:
         top = self._topical(plan, text)
-        if top.topical <= 0:  # nothing about the plan: no need to place or date it
+        if top.topical <= 0 and top.pending <= 0:  # nothing about the plan: no need to place or date it
             return _NO_MATCH
         loc_ok, share = self._locality.judge(plan, text.hits, text.norm, text.title_end, text.host, text.source)
         date_ok = in_watch_period(plan, text.norm, text.title_end, text.published, text.date_unknown)
-        relevance_min = plan.matching.relevance_min
-        strength = min(1.0, top.topical / (2 * relevance_min))
+        m, order = plan.matching, self._order[plan.id].__getitem__
+        strength = min(1.0, top.topical / (2 * m.relevance_min))
         score = round(strength * share * (1.0 if date_ok else 0.0), 3)
-        if not (loc_ok and date_ok and top.topical >= relevance_min and (top.listed or top.theme_hits)):
+        if not (loc_ok and date_ok):
             return _PlanMatch(False, score)
-        listed = sorted(top.listed, key=self._order[plan.id].__getitem__)  # in the plan's order
         places: dict = {}  # terms found verbatim in the original (shared by evidence and quotes)
-        evidence = self._evidence(
-            plan, text, places, [(plan.id, top.theme_hits)] + [(i, top.evidence[i]) for i in listed]
-        )
-        return _PlanMatch(True, score, listed, evidence, self._progress(plan, text, places))
+        if top.topical >= m.relevance_min and (top.listed or top.theme_hits):
+            listed = sorted(top.listed, key=order)  # in the plan's order
+            evidence = self._evidence(
+                plan, text, places, [(plan.id, top.theme_hits)] + [(i, top.evidence[i]) for i in listed]
+            )
+            return _PlanMatch(True, score, listed, evidence, self._progress(plan, text, places))
+        # Below the threshold with real plan evidence: a candidate (待确认) with that evidence.
+        if top.topical + top.pending >= m.candidate_min and top.evidence:
+            evidence = self._evidence(
+                plan, text, places, [(i, top.evidence[i]) for i in sorted(top.evidence, key=order)]
+            )
+            return _PlanMatch(False, score, (), evidence, (), candidate=True)
+        return _PlanMatch(False, score)
 
     def _topical(self, plan: Plan, text: _Text) -> _Topical:
         """The items the article gives evidence for, and its weighted evidence for the plan."""
@@ -254,7 +283,12 @@ class Matcher:
             for i in broad_only:
                 item_scores[i] = item_scores_broad[i]
         topical = sum(item_scores[i] * items[i].relevance_weight for i in listed) + theme_score
-        return _Topical(listed, item_evidence, theme_hits, topical)
+        shown = set(listed)
+        pending = sum(
+            sc * items[i].relevance_weight for i, sc in item_scores.items() if i not in shown and items[i].reported
+        )
+        item_evidence = {i: ev for i, ev in item_evidence.items() if items[i].reported}
+        return _Topical(listed, item_evidence, theme_hits, topical, pending)
 
     def _owned(self, per_item: dict[str, list[tuple]]) -> set[tuple[int, int, str]]:
         """(start, end, item) of hits inside another item's longer term."""
@@ -274,7 +308,7 @@ class Matcher:
         """(score, kept hits, any alias hit, any broad hit) of one item's sorted hits."""
         m = plan.matching
         norm, title_end = text.norm, text.title_end
-        window, weak_w, title_w, cap = m.context_window, m.weak_weight, m.title_weight, m.max_evidence_per_item
+        title_w, cap = m.title_weight, m.max_evidence_per_item
         enough = self._enough[plan.id][item_id]
         excluded = excludes[item_id] if item_id in excludes else None
         score, kept, last_end, any_alias, any_broad = 0.0, [], -1, False, False
@@ -288,10 +322,9 @@ class Matcher:
                 continue
             w = 1.0
             if kind == "weak":
-                ctx = self._context_re[item_id]
-                if not (ctx.search(norm, max(0, s - window), s) or ctx.search(norm, e, e + window)):
+                w = self._weak_weight(m, item_id, norm, s, e)
+                if not w:
                     continue
-                w = weak_w
             any_alias = any_alias or kind == "alias"
             any_broad = any_broad or kind == "broad"
             score += w * (title_w if s < title_end else 1.0)
@@ -301,18 +334,29 @@ class Matcher:
                 break  # more hits change neither score nor evidence
         return score, kept, any_alias, any_broad
 
+    def _weak_weight(self, m: MatchingSettings, item_id: str, norm: str, s: int, e: int) -> float:
+        """A weak hit's weight: none without a context term near it, `weak_weight` with one, full
+        weight with `context_full` different ones (indirect wording the passage corroborates)."""
+        ctx, window = self._context_re[item_id], m.context_window
+        before, after = norm[max(0, s - window) : s], norm[e : e + window]
+        if not (ctx.search(before) or ctx.search(after)):
+            return 0.0
+        full = self._context_full[item_id]
+        if full and len(set(ctx.findall(before)) | set(ctx.findall(after))) >= full:
+            return 1.0
+        return m.weak_weight
+
     def _evidence(
         self, plan: Plan, text: _Text, places: dict, spans_by_item: list[tuple[str, list[tuple[int, int, str]]]]
     ) -> list[Evidence]:
         """Up to `max_evidence_per_item` phrases per item, placed in the original text."""
         snip, cap = plan.matching.snippet_chars, plan.matching.max_evidence_per_item
-        norm, doc, index = text.norm, text.doc, text.index
+        norm, doc, index, breaks = text.norm, text.doc, text.index, plan.figures.break_chars
         out = []
         for item_id, spans in spans_by_item:
             for s, e, t in spans[:cap]:
                 a, b = place_term(places, norm, doc, index, s, e, t)
-                snippet = doc[max(0, a - snip) : b + snip].replace("\n", " ").strip()
-                out.append(Evidence(item_id, t, a, b, snippet))  # item, term, start, end, snippet
+                out.append(Evidence(item_id, t, a, b, passage(doc, a, b, breaks, snip)))
         return out
 
     def _progress(self, plan: Plan, text: _Text, places: dict) -> list[Figure]:

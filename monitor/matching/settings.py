@@ -38,10 +38,12 @@ class MatchingSettings:
     title_weight: float = 2.0
     weak_weight: float = 0.5
     context_window: int = 80  # characters around a weak hit searched for a context term
+    context_full: int = 2  # distinct context terms that give a weak hit full weight (0: never)
     item_min: float = 1.0  # an item is listed at this evidence weight
-    relevance_min: float = 2.0  # total evidence needed for the article to be relevant
+    relevance_min: float = 1.0  # total evidence needed for the article to be relevant
+    candidate_min: float = 0.5  # below relevance_min, evidence that makes it a candidate (待确认)
     max_evidence_per_item: int = 5
-    snippet_chars: int = 30
+    snippet_chars: int = 80  # an evidence passage reaches at most this far either side of the term
     locality: LocalitySettings = field(default_factory=LocalitySettings)
 
 
@@ -62,6 +64,7 @@ class FigureRules:
 
     city_scope: re.Pattern  # any of the plan city's scope words
     other_scope: re.Pattern  # any other scope (districts too)
+    rankings: re.Pattern  # a scope named only to rank (全国前列, 全省第一): not the figure's scope
     break_chars: str  # the sentence-break characters, each once
     max_gap: int
     goal: tuple[re.Pattern, ...]
@@ -83,6 +86,7 @@ LOCALITY_KEYS = tuple(f.name for f in fields(LocalitySettings))
 FIGURES_KEYS = (
     "city_scope",
     "other_scope",
+    "rankings",
     "max_gap",
     "sentence_breaks",
     "goal",
@@ -202,6 +206,7 @@ def parse_figures(problems: Problems, where: str, value: Any, districts: list[st
     city_scope = checks.terms(problems, where, "figures.city_scope", raw.get("city_scope"))
     other_scope = checks.terms(problems, where, "figures.other_scope", raw.get("other_scope"))
     lists = {key: checks.patterns(problems, where, f"figures.{key}", raw.get(key)) for key in PATTERN_LIST_KEYS}
+    rankings = checks.patterns(problems, where, "figures.rankings", raw.get("rankings"))
     raw_periods = raw.get("periods") or []
     if not isinstance(raw_periods, list):
         problems.add(where, "figures.periods", "must be a list")
@@ -211,6 +216,7 @@ def parse_figures(problems: Problems, where: str, value: Any, districts: list[st
     return FigureRules(
         city_scope=_scope(city_scope),
         other_scope=_scope(other_scope + district_forms(districts)),
+        rankings=_alternation([p.pattern for p in rankings]),
         break_chars="".join(sorted(set(breaks))),
         max_gap=int(number(problems, where, "figures.max_gap", raw.get("max_gap", 40), 40)),
         periods=tuple(p for p in periods if p is not None),
