@@ -253,3 +253,56 @@ def test_sigkill_mid_crawl_leaves_a_consistent_db_and_the_next_run_completes(sit
     assert out.returncode == 0, out.stderr[-2000:]
     assert q(dbpath, "SELECT status FROM runs ORDER BY id") == [("killed",), ("ok",)]
     assert {u for (u,) in q(dbpath, "SELECT url FROM articles")} == want
+
+
+def test_epaper_second_run_reads_only_the_recheck_window_then_only_the_new_issue(tmp_path):
+    """After the backfill, an unchanged paper costs its re-check window (2 days) and robots.txt;
+    a new issue costs its page list, its article lists and the new articles (issue 14)."""
+    paper_site = start(articles=40, seed=3)
+    try:
+        dbpath = tmp_path / "papers.db"
+        until = "2026-06-30"
+        _, first, _ = crawl(paper_site, dbpath, PAPERS, until=until)
+        days = Counter(r["path"] for r in first if "page_list_" in r["path"])
+        assert max(days.values()) == 1  # each day asked once, missing days included
+        lines, second, _ = crawl(paper_site, dbpath, PAPERS, until=until)
+        assert all("0 new" in line for line in lines), lines
+        assert sorted(r["path"] for r in second if r["path"] != "/robots.txt") == sorted(
+            f"/{p}/2026/06/{d}/page_list_202606{d}.html" for p in PAPERS for d in ("29", "30")
+        )
+        assert len(second) <= 100
+        new = paper_site.publish(4, "epaper/dskb")
+        new_day = re.search(r"_(\d{8})A", new[0]).group(1)
+        iso = f"{new_day[:4]}-{new_day[4:6]}-{new_day[6:]}"
+        lines, third, _ = crawl(paper_site, dbpath, PAPERS, until=iso)
+        fetched = sorted(f"https://{r['host']}{r['path']}" for r in article_hits(third))
+        assert fetched == sorted(new)
+        assert len(third) <= 100 + len(new)
+        stored = {u for (u,) in q(dbpath, "SELECT url FROM articles WHERE source_id = 'dskb'")}
+        assert set(new) <= stored
+        print(f"\ne-paper runs: first {len(first)}, second {len(second)}, after 4 new {len(third)} requests")
+    finally:
+        paper_site.stop()
+
+
+def test_epaper_backfill_is_bounded_per_run_and_resumes_where_it_stopped(tmp_path):
+    paper_site = start(articles=40, seed=3)
+    try:
+        dbpath = tmp_path / "bounded.db"
+        want = {u for u, a in expected(paper_site, "epaper", until="2026-06-30 23:59:59").items() if "/hzrb/" in u}
+        issue_days = {re.search(r"_(\d{8})A", u).group(1) for u in want}
+        assert len(issue_days) >= 4
+        asked: Counter = Counter()
+        for n in range(1, 10):
+            lines, log, _ = crawl(paper_site, dbpath, ["hzrb"], "--max-pages", "2", until="2026-06-30")
+            read = {m.group(1) for r in log if (m := re.search(r"article_list_1_(\d{8})A", r["path"]))}
+            assert len(read) <= 2, read  # the bound: at most 2 days with an issue per run
+            asked.update(r["path"] for r in log if "page_list_" in r["path"])
+            stored = {u for (u,) in q(dbpath, "SELECT url FROM articles")}
+            if stored == want:
+                break
+        assert stored == want and n >= len(issue_days) // 2
+        # no day outside the re-check window was asked twice: each run resumed where the last stopped
+        assert [p for p, k in asked.items() if k > 1 and not p.endswith(("20260629.html", "20260630.html"))] == []
+    finally:
+        paper_site.stop()
