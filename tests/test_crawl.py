@@ -308,3 +308,60 @@ def test_epaper_backfill_is_bounded_per_run_and_resumes_where_it_stopped(tmp_pat
         assert [p for p, k in asked.items() if k > 1 and not p.endswith(("20260629.html", "20260630.html"))] == []
     finally:
         paper_site.stop()
+
+
+@pytest.fixture
+def silent_port():
+    """A TCP port that accepts connections and never answers (a site that times out)."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def closed_port() -> int:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+@pytest.mark.parametrize("kind", ["dns", "refused", "timeout"])
+def test_unreachable_site_fails_in_seconds_with_one_plain_reason(kind, tmp_path, silent_port):
+    target = {
+        "dns": "http://hzwatch-test-nohost.invalid",
+        "refused": f"http://127.0.0.1:{closed_port()}",
+        "timeout": f"http://127.0.0.1:{silent_port}",
+    }[kind]
+    reason = {"dns": "域名无法解析", "refused": "连接被拒绝", "timeout": "超时"}[kind]
+    dbpath = tmp_path / "dead.db"
+    argv = [sys.executable, "-m", "monitor.cli", "crawl", "gov-kj", "dskb", "--db", str(dbpath)]
+    argv += ["--remap", f"kj.hangzhou.gov.cn={target}", "--remap", f"hzdaily.hangzhou.com.cn={target}"]
+    env = {**os.environ, "HZWATCH_PROBE_TIMEOUT": "2"}
+    t0 = time.monotonic()
+    out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+    secs = time.monotonic() - t0
+    print(f"\n{kind}: both crawls failed after {secs:.1f} s")
+    assert secs < 15, secs  # not 150 s of retries (issue 14)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr and "Deprecat" not in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) <= 2, out.stderr  # one line per source
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert f": failed ({reason}：" in line and "failures: none" not in line, line
+    rows = q(dbpath, "SELECT source_id, status, error FROM runs ORDER BY source_id")
+    assert rows == [
+        ("dskb", "failed", f"{reason}：hzdaily.hangzhou.com.cn"),
+        ("gov-kj", "failed", f"{reason}：kj.hangzhou.gov.cn"),
+    ]
+    status = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "status", "--db", str(dbpath)], cwd=REPO, capture_output=True, text=True
+    )
+    assert f"{reason}：kj.hangzhou.gov.cn" in status.stdout, status.stdout

@@ -351,6 +351,9 @@ class Service:
             run = run_status.latest_run_of_pid(db, proc.pid, started)
             if ended_by:
                 status, error = ended_by
+            elif run and run["status"] != "running" and run.get("ended"):
+                # the crawl ended its run itself (a failed run exits 1): its own reason is the plain one
+                status, error = None, run.get("error") or ""
             elif rc != 0:
                 status, error = "failed", f"crawl exited with code {rc}: {tail(err_path)}"
             else:
@@ -366,7 +369,7 @@ class Service:
         finally:
             db.close()
         outcome = status or (run["status"] if run else "?")
-        (log.warning if status else log.info)(
+        (log.warning if status or outcome == "failed" else log.info)(
             "crawl %s ended: %s in %.1f s%s", source_id, outcome, elapsed, f" ({error})" if error else ""
         )
         if not self.stop_event.is_set() and self.scheduler is not None:

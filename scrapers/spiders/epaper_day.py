@@ -86,7 +86,7 @@ class EpaperDaySpider(SourceSpider):
 
     def day_error(self, failure):
         self.list_error(failure)
-        if not getattr(self, "stopping", False):
+        if self.stop_reason is None:  # not when the site is unreachable: the crawl is ending
             yield from self.continue_backfill(failure.request, had_issue=False)
 
     def fail(self, url, reason, detail=None, transient=False):
