@@ -397,3 +397,27 @@ def test_hrss_pages_by_param_json_on_the_column_page(db):
     out = list(spider.parse_jpaas(r))
     assert out[0].url == "https://hrss.hangzhou.gov.cn/art/2025/2/1/art_1229782005_4330001.html"
     assert json.loads(parse_qs(urlsplit(out[1].url).query)["paramJson"][0])["pageNo"] == 3
+
+
+def test_a_column_that_yields_nothing_where_it_used_to_is_named_in_the_layout_warning(db):
+    ledger = CrawlLedger(db, "gov-www")
+    db_runs.sync_sources(db, [SOURCES["gov-www"]])
+    url = "https://www.hangzhou.gov.cn/col/col812266/index.html"
+    col = {"col": 812266, "name": "部门动态", "api": "jpaas"}
+    with_rows = (
+        "<html><body><div count='1' pageNo='1'><ul class='ajax-ul'><li class='cf border-line'><a class='fl' "
+        "href='/col/col812266/art/2025/art_0123456789abcdef0123456789abcdef.html'>部门动态一</a>"
+        "<span class='fr'>2025-02-01</span></li></ul></div></body></html>"
+    )
+    redesigned = "<html><body><div class='new-list'><p>暂无内容</p></div></body></html>"
+    warnings = []
+    for page in (with_rows, redesigned, redesigned, with_rows):
+        spider = JcmsColumnSpider(source=SOURCES["gov-www"], ledger=ledger, since=date(2024, 1, 1))
+        spider.open_run()
+        list(spider.parse_column(resp(url, page, meta={"col": col, "page": 1})))
+        spider.closed("finished")
+        warnings.append(db.execute("SELECT layout_warning FROM sources WHERE id = 'gov-www'").fetchone()[0])
+    assert warnings[0] is None
+    # at once, naming the column, and still on the next empty run; gone once it yields again
+    assert warnings[1] == warnings[2] == "版面可能已改变：栏目「部门动态」(col812266)（此前 1 篇） 本次没有找到文章"
+    assert warnings[3] is None

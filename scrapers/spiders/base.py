@@ -119,6 +119,7 @@ class SourceSpider(scrapy.Spider):
         self.run_id: int | None = None
         self.record_run = run
         self.incremental = False
+        self.empty_lists: list[str] = []  # lists whose first page yielded nothing where it used to
         self.stop_reason: str | None = None  # one plain line when the crawl ended early (unreachable site)
 
     async def start(self):
@@ -170,7 +171,8 @@ class SourceSpider(scrapy.Spider):
             error=self.stop_reason or (None if reason == "finished" else f"closed: {reason}"),
             listing_complete=complete and not self.counters["capped"],
         )
-        warning = self.ledger.record_layout(self.items_found, int(self.cfg.get("layout_warn_after", 3)))
+        named = f"版面可能已改变：{'、'.join(self.empty_lists)} 本次没有找到文章" if self.empty_lists else None
+        warning = self.ledger.record_layout(self.items_found, int(self.cfg.get("layout_warn_after", 3)), named)
         if warning:
             log.warning("%s: %s", self.source.id, warning)
 
@@ -298,6 +300,17 @@ class SourceSpider(scrapy.Spider):
 
     def count_found(self, n: int) -> None:
         self.items_found = (self.items_found or 0) + n
+
+    def first_page_yield(self, url: str, label: str, n: int) -> int:
+        """Note what the first page of one list (a column, a channel) yielded. A list that yields
+        nothing where it used to is named in the run's layout warning, and keeps its last count in
+        list_pages, so the warning holds until the list yields again. Returns the count to store."""
+        self.count_found(n)
+        prev = (self.list_state.get(url) or {}).get("items_found")
+        if n == 0 and prev:
+            self.empty_lists.append(f"{label}（此前 {prev} 篇）")
+            return prev
+        return n
 
     def remember_list(self, response, items_found: int, keep: bool = False) -> None:
         st = dict(response.meta.get("validators") or {})
