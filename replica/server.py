@@ -248,7 +248,9 @@ class App:
 
     def _jpaas(self, host: str, col: str, query: dict) -> Resp:
         try:
-            params = json.loads(query.get("paramJson") or "{}") or {k: query[k] for k in ("pageNo", "pageSize") if k in query}
+            params = json.loads(query.get("paramJson") or "{}") or {
+                k: query[k] for k in ("pageNo", "pageSize") if k in query
+            }
             page, size = int(params.get("pageNo", 1)), int(params.get("pageSize", 10))
         except (ValueError, TypeError, AttributeError):
             return Resp(
