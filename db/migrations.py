@@ -80,6 +80,12 @@ def m006_source_latest_index(db: sqlite_utils.Database) -> None:
     )
 
 
+def m007_publisher(db: sqlite_utils.Database) -> None:
+    # The issuing body (发布机构/信息来源 on government pages, e.g. 市林水局) in its own column:
+    # before, it was stored as the author, which is for people only.
+    db.execute("ALTER TABLE articles ADD COLUMN publisher TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -87,6 +93,7 @@ MIGRATIONS: list[Migration] = [
     m004_crawl,
     m005_publish_indexes,
     m006_source_latest_index,
+    m007_publisher,
 ]
 
 

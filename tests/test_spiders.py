@@ -421,3 +421,27 @@ def test_a_column_that_yields_nothing_where_it_used_to_is_named_in_the_layout_wa
     # at once, naming the column, and still on the next empty run; gone once it yields again
     assert warnings[1] == warnings[2] == "版面可能已改变：栏目「部门动态」(col812266)（此前 1 篇） 本次没有找到文章"
     assert warnings[3] is None
+
+
+def test_the_issuing_body_is_the_publisher_not_the_author(db):
+    """信息来源/发布机构 on a government page (and an organisation in meta author) is the publisher."""
+    url = "https://www.hangzhou.gov.cn/art/2024/3/18/art_1229063401_1883633.html"
+    page = (
+        "<html><head><meta charset='utf-8'><meta name='ArticleTitle' content='市林水局召开2024年全市林业水利工作会议'>"
+        "<meta name='PubDate' content='2024-03-18 10:00'><meta name='author' content='市林水局'></head><body>"
+        "<div class='article'><h1>市林水局召开2024年全市林业水利工作会议</h1>"
+        "<p>发布日期:2024-03-18 访问次数: 发布机构:市林水局</p><div id='zoom'>"
+        "<p>3月18日，市林水局召开2024年全市林业水利工作会议，部署全年重点任务，深化改革、强基固本。</p>"
+        "<p>会议要求各区县抓好落实，确保各项目标任务按期完成。记者 王晓燕</p></div></div></body></html>"
+    )
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], ledger=CrawlLedger(db, "gov-www"), since=date(2024, 1, 1))
+    req = Request(url, meta={"article_url": url, "list_title": None, "list_date": None, "pages": []})
+    (item,) = list(spider.parse_article(resp(url, page, request=req)))
+    assert item.publisher == "市林水局"
+    assert item.author != "市林水局"
+    article_id, _ = db_articles.store_article(db, item)
+    row = db_articles.get_article(db, article_id)
+    assert (row["publisher"], row["author"]) == ("市林水局", item.author)
+    no_label = page.replace("发布机构:市林水局", "")
+    (item,) = list(spider.parse_article(resp(url, no_label, request=req)))
+    assert (item.publisher, item.author) == ("市林水局", "王晓燕")  # the meta author was an organisation

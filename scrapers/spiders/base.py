@@ -480,6 +480,7 @@ class SourceSpider(scrapy.Spider):
             source_name=ex.source,
             author=ex.author,
             editor=ex.editor,
+            publisher=ex.publisher,
             body=ex.body or "",
             methods=dict(ex.methods or {}),
         )
