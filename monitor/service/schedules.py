@@ -106,7 +106,8 @@ def load_source_schedules(opts: RunOptions) -> list[SourceSchedule]:
     from scrapers.sources import SourceConfigError, load_sources
 
     try:
-        return schedules(load_sources(), opts)
+        # a disabled source (e.g. verified: false) is scheduled only when --sources names it
+        return schedules([s for s in load_sources() if s.enabled or s.id in opts.only_sources], opts)
     except SourceConfigError as exc:
         raise ScheduleError(str(exc)) from exc
 
