@@ -47,6 +47,19 @@ _BINARY_MAGIC = {
 }
 
 
+def binary_kind(data: bytes) -> str | None:
+    """pdf / zip / png … / binary when these bytes are no text page at all, else None."""
+    head = data[:1024].lstrip()
+    for magic, name in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            return name
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # NULs: not text (UTF-16 aside)
+        return "binary"
+    if head and sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 20:  # control bytes galore
+        return "binary"
+    return None
+
+
 def not_html(response) -> str | None:
     """What an article response really is when it is not an HTML page (whatever its Content-Type says)."""
     head = response.body[:1024].lstrip()
