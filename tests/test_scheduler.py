@@ -602,3 +602,28 @@ def test_status_names_a_source_waiting_longer_than_its_interval(tmp_path):
     assert "超过抓取间隔（30 分钟）" in rows["hznews"], out.stdout
     assert "超过抓取间隔" not in rows["zjol-hz"]
     assert "超过抓取间隔（120 分钟）" in rows["gov-kj"]  # never ran since the service started (lock file time)
+
+
+def test_a_digest_whose_time_passed_while_down_is_sent_at_restart(tmp_path, webhook):
+    db_path = tmp_path / "hzwatch.db"
+    db = seed(db_path)
+    subs = subs_file(
+        tmp_path, "  - {name: daily, urls_env: [T_HOOK], mode: digest, cron: '0 9 * * *', backfill: true}\n"
+    )
+    from monitor.alerting import alerts as alerting
+    from monitor.alerting.subscriptions import load_subscriptions
+
+    alerting.enqueue_new(db, load_subscriptions(subs))
+    two_days_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    db.execute("UPDATE outbox SET created_at = ?", [two_days_ago])  # queued before the service went down
+    db.conn.commit()
+    args = ["run", "--db", str(db_path), "--subscriptions", subs, "--no-crawl", "--no-serve"]
+    proc = hz(*args, env={"T_HOOK": webhook.apprise_url(), "HZWATCH_PUBLIC_URL": ""})
+    try:
+        [msg] = webhook.wait_for(1, timeout=30)  # not tomorrow at 09:00
+        wait_until(lambda: store.status_counts(database.connect(db_path)) == {"sent": 2}, 20, "both rows sent")
+    finally:
+        rc, out = stop(proc)
+    assert "摘要：2 条新动态" in msg["title"]
+    assert "HZWATCH_PUBLIC_URL is not set" in out  # alerts would link to 127.0.0.1
+    assert rc == 0, out

@@ -212,6 +212,28 @@ def status(db_path, interval_scale) -> None:
     click.echo(f"service: running (pid {pid})" if pid else "service: not running")
     counts = st.outbox_counts(db)
     click.echo("alerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sending", "failed", "sent")))
+    for line in _alert_trouble(db):
+        click.echo(line)
+
+
+def _alert_trouble(db) -> list[str]:
+    """Lines on alerts that failed for good or wait longer than delivery.queued_warn_minutes."""
+    from db.alerts import queue_health
+    from monitor.alerting.subscriptions import defaults
+
+    minutes = float(defaults()["delivery"]["queued_warn_minutes"])
+    health = queue_health(db, minutes)
+    out = []
+    if health["old"]:
+        out.append(
+            f"告警积压：{health['old']} 条排队超过 {minutes:g} 分钟（最早 {health['oldest']}，订阅 {health['subs']}）"
+            + (f"：{health['error'][:100]}" if health["error"] else "")
+        )
+    if health["failed"]:
+        out.append(
+            f"告警失败：{health['failed']} 条未能投递（hzwatch alerts list --status failed；hzwatch alerts retry）"
+        )
+    return out
 
 
 @click.group()

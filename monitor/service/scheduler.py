@@ -28,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 import db as database
 from db import runs as runs_db
 from db import status as run_status
-from db.alerts import now_iso, touch_subscription
+from db.alerts import digest_missed, now_iso, touch_subscription
 from db.clock import BEIJING, TIMEZONE_NAME, pid_alive
 from monitor.alerting import alerts
 from monitor.service.processes import KILL_GRACE_SECONDS, is_crawl_process, kill_group, tail, tied_to_parent
@@ -37,6 +37,7 @@ from monitor.service.schedules import (
     ScheduleError,
     SourceSchedule,
     first_run_time,
+    last_fire_before,
     load_source_schedules,
     misfire_grace,
     next_due,
@@ -128,6 +129,15 @@ class Service:
                     if not pid_alive(pid):
                         break
                     time.sleep(0.1)
+        if self.opts.subscriptions.subscriptions and not os.environ.get(
+            self.opts.subscriptions.delivery["public_url_env"]
+        ):
+            log.warning(
+                "%s is not set: the Datasette links in alerts point at %s, which recipients cannot open "
+                "(set it to the site's public address, see README)",
+                self.opts.subscriptions.delivery["public_url_env"],
+                self.opts.subscriptions.delivery["public_url_default"],
+            )
         # Subscriptions count as seen from the moment the service starts (their backlog is not alerted).
         for sub in self.opts.subscriptions.subscriptions:
             touch_subscription(db, sub.name, sub.mode, sub.backfill)
@@ -182,16 +192,7 @@ class Service:
             next_run_time=now,
             misfire_grace_time=max(1, int(every)),
         )
-        for sub in self.opts.subscriptions.subscriptions:
-            if sub.mode == "digest":
-                sched.add_job(
-                    self.digest,
-                    CronTrigger.from_crontab(sub.cron, timezone=tz),
-                    args=[sub.name],
-                    id=f"digest:{sub.name}",
-                    name=f"digest {sub.name}",
-                    misfire_grace_time=3600,
-                )
+        self._add_digests(sched, now)
         if self.opts.serve:
             self._start_datasette()
             sched.add_job(
@@ -200,6 +201,31 @@ class Service:
         self.scheduler = sched
         log.info("crawl logs in %s (removed at shutdown)", self._log_dir)
         sched.start()
+
+    def _add_digests(self, sched, now: dt.datetime) -> None:
+        """One cron job per digest subscription; a digest whose time passed while the service was
+        down (rows queued before its last cron time) is sent now, not a day late."""
+        db = database.connect(self.opts.db_path)
+        try:
+            for sub in self.opts.subscriptions.subscriptions:
+                if sub.mode != "digest":
+                    continue
+                trigger = CronTrigger.from_crontab(sub.cron, timezone=BEIJING)
+                missed = digest_missed(db, sub.name, last_fire_before(trigger, now))
+                if missed:
+                    log.info("digest %s: %d alert(s) waited past its time while the service was down", sub.name, missed)
+                extra = {"next_run_time": now} if missed else {}
+                sched.add_job(
+                    self.digest,
+                    trigger,
+                    args=[sub.name],
+                    id=f"digest:{sub.name}",
+                    name=f"digest {sub.name}",
+                    misfire_grace_time=3600,
+                    **extra,
+                )
+        finally:
+            db.close()
 
     # -- jobs ----------------------------------------------------------------------------
     def crawl_argv(self, source_id: str) -> list[str]:
@@ -304,7 +330,7 @@ class Service:
         db = database.connect(self.opts.db_path)
         try:
             result = alerts.dispatch_all(db, self.opts.subscriptions, self.stop_event)
-            if result.sent or result.retrying or result.failed:
+            if result.sent or result.failed:  # an outage is logged once by the dispatcher, not per cycle
                 log.info("alerts: %d sent, %d to retry, %d failed", result.sent, result.retrying, result.failed)
         except Exception:
             log.exception("alert dispatch failed; will retry next cycle")

@@ -141,3 +141,12 @@ def first_run_time(s: SourceSchedule, last: dt.datetime | None, now: dt.datetime
 def next_due(s: SourceSchedule, last: dt.datetime | None, now: dt.datetime) -> dt.datetime:
     """When the service will next crawl this source (for `hzwatch status`)."""
     return first_run_time(s, last, now)
+
+
+def last_fire_before(trigger: CronTrigger, now: dt.datetime) -> dt.datetime | None:
+    """The cron trigger's latest fire time at or before `now` (within the last 8 days), else None."""
+    last, t = None, trigger.get_next_fire_time(None, now - dt.timedelta(days=8))
+    while t is not None and t <= now:
+        last = t
+        t = trigger.get_next_fire_time(t, t + dt.timedelta(seconds=1))
+    return last
