@@ -180,8 +180,7 @@ class UnreachableSiteMiddleware(_SpiderAware):
 
     @classmethod
     def from_crawler(cls, crawler):
-        timeout = crawler.settings.getfloat("HZWATCH_PROBE_TIMEOUT", 10.0)
-        return cls(crawler, min(timeout, crawler.settings.getfloat("DOWNLOAD_TIMEOUT", timeout)))
+        return cls(crawler, crawler.settings.getfloat("HZWATCH_PROBE_TIMEOUT", 10.0))
 
     def _site(self, request, spider) -> str | None:
         """The request's host if it is the source's own site (other hosts never end the crawl)."""
@@ -196,8 +195,8 @@ class UnreachableSiteMiddleware(_SpiderAware):
             return None
         if host in self.dead:
             raise IgnoreRequest(f"recorded: unreachable {host}")
-        # (DownloadTimeoutMiddleware, 350, has already set the general timeout)
-        request.meta["download_timeout"] = min(request.meta.get("download_timeout") or 1e9, self.probe_timeout)
+        # (replaces the general timeout DownloadTimeoutMiddleware, 350, has set)
+        request.meta["download_timeout"] = self.probe_timeout
         request.meta["dont_retry"] = True
         request.meta["_hz_probe"] = True
         return None

@@ -368,6 +368,9 @@ def test_hanging_crawl_is_timed_out_and_the_others_go_on(tmp_path, small_replica
         "--crawl-timeout",
         "12",
         *remaps(replica, hanging, [HZNEWS_HOST]),
+        # a site silent from its first request fails fast as 超时 (test_crawl); here the crawl
+        # itself must hang past --crawl-timeout, so the first-request probe waits longer
+        env={"HZWATCH_PROBE_TIMEOUT": "60"},
     )
     try:
         done = wait_until(

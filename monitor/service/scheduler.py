@@ -290,11 +290,12 @@ class Service:
         db = database.connect(self.opts.db_path)
         try:
             run = run_status.latest_run_of_pid(db, proc.pid, started)
-            if ended_by:
-                status, error = ended_by
-            elif run and run["status"] != "running" and run.get("ended"):
-                # the crawl ended its run itself (a failed run exits 1): its own reason is the plain one
+            if run and run["status"] not in ("running", "killed") and run.get("ended"):
+                # the crawl ended its run itself (a failed run exits 1), perhaps just before a stop or
+                # timeout reached it: its own status and reason stand
                 status, error = None, run.get("error") or ""
+            elif ended_by:
+                status, error = ended_by
             elif rc != 0:
                 status, error = "failed", f"crawl exited with code {rc}: {tail(err_path)}"
             else:
