@@ -31,6 +31,11 @@ if [[ $QUICK == 1 ]]; then
 else
   run crawl   $PY benchmarks/bench_crawl.py --articles 2000 --publish 10 --repeat 2
 fi
+if [[ $QUICK == 1 ]]; then
+  run soak    $PY benchmarks/soak.py --minutes 2.5 --every 20 --articles 8
+else
+  run soak    $PY benchmarks/soak.py --minutes 30 --every 60 --articles 40
+fi
 # The other stages' benchmarks, when present (each prints its own figures).
 for name in matcher extract search; do
   script=benchmarks/bench_$name.py

@@ -128,9 +128,14 @@ def enqueue(db: sqlite_utils.Database, subscription: str, article: dict) -> bool
 
 
 def claim_due(
-    db: sqlite_utils.Database, subscriptions: Iterable[str], lease_seconds: float, limit: int = 100
+    db: sqlite_utils.Database,
+    subscriptions: Iterable[str],
+    lease_seconds: float,
+    limit: int = 100,
+    retries_only: bool = False,
 ) -> list[dict]:
-    """Atomically move due rows (pending and due, or 'sending' with an expired lease) to 'sending'."""
+    """Atomically move due rows (pending and due, or 'sending' with an expired lease) to 'sending';
+    `retries_only`: pending rows only if they were tried before (a digest retry takes no new rows)."""
     subs = list(subscriptions)
     if not subs:
         return []
@@ -142,10 +147,10 @@ def claim_due(
     try:
         rows = conn.execute(
             f"""SELECT id FROM outbox WHERE subscription IN ({marks}) AND (
-                    (status = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?))
+                    (status = 'pending' AND (next_attempt IS NULL OR next_attempt <= ?) AND attempts >= ?)
                  OR (status = 'sending' AND (claimed_at IS NULL OR claimed_at <= ?)))
                 ORDER BY id LIMIT ?""",
-            [*subs, now_iso(now), expired, limit],
+            [*subs, now_iso(now), 1 if retries_only else 0, expired, limit],
         ).fetchall()
         ids = [r[0] for r in rows]
         if ids:
@@ -247,6 +252,30 @@ def list_outbox(db: sqlite_utils.Database, status: str | None = None, limit: int
             [*params, limit],
         )
     )
+
+
+def digest_missed(db: sqlite_utils.Database, subscription: str, fire_time: dt.datetime | None) -> int:
+    """Rows of a digest subscription queued before its last cron time and never tried (the service
+    was down at that time): how many."""
+    if fire_time is None:
+        return 0
+    return db.execute(
+        "SELECT COUNT(*) FROM outbox WHERE subscription = ? AND status = 'pending' AND attempts = 0 AND created_at < ?",
+        [subscription, now_iso(fire_time.astimezone(dt.timezone.utc))],
+    ).fetchone()[0]
+
+
+def queue_health(db: sqlite_utils.Database, older_than_minutes: float) -> dict:
+    """Alerts waiting too long: {old: pending/sending rows queued longer than the limit, oldest:
+    created_at of the oldest waiting row, subs: their subscriptions, error: a last error, failed: count}."""
+    cutoff = now_iso(clock.utc_now() - dt.timedelta(minutes=older_than_minutes))
+    old, oldest, subs, error = db.execute(
+        "SELECT COUNT(*), MIN(created_at), GROUP_CONCAT(DISTINCT subscription), MAX(last_error) FROM outbox"
+        " WHERE status IN ('pending', 'sending') AND created_at <= ?",
+        [cutoff],
+    ).fetchone()
+    failed = db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'failed'").fetchone()[0]
+    return {"old": old, "oldest": oldest, "subs": subs or "", "error": error or "", "failed": failed}
 
 
 def status_counts(db: sqlite_utils.Database) -> dict[str, int]:

@@ -209,6 +209,7 @@ def store_article(db: sqlite_utils.Database, art: Article) -> tuple[int, str]:
         "source_name": art.source_name,
         "author": art.author,
         "editor": art.editor,
+        "publisher": art.publisher,
         "body": body,
         "body_norm": body_norm,
         "content_hash": chash,

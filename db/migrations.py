@@ -98,6 +98,12 @@ def m008_candidates(db: sqlite_utils.Database) -> None:
     )
 
 
+def m009_publisher(db: sqlite_utils.Database) -> None:
+    # The issuing body (发布机构/信息来源 on government pages, e.g. 市林水局) in its own column:
+    # before, it was stored as the author, which is for people only.
+    db.execute("ALTER TABLE articles ADD COLUMN publisher TEXT")
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -107,6 +113,7 @@ MIGRATIONS: list[Migration] = [
     m006_source_latest_index,
     m007_stories,
     m008_candidates,
+    m009_publisher,
 ]
 
 

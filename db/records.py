@@ -28,6 +28,7 @@ class Article:
     subtitle: str | None = None
     author: str | None = None
     editor: str | None = None
+    publisher: str | None = None  # the issuing body (发布机构, e.g. 市林水局); author is only for people
     methods: dict[str, str] = field(default_factory=dict)  # how each field was found
     id: int | None = None  # the database row id, once stored
 

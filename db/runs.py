@@ -176,9 +176,15 @@ def sync_sources(db: sqlite_utils.Database, sources) -> int:
 
 
 def record_layout(
-    db: sqlite_utils.Database, source_id: str, run_id: int, items_found: int | None, threshold: int
+    db: sqlite_utils.Database,
+    source_id: str,
+    run_id: int,
+    items_found: int | None,
+    threshold: int,
+    named: str | None = None,
 ) -> str | None:
-    """Count consecutive runs whose list selectors found nothing; warn after `threshold`. Returns the warning."""
+    """Count consecutive runs whose list selectors found nothing; warn after `threshold`, or at once
+    with `named` (lists that yielded nothing where they used to). Returns the warning."""
     with db.atomic():
         row = db.execute("SELECT empty_runs FROM sources WHERE id = ?", [source_id]).fetchone()
         if row is None:
@@ -187,6 +193,11 @@ def record_layout(
         else:
             empty = row[0] or 0
         warning = None
+        if named:
+            db.execute(
+                "UPDATE sources SET layout_warning = ?, last_run_id = ? WHERE id = ?", [named, run_id, source_id]
+            )
+            return named
         if items_found is None:
             # Nothing parsed at all this run (304s, fetch errors): no evidence either way.
             db.execute("UPDATE sources SET last_run_id = ? WHERE id = ?", [run_id, source_id])

@@ -143,7 +143,7 @@ class CrawlLedger:
         if self.run_id:
             db_runs.finish_run(self.db, self.run_id, status, **fields)
 
-    def record_layout(self, items_found: int | None, threshold: int) -> str | None:
+    def record_layout(self, items_found: int | None, threshold: int, named: str | None = None) -> str | None:
         if not self.run_id:
             return None
-        return db_runs.record_layout(self.db, self.source_id, self.run_id, items_found, threshold)
+        return db_runs.record_layout(self.db, self.source_id, self.run_id, items_found, threshold, named)

@@ -222,6 +222,7 @@ class App:
                 return Resp(400, b"bad paging parameters", "text/plain")
             return Resp(200, render.gov_dataproxy(site, host, col, start, end, per).encode(), "text/xml")
         if path == "/api-gateway/jpaas-publish-server/front/page/build/unit":
+            query = {**query, **form}  # GET query, or a POST form / JSON body
             col = query.get("pageId", "")
             if (host, col) not in site.columns:
                 return Resp(
@@ -247,7 +248,9 @@ class App:
 
     def _jpaas(self, host: str, col: str, query: dict) -> Resp:
         try:
-            params = json.loads(query.get("paramJson") or "{}")
+            params = json.loads(query.get("paramJson") or "{}") or {
+                k: query[k] for k in ("pageNo", "pageSize") if k in query
+            }
             page, size = int(params.get("pageNo", 1)), int(params.get("pageSize", 10))
         except (ValueError, TypeError, AttributeError):
             return Resp(
@@ -333,8 +336,15 @@ class Handler(BaseHTTPRequestHandler):
         if host == "__replica__":
             return self._control(app, method, path, query, raw_body)
         form = {}
-        if raw_body and "form-urlencoded" in (self.headers.get("Content-Type") or ""):
+        ctype = self.headers.get("Content-Type") or ""
+        if raw_body and "form-urlencoded" in ctype:
             form = _flat(parse_qs(raw_body.decode("utf-8", "replace"), keep_blank_values=True))
+        elif raw_body and "json" in ctype:  # jpaas pages may POST their unit parameters as JSON
+            try:
+                data = json.loads(raw_body)
+                form = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+            except (ValueError, AttributeError):
+                form = {}
         entry = {
             "t": time.time(),
             "method": method,

@@ -150,16 +150,80 @@ class RetryBackoffMiddleware:
             raise NotConfigured
         return cls(base)
 
-    def process_request(self, request, spider=None):
+    async def process_request(self, request, spider=None):
         attempt = request.meta.get("retry_times", 0)
         if attempt and not request.meta.get("_hz_backed_off") == attempt:
             request.meta["_hz_backed_off"] = attempt
             # imported here: importing the reactor at module load would install the wrong one
+            from scrapy.utils.defer import maybe_deferred_to_future
             from twisted.internet import reactor
             from twisted.internet.task import deferLater
 
-            return deferLater(reactor, self.base * 2 ** (attempt - 1), lambda: None)
+            await maybe_deferred_to_future(deferLater(reactor, self.base * 2 ** (attempt - 1), lambda: None))
         return None
+
+
+class UnreachableSiteMiddleware(_SpiderAware):
+    """Fail fast when a source's site cannot be reached at all.
+
+    Until the site has answered once in this crawl, its requests (robots.txt and the first list
+    page) get the short HZWATCH_PROBE_TIMEOUT and no retries; a DNS failure, a refused connection or a
+    timeout then ends the whole crawl at once (the spider's `unreachable`), instead of retrying every
+    list page and article of a host that is not there. Sits above RetryMiddleware (550), so it sees
+    the exception first."""
+
+    def __init__(self, crawler, probe_timeout: float):
+        super().__init__(crawler)
+        self.probe_timeout = probe_timeout
+        self.answered: set[str] = set()
+        self.dead: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler, crawler.settings.getfloat("HZWATCH_PROBE_TIMEOUT", 10.0))
+
+    def _site(self, request, spider) -> str | None:
+        """The request's host if it is the source's own site (other hosts never end the crawl)."""
+        host = (urlsplit(request.meta.get("_hz_real_url") or request.url).hostname or "").lower()
+        site = getattr(getattr(spider, "source", None), "site", None)
+        return host if site and host == site.lower() else None
+
+    def process_request(self, request, spider=None):
+        spider = self._spider(spider)
+        host = self._site(request, spider)
+        if host is None or host in self.answered:
+            return None
+        if host in self.dead:
+            raise IgnoreRequest(f"recorded: unreachable {host}")
+        # (replaces the general timeout DownloadTimeoutMiddleware, 350, has set)
+        request.meta["download_timeout"] = self.probe_timeout
+        request.meta["dont_retry"] = True
+        request.meta["_hz_probe"] = True
+        return None
+
+    def process_response(self, request, response, spider=None):
+        host = self._site(request, self._spider(spider))
+        if host:
+            self.answered.add(host)
+            if request.meta.pop("_hz_probe", None):
+                request.meta.pop("dont_retry", None)
+        return response
+
+    def process_exception(self, request, exception, spider=None):
+        spider = self._spider(spider)
+        host = self._site(request, spider)
+        if host is None or host in self.answered or not hasattr(spider, "unreachable"):
+            return None
+        from scrapers.spiders.failures import network_reason
+
+        reason = network_reason(exception)
+        if reason is None:
+            return None
+        if host not in self.dead:
+            self.dead[host] = reason
+            real = request.meta.get("_hz_real_url") or request.url
+            spider.unreachable(host, reason, real, str(exception)[:200])
+        raise IgnoreRequest(f"recorded: unreachable {host}")
 
 
 class SizeLimitMiddleware:

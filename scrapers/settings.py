@@ -24,6 +24,8 @@ BASE = {
     "RETRY_TIMES": 2,
     "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
     "DOWNLOAD_TIMEOUT": 30,
+    # robots.txt and the first list page of a site not heard from yet: no retries, this timeout
+    "HZWATCH_PROBE_TIMEOUT": 10,
     "DOWNLOAD_MAXSIZE": 8 * 1024 * 1024,
     "DOWNLOAD_WARNSIZE": 2 * 1024 * 1024,
     "HTTPERROR_ALLOW_ALL": True,  # spiders turn statuses into fetch_failures themselves
@@ -36,6 +38,8 @@ BASE = {
         "scrapers.middlewares.KnownUrlMiddleware": 60,
         "scrapers.middlewares.ConditionalRequestMiddleware": 560,
         "scrapers.middlewares.RetryBackoffMiddleware": 549,
+        # above RetryMiddleware (550): a site that does not answer its first request ends the crawl
+        "scrapers.middlewares.UnreachableSiteMiddleware": 555,
         "scrapers.middlewares.SizeLimitMiddleware": 580,
         # above RedirectMiddleware (600): sees the 3xx first and records loops / offsite targets
         "scrapers.middlewares.RedirectGuardMiddleware": 610,
@@ -92,6 +96,8 @@ def build(source=None, *, fast: bool = False, remap: dict | None = None, extra: 
             s["USER_AGENT"] = pol["user_agent"]
     if fast:
         s.update(FAST)
+    if os.environ.get("HZWATCH_PROBE_TIMEOUT"):
+        s["HZWATCH_PROBE_TIMEOUT"] = float(os.environ["HZWATCH_PROBE_TIMEOUT"])
     s["HZWATCH_REMAP"] = dict(remap or {})
     s.update(extra or {})
     return s

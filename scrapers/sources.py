@@ -56,6 +56,16 @@ class Source:
         return self.config.get(key, default)
 
     @property
+    def verified(self) -> bool:
+        """False when its URLs/ids are documented nowhere public (taken from a replica, guessed)."""
+        return self.config.get("verified", True) is not False
+
+    @property
+    def enabled(self) -> bool:
+        """Crawled by default (`hzwatch crawl` with no ids, `hzwatch run`)? Default: when verified."""
+        return bool(self.config.get("enabled", self.verified))
+
+    @property
     def politeness(self) -> dict:
         return self.config.get("politeness") or {}
 
@@ -205,6 +215,9 @@ def _check_numbers(cfg: dict, bad) -> None:
     for key in ("max_pages", "layout_warn_after"):
         if key in cfg and (not isinstance(cfg[key], int) or cfg[key] <= 0):
             bad(key, "must be a positive integer")
+    for key in ("verified", "enabled"):
+        if key in cfg and not isinstance(cfg[key], bool):
+            bad(key, "must be true or false")
 
 
 def _channel_list_site(cfg: dict, bad) -> str:
@@ -248,10 +261,11 @@ _STRATEGY_SITE = {
 
 
 def get_sources(ids=None, path=None) -> list[Source]:
-    """Sources by id (all if none given); unknown ids raise SourceConfigError."""
+    """Sources by id (every enabled one if none given); unknown ids raise SourceConfigError. A
+    disabled source is crawled only when named."""
     sources = load_sources(path)
     if not ids:
-        return sources
+        return [s for s in sources if s.enabled]
     by_id = {s.id: s for s in sources}
     missing = [i for i in ids if i not in by_id]
     if missing:

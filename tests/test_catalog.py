@@ -318,3 +318,27 @@ def test_sync_catalog_upserts_and_deletes(tmp_path, catalog):
     assert not list(database.query("select * from aliases where item_id = 'R12'"))
     # Idempotent.
     assert sync_catalog(database, load_catalog([smaller])) == counts
+
+
+def test_serving_a_database_syncs_the_plan_catalog(tmp_path):
+    """A database filled by crawls alone (issue 14: matches, but empty items/targets) gets its plan
+    as soon as it is opened for serving."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "crawled.db"
+    db = dbmod.connect(path)
+    assert db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 0
+    db.close()
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "serve", "--db", str(path), "--print-argv"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    db = dbmod.connect(path)
+    assert db.execute("SELECT COUNT(*) FROM items").fetchone()[0] > 0
+    assert db.execute("SELECT COUNT(*) FROM targets").fetchone()[0] > 0

@@ -253,3 +253,115 @@ def test_sigkill_mid_crawl_leaves_a_consistent_db_and_the_next_run_completes(sit
     assert out.returncode == 0, out.stderr[-2000:]
     assert q(dbpath, "SELECT status FROM runs ORDER BY id") == [("killed",), ("ok",)]
     assert {u for (u,) in q(dbpath, "SELECT url FROM articles")} == want
+
+
+def test_epaper_second_run_reads_only_the_recheck_window_then_only_the_new_issue(tmp_path):
+    """After the backfill, an unchanged paper costs its re-check window (2 days) and robots.txt;
+    a new issue costs its page list, its article lists and the new articles (issue 14)."""
+    paper_site = start(articles=40, seed=3)
+    try:
+        dbpath = tmp_path / "papers.db"
+        until = "2026-06-30"
+        _, first, _ = crawl(paper_site, dbpath, PAPERS, until=until)
+        days = Counter(r["path"] for r in first if "page_list_" in r["path"])
+        assert max(days.values()) == 1  # each day asked once, missing days included
+        lines, second, _ = crawl(paper_site, dbpath, PAPERS, until=until)
+        assert all("0 new" in line for line in lines), lines
+        assert sorted(r["path"] for r in second if r["path"] != "/robots.txt") == sorted(
+            f"/{p}/2026/06/{d}/page_list_202606{d}.html" for p in PAPERS for d in ("29", "30")
+        )
+        assert len(second) <= 100
+        new = paper_site.publish(4, "epaper/dskb")
+        new_day = re.search(r"_(\d{8})A", new[0]).group(1)
+        iso = f"{new_day[:4]}-{new_day[4:6]}-{new_day[6:]}"
+        lines, third, _ = crawl(paper_site, dbpath, PAPERS, until=iso)
+        fetched = sorted(f"https://{r['host']}{r['path']}" for r in article_hits(third))
+        assert fetched == sorted(new)
+        assert len(third) <= 100 + len(new)
+        stored = {u for (u,) in q(dbpath, "SELECT url FROM articles WHERE source_id = 'dskb'")}
+        assert set(new) <= stored
+        print(f"\ne-paper runs: first {len(first)}, second {len(second)}, after 4 new {len(third)} requests")
+    finally:
+        paper_site.stop()
+
+
+def test_epaper_backfill_is_bounded_per_run_and_resumes_where_it_stopped(tmp_path):
+    paper_site = start(articles=40, seed=3)
+    try:
+        dbpath = tmp_path / "bounded.db"
+        want = {u for u, a in expected(paper_site, "epaper", until="2026-06-30 23:59:59").items() if "/hzrb/" in u}
+        issue_days = {re.search(r"_(\d{8})A", u).group(1) for u in want}
+        assert len(issue_days) >= 4
+        asked: Counter = Counter()
+        runs = 0
+        while runs < 10:
+            runs += 1
+            lines, log, _ = crawl(paper_site, dbpath, ["hzrb"], "--max-pages", "2", until="2026-06-30")
+            read = {m.group(1) for r in log if (m := re.search(r"article_list_1_(\d{8})A", r["path"]))}
+            assert len(read) <= 2, read  # the bound: at most 2 days with an issue per run
+            asked.update(r["path"] for r in log if "page_list_" in r["path"])
+            stored = {u for (u,) in q(dbpath, "SELECT url FROM articles")}
+            if stored == want:
+                break
+        assert stored == want and runs >= len(issue_days) // 2
+        # no day outside the re-check window was asked twice: each run resumed where the last stopped
+        assert [p for p, k in asked.items() if k > 1 and not p.endswith(("20260629.html", "20260630.html"))] == []
+    finally:
+        paper_site.stop()
+
+
+@pytest.fixture
+def silent_port():
+    """A TCP port that accepts connections and never answers (a site that times out)."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+def closed_port() -> int:
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+@pytest.mark.parametrize("kind", ["dns", "refused", "timeout"])
+def test_unreachable_site_fails_in_seconds_with_one_plain_reason(kind, tmp_path, silent_port):
+    target = {
+        "dns": "http://hzwatch-test-nohost.invalid",
+        "refused": f"http://127.0.0.1:{closed_port()}",
+        "timeout": f"http://127.0.0.1:{silent_port}",
+    }[kind]
+    reason = {"dns": "域名无法解析", "refused": "连接被拒绝", "timeout": "超时"}[kind]
+    dbpath = tmp_path / "dead.db"
+    argv = [sys.executable, "-m", "monitor.cli", "crawl", "gov-kj", "dskb", "--db", str(dbpath)]
+    argv += ["--remap", f"kj.hangzhou.gov.cn={target}", "--remap", f"hzdaily.hangzhou.com.cn={target}"]
+    env = {**os.environ, "HZWATCH_PROBE_TIMEOUT": "2"}
+    t0 = time.monotonic()
+    out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
+    secs = time.monotonic() - t0
+    print(f"\n{kind}: both crawls failed after {secs:.1f} s")
+    assert secs < 15, secs  # not 150 s of retries (issue 14)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr and "Deprecat" not in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) <= 2, out.stderr  # one line per source
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert f": failed ({reason}：" in line and "failures: none" not in line, line
+    rows = q(dbpath, "SELECT source_id, status, error FROM runs ORDER BY source_id")
+    assert rows == [
+        ("dskb", "failed", f"{reason}：hzdaily.hangzhou.com.cn"),
+        ("gov-kj", "failed", f"{reason}：kj.hangzhou.gov.cn"),
+    ]
+    status = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "status", "--db", str(dbpath)], cwd=REPO, capture_output=True, text=True
+    )
+    assert f"{reason}：kj.hangzhou.gov.cn" in status.stdout, status.stdout

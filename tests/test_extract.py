@@ -593,3 +593,29 @@ def test_replica_bad_cases_served_with_status_200(replica):
                 wrong.append((c["id"], c["note"], e.title))
     assert checked >= 30
     assert not wrong, wrong
+
+
+@pytest.mark.parametrize(
+    "name,data,says",
+    [
+        ("empty.html", b"", "文件是空的"),
+        ("blank.html", b"  \n\t \n", "文件是空的"),
+        ("report.html", b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<</Type/Catalog>>endobj\n", "pdf"),
+        ("random.html", bytes(range(256)) * 8, "binary"),
+        ("shell.html", b"<html><body><div id='app'></div><script src='a.js'></script></body></html>", "没有抽取到文章"),
+    ],
+)
+def test_cli_on_no_page_exits_non_zero_with_a_plain_message(tmp_path, name, data, says):
+    path = tmp_path / name
+    path.write_bytes(data)
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "extract", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+    )
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr
+    (line,) = out.stderr.strip().splitlines()
+    assert says in line and name in line

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -371,6 +372,9 @@ def test_hanging_crawl_is_timed_out_and_the_others_go_on(tmp_path, small_replica
         "--crawl-timeout",
         "12",
         *remaps(replica, hanging, [HZNEWS_HOST]),
+        # a site silent from its first request fails fast as 超时 (test_crawl); here the crawl
+        # itself must hang past --crawl-timeout, so the first-request probe waits longer
+        env={"HZWATCH_PROBE_TIMEOUT": "60"},
     )
     try:
         done = wait_until(
@@ -536,3 +540,99 @@ def test_the_documented_duplicate_window_is_the_only_one(tmp_path, webhook):
     assert links.count(first) in (1, 2), "only the alert in flight at the kill may repeat"
     print(f"alert in flight at SIGKILL delivered {links.count(first)} time(s)")
     assert all(links.count(ln) == 1 for ln in set(links) - {first})
+
+
+def test_every_host_unreachable_every_source_fails_fast_named_within_one_interval(tmp_path):
+    """`./run.sh` with no network (issue 14): with one crawl slot, every enabled source are tried well
+    within one interval, each failure named in the runs, `status` and the log; no traceback."""
+    import socket
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()  # nothing listens here: connection refused
+    from scrapers.sources import load_sources
+
+    sources = [s for s in load_sources() if s.enabled]
+    db_path = tmp_path / "hzwatch.db"
+    interval = 90
+    args = ["run", "--db", str(db_path), "--no-serve", "--every", str(interval), "--max-crawls", "1"]
+    args += sum((["--remap", f"{s.site}={dead}"] for s in sources), [])
+    proc = hz(*args, env={"HZWATCH_PROBE_TIMEOUT": "2"})
+    t0 = time.monotonic()
+    try:
+        done = wait_until(
+            lambda: (
+                r
+                if len(r := {x["source_id"]: x for x in runs(db_path) if x["status"] != "running"}) == len(sources)
+                else None
+            ),
+            interval,
+            "a finished run of every source",
+            ignore=(sqlite3.OperationalError,),
+        )
+        secs = time.monotonic() - t0
+        status = subprocess.run([*HZ, "status", "--db", str(db_path)], cwd=REPO, capture_output=True, text=True)
+    finally:
+        rc, out = stop(proc)
+    print(f"\nall {len(sources)} sources tried and failed within {secs:.1f} s (one slot)")
+    for s in sources:
+        assert done[s.id]["status"] == "failed" and done[s.id]["error"] == f"连接被拒绝：{s.site}", done[s.id]
+        assert f"连接被拒绝：{s.site}" in status.stdout
+        assert f"crawl {s.id} ended: failed" in out and f"(连接被拒绝：{s.site})" in out
+    assert "Traceback" not in out and "maximum number of running instances" not in out, out[-3000:]
+    logs = re.search(r"crawl logs in (\S+)", out).group(1)
+    assert not Path(logs).exists()  # no leftover /tmp/hzwatch-run-* directory
+    assert rc == 0
+
+
+def test_status_names_a_source_waiting_longer_than_its_interval(tmp_path):
+    import fcntl
+
+    from db import runs as runs_db
+
+    db_path = tmp_path / "hzwatch.db"
+    db = database.connect(db_path)
+    long_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=3)).isoformat()
+    recent = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)).isoformat()
+    for sid, started in [("hznews", long_ago), ("zjol-hz", recent)]:  # hznews: every 30 min, zjol: 60
+        run_id = runs_db.start_run(db, sid)
+        runs_db.finish_run(db, run_id, "ok")
+        db.execute("UPDATE runs SET started = ? WHERE id = ?", [started, run_id])
+    db.conn.commit()
+    with open(f"{db_path}.run.lock", "a+") as lock:  # a service holds the run lock
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write(str(os.getpid()))
+        lock.flush()
+        up = time.time() - 3 * 3600  # the service started three hours ago
+        os.utime(f"{db_path}.run.lock", (up, up))
+        out = subprocess.run([*HZ, "status", "--db", str(db_path)], cwd=REPO, capture_output=True, text=True)
+    rows = {line.split()[0]: line for line in out.stdout.splitlines() if line.strip()}
+    assert "超过抓取间隔（30 分钟）" in rows["hznews"], out.stdout
+    assert "超过抓取间隔" not in rows["zjol-hz"]
+    assert "超过抓取间隔（120 分钟）" in rows["gov-kj"]  # never ran since the service started (lock file time)
+
+
+def test_a_digest_whose_time_passed_while_down_is_sent_at_restart(tmp_path, webhook):
+    db_path = tmp_path / "hzwatch.db"
+    db = seed(db_path)
+    subs = subs_file(
+        tmp_path, "  - {name: daily, urls_env: [T_HOOK], mode: digest, cron: '0 9 * * *', backfill: true}\n"
+    )
+    from monitor.alerting import alerts as alerting
+    from monitor.alerting.subscriptions import load_subscriptions
+
+    alerting.enqueue_new(db, load_subscriptions(subs))
+    two_days_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    db.execute("UPDATE outbox SET created_at = ?", [two_days_ago])  # queued before the service went down
+    db.conn.commit()
+    args = ["run", "--db", str(db_path), "--subscriptions", subs, "--no-crawl", "--no-serve"]
+    proc = hz(*args, env={"T_HOOK": webhook.apprise_url(), "HZWATCH_PUBLIC_URL": ""})
+    try:
+        [msg] = webhook.wait_for(1, timeout=30)  # not tomorrow at 09:00
+        wait_until(lambda: store.status_counts(database.connect(db_path)) == {"sent": 2}, 20, "both rows sent")
+    finally:
+        rc, out = stop(proc)
+    assert "摘要：2 条新动态" in msg["title"]
+    assert "HZWATCH_PUBLIC_URL is not set" in out  # alerts would link to 127.0.0.1
+    assert rc == 0, out

@@ -152,3 +152,24 @@ def test_cli_sources_check_lists_and_fails_cleanly(tmp_path):
     assert bad.returncode == 1
     assert "Traceback" not in bad.stderr
     assert "unknown strategy 'rss'" in bad.stderr and "'hznews'" in bad.stderr
+
+
+def test_a_source_documented_nowhere_public_is_unverified_off_by_default_and_named():
+    """No invented site knowledge (issue 14): the 数据资源局 column id came from the replica."""
+    import subprocess
+    import sys
+
+    from scrapers.sources import get_sources, load_sources
+
+    by_id = {s.id: s for s in load_sources()}
+    assert not by_id["gov-data"].verified and not by_id["gov-data"].enabled
+    assert all(s.verified and s.enabled for sid, s in by_id.items() if sid != "gov-data")
+    assert "gov-data" not in {s.id for s in get_sources()}  # `hzwatch crawl` with no ids
+    assert [s.id for s in get_sources(["gov-data"])] == ["gov-data"]  # named: crawled
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "sources", "check"], cwd=repo, capture_output=True, text=True
+    )
+    assert out.returncode == 0
+    assert "unverified: gov-data" in out.stdout and "off gov-data" in out.stdout
+    assert out.stdout.count("unverified:") == 1

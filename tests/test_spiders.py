@@ -397,3 +397,51 @@ def test_hrss_pages_by_param_json_on_the_column_page(db):
     out = list(spider.parse_jpaas(r))
     assert out[0].url == "https://hrss.hangzhou.gov.cn/art/2025/2/1/art_1229782005_4330001.html"
     assert json.loads(parse_qs(urlsplit(out[1].url).query)["paramJson"][0])["pageNo"] == 3
+
+
+def test_a_column_that_yields_nothing_where_it_used_to_is_named_in_the_layout_warning(db):
+    ledger = CrawlLedger(db, "gov-www")
+    db_runs.sync_sources(db, [SOURCES["gov-www"]])
+    url = "https://www.hangzhou.gov.cn/col/col812266/index.html"
+    col = {"col": 812266, "name": "部门动态", "api": "jpaas"}
+    with_rows = (
+        "<html><body><div count='1' pageNo='1'><ul class='ajax-ul'><li class='cf border-line'><a class='fl' "
+        "href='/col/col812266/art/2025/art_0123456789abcdef0123456789abcdef.html'>部门动态一</a>"
+        "<span class='fr'>2025-02-01</span></li></ul></div></body></html>"
+    )
+    redesigned = "<html><body><div class='new-list'><p>暂无内容</p></div></body></html>"
+    warnings = []
+    for page in (with_rows, redesigned, redesigned, with_rows):
+        spider = JcmsColumnSpider(source=SOURCES["gov-www"], ledger=ledger, since=date(2024, 1, 1))
+        spider.open_run()
+        list(spider.parse_column(resp(url, page, meta={"col": col, "page": 1})))
+        spider.closed("finished")
+        warnings.append(db.execute("SELECT layout_warning FROM sources WHERE id = 'gov-www'").fetchone()[0])
+    assert warnings[0] is None
+    # at once, naming the column, and still on the next empty run; gone once it yields again
+    assert warnings[1] == warnings[2] == "版面可能已改变：栏目「部门动态」(col812266)（此前 1 篇） 本次没有找到文章"
+    assert warnings[3] is None
+
+
+def test_the_issuing_body_is_the_publisher_not_the_author(db):
+    """信息来源/发布机构 on a government page (and an organisation in meta author) is the publisher."""
+    url = "https://www.hangzhou.gov.cn/art/2024/3/18/art_1229063401_1883633.html"
+    page = (
+        "<html><head><meta charset='utf-8'><meta name='ArticleTitle' content='市林水局召开2024年全市林业水利工作会议'>"
+        "<meta name='PubDate' content='2024-03-18 10:00'><meta name='author' content='市林水局'></head><body>"
+        "<div class='article'><h1>市林水局召开2024年全市林业水利工作会议</h1>"
+        "<p>发布日期:2024-03-18 访问次数: 发布机构:市林水局</p><div id='zoom'>"
+        "<p>3月18日，市林水局召开2024年全市林业水利工作会议，部署全年重点任务，深化改革、强基固本。</p>"
+        "<p>会议要求各区县抓好落实，确保各项目标任务按期完成。记者 王晓燕</p></div></div></body></html>"
+    )
+    spider = JcmsColumnSpider(source=SOURCES["gov-www"], ledger=CrawlLedger(db, "gov-www"), since=date(2024, 1, 1))
+    req = Request(url, meta={"article_url": url, "list_title": None, "list_date": None, "pages": []})
+    (item,) = list(spider.parse_article(resp(url, page, request=req)))
+    assert item.publisher == "市林水局"
+    assert item.author != "市林水局"
+    article_id, _ = db_articles.store_article(db, item)
+    row = db_articles.get_article(db, article_id)
+    assert (row["publisher"], row["author"]) == ("市林水局", item.author)
+    no_label = page.replace("发布机构:市林水局", "")
+    (item,) = list(spider.parse_article(resp(url, no_label, request=req)))
+    assert (item.publisher, item.author) == ("市林水局", "王晓燕")  # the meta author was an organisation

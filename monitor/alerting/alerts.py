@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from urllib.parse import unquote
 import apprise
 
 from db import alerts as store
+from db.clock import utc_now
+from db.status import parse_time
 from monitor.alerting import messages
 from monitor.alerting.subscriptions import Subscription, SubscriptionSet, accepts
 
@@ -31,6 +34,7 @@ class DispatchResult:
     retrying: int = 0
     failed: int = 0
     errors: list[str] = field(default_factory=list)
+    failed_subs: set[str] = field(default_factory=set)
 
 
 # -- secrets -----------------------------------------------------------------------------
@@ -78,8 +82,26 @@ def send(url: str, message: messages.Message) -> tuple[bool, str]:
     return False, redact(detail, [url])[:500]
 
 
-def deliver(sub: Subscription, message: messages.Message, already: set[str]) -> tuple[list[str], list[str]]:
-    """Send to each of the subscription's endpoints not yet done; (accepted env names, errors)."""
+def message_limit(url: str, delivery: dict) -> int:
+    """How many characters one message to this Apprise URL may carry (by its scheme)."""
+    limits = delivery.get("message_limits") or {}
+    scheme = url.split("://", 1)[0].lower().rstrip("s") if "://" in url else ""
+    return int(limits.get(scheme) or limits.get(scheme + "s") or limits.get("default") or 0)
+
+
+def deliver(
+    sub: Subscription,
+    message: messages.Message,
+    already: set[str],
+    on_accept=None,
+    delivery: dict | None = None,
+    templates: dict | None = None,
+) -> tuple[list[str], list[str]]:
+    """Send to each of the subscription's endpoints not yet done; (accepted env names, errors).
+
+    `on_accept(env_name)` runs the moment an endpoint has accepted (the caller records it there, so
+    a crash while a later endpoint is slow never sends to this one again). A message longer than
+    an endpoint's limit (by Apprise scheme) goes as several parts."""
     accepted, errors = [], []
     for env_name, url in sub.urls().items():
         if env_name in already:
@@ -87,9 +109,18 @@ def deliver(sub: Subscription, message: messages.Message, already: set[str]) -> 
         if not url:
             errors.append(f"{env_name}: environment variable not set")
             continue
-        ok, error = send(url, message)
+        parts = [message]
+        if delivery is not None and templates is not None:
+            parts = messages.split(message, message_limit(url, delivery), templates)
+        ok, error = True, ""
+        for part in parts:
+            ok, error = send(url, part)
+            if not ok:
+                break
         if ok:
             accepted.append(env_name)
+            if on_accept is not None:
+                on_accept(env_name)
         else:
             errors.append(f"{env_name}: {error}")
     return accepted, errors
@@ -135,11 +166,44 @@ def _render(db, row: dict, subset: SubscriptionSet) -> messages.Message:
     return messages.render_article(article, matches, progress, subset.delivery, subset.messages)
 
 
-def _retry_delay(delivery: dict, attempts_before: int) -> float | None:
-    """Seconds until the next attempt, or None when the row has used up its attempts."""
-    if attempts_before + 1 >= int(delivery["max_attempts"]):
+def _retry_delay(delivery: dict, attempts_before: int, created_at: str | None = None) -> float | None:
+    """Seconds until the next attempt (doubling, capped at backoff_max_seconds), or None when the row
+    is past its retry horizon (retry_horizon_hours after it was queued) or its max_attempts."""
+    cap = delivery.get("max_attempts")
+    if cap and attempts_before + 1 >= int(cap):
         return None
-    return min(float(delivery["backoff_base_seconds"]) * (2**attempts_before), float(delivery["backoff_max_seconds"]))
+    base, most = float(delivery["backoff_base_seconds"]), float(delivery["backoff_max_seconds"])
+    delay = min(base * 2 ** min(attempts_before, 40), most)
+    queued = parse_time(created_at)
+    if queued is None:
+        return delay
+    left = float(delivery["retry_horizon_hours"]) * 3600 - (utc_now() - queued).total_seconds()
+    if left <= 0:
+        return None
+    return min(delay, left)  # the last attempt falls on the horizon
+
+
+# Per subscription: failed attempts since its endpoints last accepted (one log line per outage).
+_outages: dict[str, int] = {}
+
+
+def _log_outcome(sub: Subscription, ids: list[int], error: str, delay: float | None, delivery: dict) -> None:
+    if delay is None:
+        log.error("subscription %s: %d alert(s) failed for good: %s", sub.name, len(ids), error)
+        return
+    n = _outages.get(sub.name, 0)
+    _outages[sub.name] = n + 1
+    if n == 0:
+        log.warning(
+            "subscription %s: endpoint not accepting alerts (%s); alerts stay queued and are retried "
+            "(back-off up to %.0f min, for %g h)",
+            sub.name,
+            error,
+            float(delivery["backoff_max_seconds"]) / 60,
+            float(delivery["retry_horizon_hours"]),
+        )
+    else:
+        log.debug("subscription %s: still not accepting (%d): %s", sub.name, n + 1, error)
 
 
 def _deliver_rows(
@@ -147,25 +211,29 @@ def _deliver_rows(
 ) -> None:
     """Deliver one message covering `rows` (same delivered set) and record the outcome."""
     already = set(json.loads(rows[0]["delivered"] or "[]"))
-    accepted, errors = deliver(sub, message, already)
     ids = [r["id"] for r in rows]
-    for env_name in accepted:  # commit per endpoint: a retry skips the ones that accepted
+
+    def accepted_by(env_name: str) -> None:  # committed at once: a retry skips the ones that accepted
         for i in ids:
             store.mark_delivered_to(db, i, env_name)
+
+    _, errors = deliver(sub, message, already, accepted_by, subset.delivery, subset.messages)
     if not errors:
         store.mark_sent(db, ids)
         result.sent += len(ids)
+        if _outages.pop(sub.name, 0):
+            log.info("subscription %s: endpoints accept alerts again", sub.name)
         return
     error = "; ".join(errors)
-    delay = _retry_delay(subset.delivery, max(r["attempts"] for r in rows))
+    delay = _retry_delay(subset.delivery, max(r["attempts"] for r in rows), min(r["created_at"] for r in rows))
     store.mark_attempt_failed(db, ids, error, delay)
     result.errors.append(f"{sub.name}: {error}")
     if delay is None:
         result.failed += len(ids)
-        log.error("subscription %s: alert(s) %s failed for good: %s", sub.name, ids, error)
+        result.failed_subs.add(sub.name)
     else:
         result.retrying += len(ids)
-        log.warning("subscription %s: alert(s) %s not delivered, retry in %.0f s: %s", sub.name, ids, delay, error)
+    _log_outcome(sub, ids, error, delay, subset.delivery)
 
 
 def dispatch_immediate(db, subset: SubscriptionSet, stop: threading.Event | None = None) -> DispatchResult:
@@ -202,7 +270,8 @@ def dispatch_digest(db, subset: SubscriptionSet, name: str, retry_only: bool = F
     lease = float(subset.delivery["lease_seconds"])
     if retry_only and not store.has_retry_due(db, name, lease):
         return result
-    rows = store.claim_due(db, [name], lease, limit=1000)
+    # a retry sends only the rows that were due at a digest time already: new rows wait for the cron
+    rows = store.claim_due(db, [name], lease, limit=1000, retries_only=retry_only)
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(row["delivered"] or "[]", []).append(row)
@@ -221,8 +290,42 @@ def dispatch_digest(db, subset: SubscriptionSet, name: str, retry_only: bool = F
     return result
 
 
+# Whether the operator has been told about the alerts queued too long now (once per outage).
+_queue_reported = {"now": False}
+
+
+def report_to_operator(db, subset: SubscriptionSet, result: DispatchResult) -> list[str]:
+    """Tell the operator (delivery.operator_urls_env, optional) about alerts that failed for good in
+    this cycle, and once per outage about alerts queued longer than queued_warn_minutes; logged too.
+    Returns the notes."""
+    t, d = subset.messages, subset.delivery
+    health = store.queue_health(db, float(d["queued_warn_minutes"]))
+    notes = []
+    if result.failed:
+        subs = ", ".join(sorted(result.failed_subs))
+        notes.append(t["operator_failed"].format(count=result.failed, hours=d["retry_horizon_hours"], subs=subs))
+    if health["old"] and not _queue_reported["now"]:
+        oldest = messages.format_time(health["oldest"], d["timezone"], t["unknown"])
+        error = redact(health["error"], [u for s in subset.subscriptions for u in s.urls().values() if u])[:200]
+        notes.append(
+            t["operator_queued"].format(
+                count=health["old"], minutes=d["queued_warn_minutes"], oldest=oldest, subs=health["subs"], error=error
+            )
+        )
+        log.warning("%s", notes[-1])
+    _queue_reported["now"] = bool(health["old"])
+    env = d.get("operator_urls_env")
+    url = os.environ.get(env) if env else None
+    if notes and url:
+        ok, error = send(url, messages.Message(title=t["operator_title"], body="\n".join(notes)))
+        if not ok:
+            log.warning("operator address (%s) did not accept the report: %s", env, error)
+    return notes
+
+
 def dispatch_all(db, subset: SubscriptionSet, stop: threading.Event | None = None) -> DispatchResult:
-    """One dispatch cycle: enqueue new alerts, send immediate ones, retry failed digests."""
+    """One dispatch cycle: enqueue new alerts, send immediate ones, retry failed digests; report
+    alerts that failed or wait too long to the operator."""
     enqueue_new(db, subset)
     result = dispatch_immediate(db, subset, stop)
     for sub in subset.subscriptions:
@@ -232,6 +335,8 @@ def dispatch_all(db, subset: SubscriptionSet, stop: threading.Event | None = Non
             result.retrying += r.retrying
             result.failed += r.failed
             result.errors += r.errors
+            result.failed_subs |= r.failed_subs
+    report_to_operator(db, subset, result)
     return result
 
 

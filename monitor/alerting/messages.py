@@ -104,6 +104,29 @@ def render_digest(entries: list[Message], delivery: dict, templates: dict) -> Me
     return Message(title=templates["digest_title"].format(date=today, count=len(entries)), body=body)
 
 
+def split(message: Message, limit: int, templates: dict) -> list[Message]:
+    """`message` as parts of at most `limit` characters (title and body), cut between digest entries
+    where possible; each part's title says which part it is."""
+    if limit <= 0 or len(message.title) + len(message.body) <= limit:
+        return [message]
+    room = max(limit - len(message.title) - 20, 200)  # 20: the part marker
+    sep = templates["digest_entry_sep"]
+    chunks: list[str] = []
+    for entry in message.body.split(sep):
+        while len(entry) > room:  # one entry longer than a whole message: cut it
+            chunks.append(entry[:room])
+            entry = entry[room:]
+        if chunks and len(chunks[-1]) + len(sep) + len(entry) <= room:
+            chunks[-1] += sep + entry
+        else:
+            chunks.append(entry)
+    total = len(chunks)
+    return [
+        Message(title=message.title + templates["digest_part"].format(n=n, total=total), body=body)
+        for n, body in enumerate(chunks, 1)
+    ]
+
+
 def render_test(name: str, delivery: dict, templates: dict) -> Message:
     now = dt.datetime.now(ZoneInfo(delivery["timezone"])).strftime("%Y-%m-%d %H:%M")
     return Message(title=templates["test_title"], body=templates["test_body"].format(name=name, time=now))

@@ -120,13 +120,23 @@ def sources() -> None:
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 def sources_check(path) -> None:
     """Validate a sources file (default: the bundled one) and list its sources."""
-    from scrapers.sources import SOURCES_FILE
+    from scrapers.sources import SOURCES_FILE, SourceConfigError, load_sources
 
-    srcs = _load_sources((), path)
+    try:
+        srcs = load_sources(path)
+    except SourceConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
     for s in srcs:
         every = f"every {s.interval_minutes} min" if s.interval_minutes else f"cron '{s.interval_cron}'"
-        click.echo(f"ok  {s.id:<10} {s.strategy:<13} {s.profile or 'generic':<15} {s.site:<26} {every}  {s.name}")
+        state = "ok " if s.enabled else "off"
+        click.echo(f"{state} {s.id:<10} {s.strategy:<13} {s.profile or 'generic':<15} {s.site:<26} {every}  {s.name}")
     click.echo(f"{len(srcs)} sources valid in {path or SOURCES_FILE}")
+    for s in srcs:
+        if not s.verified:
+            click.echo(
+                f"unverified: {s.id} ({s.name}): its ids are documented nowhere public; "
+                + ("crawled only when named" if not s.enabled else "enabled anyway (enabled: true)")
+            )
 
 
 @sources.command("list")
@@ -135,7 +145,9 @@ def sources_list(db_path) -> None:
     """List sources with their last run and any layout warning (from the database)."""
     import os
 
-    srcs = _load_sources()
+    from scrapers.sources import load_sources
+
+    srcs = load_sources()  # every source, disabled ones too
     rows = {}
     if os.path.exists(db_path):
         from db.status import source_overview
@@ -146,4 +158,5 @@ def sources_list(db_path) -> None:
         r = rows.get(s.id) or {}
         last = f"last run {r['status']} {r['started']} (+{r['new_articles']})" if r.get("status") else "never run"
         warn = f"  ! {r['layout_warning']}" if r.get("layout_warning") else ""
-        click.echo(f"{s.id:<10} {s.name}  [{s.strategy}, {s.site}]  {last}{warn}")
+        off = "" if s.enabled else "  (disabled: unverified)" if not s.verified else "  (disabled)"
+        click.echo(f"{s.id:<10} {s.name}  [{s.strategy}, {s.site}]  {last}{warn}{off}")

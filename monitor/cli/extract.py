@@ -26,6 +26,13 @@ def extract_cmd(file: Path, url: str | None, profile: str | None, content_type: 
         raw = file.read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from exc
+    from scrapers.spiders.failures import binary_kind
+
+    if not raw.strip():
+        raise click.ClickException(f"{file}: 文件是空的，没有可抽取的网页 (the file is empty)")
+    kind = binary_kind(raw)
+    if kind:
+        raise click.ClickException(f"{file}: 不是 HTML 网页，而是 {kind} 文件 (not an HTML page but {kind} data)")
     try:
         result = extract(raw, url=url, profile=profile, content_type=content_type)
     except ExtractionError as exc:
@@ -48,6 +55,9 @@ def extract_cmd(file: Path, url: str | None, profile: str | None, content_type: 
     if result.kicker:
         out["kicker"] = result.kicker
     click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+    if result.error:
+        # the JSON above says what was found; the exit status says it is no article
+        raise click.ClickException(f"{file}: 没有抽取到文章 (no article: {result.error})")
 
 
 extract = extract_cmd

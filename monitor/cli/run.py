@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 
 import click
 
@@ -137,6 +138,28 @@ def _due(due, now, tz) -> str:
     return "now (overdue)" if due <= now else _local(due, tz)
 
 
+def _service_started(db_path) -> dt.datetime | None:
+    """When the running service took the database's run lock (the lock file is written then)."""
+    try:
+        return dt.datetime.fromtimestamp(os.stat(f"{db_path}.run.lock").st_mtime, dt.timezone.utc)
+    except OSError:
+        return None
+
+
+def _waiting_too_long(sched, started, run, up_since, now) -> str | None:
+    """A note when a source has waited for its crawl longer than its interval (starved or stuck)."""
+    if not sched.interval_seconds or (run and run["status"] == "running"):
+        return None
+    due = started + dt.timedelta(seconds=sched.interval_seconds) if started else None
+    since = max(due, up_since) if due and up_since else due or up_since
+    if since is None:
+        return None
+    waited = (now - since).total_seconds()
+    if waited <= sched.interval_seconds:
+        return None
+    return f"已等待 {waited / 60:.0f} 分钟，超过抓取间隔（{sched.interval_seconds / 60:g} 分钟）"
+
+
 @click.command()
 @db_option
 @click.option("--interval-scale", type=float, default=1.0, hidden=True)
@@ -164,6 +187,8 @@ def status(db_path, interval_scale) -> None:
         click.echo(f"(sources.yaml not readable: {exc})", err=True)
         scheds = {}
     now = dt.datetime.now(tz)
+    pid = service_pid(db_path)
+    up_since = _service_started(db_path) if pid else None
     ids = sorted(set(scheds) | set(last) | set(rows))
     click.echo(f"{'source':<22} {'last run (Asia/Shanghai)':<24} {'result':<8} {'new':>4} {'next due':<19}  notes")
     for sid in ids:
@@ -178,14 +203,37 @@ def status(db_path, interval_scale) -> None:
             notes.append(str(run["error"])[:80])
         if sid not in scheds:
             notes.append("not in sources.yaml")
+        elif pid and (late := _waiting_too_long(scheds[sid], started, run, up_since, now)):
+            notes.insert(0, late)
         click.echo(
             f"{sid:<22} {_local(started, tz) if run else 'never':<24} {run['status'] if run else '-':<8} "
             f"{(run.get('new_articles') or 0) if run else 0:>4} {_due(due, now, tz):<19}  " + "; ".join(notes)
         )
-    pid = service_pid(db_path)
     click.echo(f"service: running (pid {pid})" if pid else "service: not running")
     counts = st.outbox_counts(db)
     click.echo("alerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sending", "failed", "sent")))
+    for line in _alert_trouble(db):
+        click.echo(line)
+
+
+def _alert_trouble(db) -> list[str]:
+    """Lines on alerts that failed for good or wait longer than delivery.queued_warn_minutes."""
+    from db.alerts import queue_health
+    from monitor.alerting.subscriptions import defaults
+
+    minutes = float(defaults()["delivery"]["queued_warn_minutes"])
+    health = queue_health(db, minutes)
+    out = []
+    if health["old"]:
+        out.append(
+            f"告警积压：{health['old']} 条排队超过 {minutes:g} 分钟（最早 {health['oldest']}，订阅 {health['subs']}）"
+            + (f"：{health['error'][:100]}" if health["error"] else "")
+        )
+    if health["failed"]:
+        out.append(
+            f"告警失败：{health['failed']} 条未能投递（hzwatch alerts list --status failed；hzwatch alerts retry）"
+        )
+    return out
 
 
 @click.group()

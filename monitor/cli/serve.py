@@ -23,11 +23,19 @@ PUBLISH_INSTALL = ["datasette-dashboards", "sqlite-utils", "opencc"]
 
 
 def _prepare_search(db_path: str) -> dict:
-    """Migrate the database and bring the search index up to date before serving it."""
+    """Migrate the database, sync the plan catalog (a database a crawl filled has its matches but
+    maybe no plan: the site would have nothing to show them under) and bring the search index up
+    to date before serving it."""
+    from db.catalog import sync_catalog
     from db.search import sync_index
+    from monitor.matching.catalog import CatalogError, load_catalog
 
     db = open_db(db_path)
     try:
+        try:
+            sync_catalog(db, load_catalog())
+        except CatalogError as exc:
+            click.echo(f"warning: plan catalog not synced, the site shows the stored one: {exc}", err=True)
         return sync_index(db)
     finally:
         db.close()

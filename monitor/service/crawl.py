@@ -32,11 +32,16 @@ class SourceResult:
     failures: dict
     seconds: float
     layout_warning: str | None = None
+    error: str | None = None
 
     def summary(self) -> str:
-        fails = ", ".join(f"{k} {v}" for k, v in sorted(self.failures.items())) or "none"
+        fails = ", ".join(f"{k} {v}" for k, v in sorted(self.failures.items()))
+        if not fails:
+            # "none" only when the run really ended well; otherwise say how it ended
+            fails = "none" if self.status == "ok" else (self.error or f"none recorded, run {self.status}")
+        reason = f" ({self.error})" if self.error and self.status != "ok" else ""
         line = (
-            f"{self.source_id}: {self.status}; {self.pages_fetched} pages, {self.new_articles} new, "
+            f"{self.source_id}: {self.status}{reason}; {self.pages_fetched} pages, {self.new_articles} new, "
             f"{self.updated_articles} updated articles; failures: {fails}; {self.seconds:.1f}s"
         )
         if self.layout_warning:
@@ -115,6 +120,7 @@ def run_crawl(
                 (row or {}).get("failures") or {},
                 seconds,
                 warn,
+                (row or {}).get("error"),
             )
         )
     return results

@@ -11,13 +11,13 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -29,141 +29,43 @@ from apscheduler.triggers.interval import IntervalTrigger
 import db as database
 from db import runs as runs_db
 from db import status as run_status
-from db.alerts import now_iso, touch_subscription
+from db.alerts import digest_missed, now_iso, touch_subscription
 from db.clock import BEIJING, TIMEZONE_NAME, pid_alive
 from monitor.alerting import alerts
-from monitor.alerting.subscriptions import SubscriptionSet
 from monitor.service.processes import KILL_GRACE_SECONDS, is_crawl_process, kill_group, tail, tied_to_parent
+from monitor.service.schedules import (
+    RunOptions,
+    ScheduleError,
+    SourceSchedule,
+    first_run_time,
+    last_fire_before,
+    load_source_schedules,
+    misfire_grace,
+    next_due,
+    schedules,
+    trigger_for,
+)
+from monitor.service.slots import FairSlots
 
 log = logging.getLogger("hzwatch.scheduler")
 TIMEZONE = TIMEZONE_NAME
+MIN_SLOT_SECONDS = 120.0
 
 
-class ScheduleError(Exception):
-    """A source whose schedule cannot be understood."""
-
-
-@dataclass(frozen=True)
-class SourceSchedule:
-    id: str
-    name: str
-    interval_seconds: float | None = None
-    cron: str | None = None
-
-
-@dataclass
-class RunOptions:
-    db_path: str
-    subscriptions: SubscriptionSet
-    serve: bool = True
-    host: str = "127.0.0.1"
-    port: int = 8001
-    remap: tuple[str, ...] = ()
-    fast: bool = False
-    only_sources: tuple[str, ...] = ()
-    interval_scale: float = 1.0
-    every: float | None = None
-    crawl_timeout: float = 1800.0
-    max_crawls: int = 2
-    dispatch_every: float | None = None
-    crawl: bool = True
-    crawl_argv_extra: tuple[str, ...] = field(default_factory=tuple)
-
-
-# -- sources -----------------------------------------------------------------------------
-
-
-def _get(obj, *names):
-    for name in names:
-        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-        if value is not None:
-            return value
-    return None
-
-
-def _seconds(value) -> float:
-    """An interval from sources.yaml: minutes as a number, or '90s', '30m', '2h', '1d'."""
-    if isinstance(value, (int, float)):
-        return float(value) * 60
-    text = str(value).strip().lower()
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-    if text and text[-1] in units:
-        return float(text[:-1]) * units[text[-1]]
-    return float(text) * 60
-
-
-def schedules(sources, opts: RunOptions) -> list[SourceSchedule]:
-    """Each source's schedule, after --sources, --every and --interval-scale."""
-    out = []
-    for src in sources:
-        sid = str(_get(src, "id"))
-        if opts.only_sources and sid not in opts.only_sources:
-            continue
-        name = str(_get(src, "name") or sid)
-        cron = _get(src, "cron", "interval_cron")
-        interval = _get(src, "interval_seconds")
-        if interval is None and (minutes := _get(src, "interval_minutes")) is not None:
-            interval = float(minutes) * 60
-        if interval is None and (raw := _get(src, "interval")) is not None:
-            if isinstance(raw, dt.timedelta):
-                interval = raw.total_seconds()
-            else:
-                try:
-                    interval = _seconds(raw)
-                except ValueError as exc:
-                    raise ScheduleError(f"source {sid}: bad interval {raw!r}") from exc
-        if opts.every:
-            out.append(SourceSchedule(sid, name, interval_seconds=float(opts.every)))
-        elif cron and interval is None:
-            out.append(SourceSchedule(sid, name, cron=str(cron)))
-        elif interval:
-            out.append(SourceSchedule(sid, name, interval_seconds=float(interval) * opts.interval_scale))
-        else:
-            raise ScheduleError(f"source {sid}: needs an interval or a cron")
-    missing = set(opts.only_sources) - {s.id for s in out}
-    if missing:
-        raise ScheduleError(f"unknown source(s): {', '.join(sorted(missing))}")
-    return out
-
-
-def load_source_schedules(opts: RunOptions) -> list[SourceSchedule]:
-    from scrapers.sources import SourceConfigError, load_sources
-
-    try:
-        return schedules(load_sources(), opts)
-    except SourceConfigError as exc:
-        raise ScheduleError(str(exc)) from exc
-
-
-def trigger_for(s: SourceSchedule):
-    """APScheduler trigger: interval with jitter (about a tenth, at most 5 min), or a cron."""
-    if s.cron:
-        return CronTrigger.from_crontab(s.cron, timezone=TIMEZONE)
-    jitter = min(s.interval_seconds * 0.1, 300)
-    return IntervalTrigger(seconds=s.interval_seconds, timezone=TIMEZONE, jitter=jitter or None)
-
-
-def misfire_grace(s: SourceSchedule) -> int:
-    """A late run still runs if it is less than half an interval late (cron: 10 minutes)."""
-    if s.cron:
-        return 600
-    return max(1, int(s.interval_seconds / 2))
-
-
-def first_run_time(s: SourceSchedule, last: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-    """Overdue (or never run): now, once. Otherwise when the next run falls due after the last one."""
-    if last is None:
-        return now
-    if s.cron:
-        due = CronTrigger.from_crontab(s.cron, timezone=TIMEZONE).get_next_fire_time(None, last)
-        return now if due is None or due <= now else due
-    due = last + dt.timedelta(seconds=s.interval_seconds)
-    return now if due <= now else due
-
-
-def next_due(s: SourceSchedule, last: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-    """When the service will next crawl this source (for `hzwatch status`)."""
-    return first_run_time(s, last, now)
+# re-exported: the service's callers and tests import them from here
+__all__ = [
+    "RunOptions",
+    "ScheduleError",
+    "Service",
+    "SourceSchedule",
+    "first_run_time",
+    "load_source_schedules",
+    "misfire_grace",
+    "next_due",
+    "run_service",
+    "schedules",
+    "trigger_for",
+]
 
 
 # -- the service -------------------------------------------------------------------------
@@ -175,7 +77,8 @@ class Service:
     def __init__(self, opts: RunOptions):
         self.opts = opts
         self.stop_event = threading.Event()
-        self.crawl_slots = threading.BoundedSemaphore(max(1, opts.max_crawls))
+        self.crawl_slots = FairSlots(opts.max_crawls)
+        self._last_start: dict[str, float] = {}  # epoch seconds of each source's last crawl start
         self.scheduler: BackgroundScheduler | None = None
         self.sources: list[SourceSchedule] = []
         self._crawl_threads: set[threading.Thread] = set()
@@ -227,6 +130,15 @@ class Service:
                     if not pid_alive(pid):
                         break
                     time.sleep(0.1)
+        if self.opts.subscriptions.subscriptions and not os.environ.get(
+            self.opts.subscriptions.delivery["public_url_env"]
+        ):
+            log.warning(
+                "%s is not set: the Datasette links in alerts point at %s, which recipients cannot open "
+                "(set it to the site's public address, see README)",
+                self.opts.subscriptions.delivery["public_url_env"],
+                self.opts.subscriptions.delivery["public_url_default"],
+            )
         # Subscriptions count as seen from the moment the service starts (their backlog is not alerted).
         for sub in self.opts.subscriptions.subscriptions:
             touch_subscription(db, sub.name, sub.mode, sub.backfill)
@@ -238,6 +150,9 @@ class Service:
 
     def start(self) -> None:
         self.prepare()
+        # A job still running at its next tick (a crawl waiting for a slot, a long dispatch) is normal:
+        # APScheduler's warning for each such tick would fill the log.
+        logging.getLogger("apscheduler.scheduler").addFilter(_quiet_skips)
         tz = BEIJING
         sched = BackgroundScheduler(
             timezone=tz,
@@ -247,6 +162,7 @@ class Service:
         db = database.connect(self.opts.db_path)
         last = run_status.last_started(db)
         db.close()
+        self._last_start = {sid: t.timestamp() for sid, t in last.items()}
         now = dt.datetime.now(tz)
         for n, s in enumerate(self.sources):
             first = first_run_time(s, last.get(s.id), now)
@@ -277,23 +193,40 @@ class Service:
             next_run_time=now,
             misfire_grace_time=max(1, int(every)),
         )
-        for sub in self.opts.subscriptions.subscriptions:
-            if sub.mode == "digest":
-                sched.add_job(
-                    self.digest,
-                    CronTrigger.from_crontab(sub.cron, timezone=tz),
-                    args=[sub.name],
-                    id=f"digest:{sub.name}",
-                    name=f"digest {sub.name}",
-                    misfire_grace_time=3600,
-                )
+        self._add_digests(sched, now)
         if self.opts.serve:
             self._start_datasette()
             sched.add_job(
                 self._watch_datasette, IntervalTrigger(seconds=2, timezone=tz), id="datasette", misfire_grace_time=5
             )
         self.scheduler = sched
+        log.info("crawl logs in %s (removed at shutdown)", self._log_dir)
         sched.start()
+
+    def _add_digests(self, sched, now: dt.datetime) -> None:
+        """One cron job per digest subscription; a digest whose time passed while the service was
+        down (rows queued before its last cron time) is sent now, not a day late."""
+        db = database.connect(self.opts.db_path)
+        try:
+            for sub in self.opts.subscriptions.subscriptions:
+                if sub.mode != "digest":
+                    continue
+                trigger = CronTrigger.from_crontab(sub.cron, timezone=BEIJING)
+                missed = digest_missed(db, sub.name, last_fire_before(trigger, now))
+                if missed:
+                    log.info("digest %s: %d alert(s) waited past its time while the service was down", sub.name, missed)
+                extra = {"next_run_time": now} if missed else {}
+                sched.add_job(
+                    self.digest,
+                    trigger,
+                    args=[sub.name],
+                    id=f"digest:{sub.name}",
+                    name=f"digest {sub.name}",
+                    misfire_grace_time=3600,
+                    **extra,
+                )
+        finally:
+            db.close()
 
     # -- jobs ----------------------------------------------------------------------------
     def crawl_argv(self, source_id: str) -> list[str]:
@@ -304,6 +237,14 @@ class Service:
             argv.append("--fast")
         return argv + list(self.opts.crawl_argv_extra)
 
+    def slot_seconds(self, source_id: str) -> float:
+        """How long a crawl may hold its slot: --crawl-timeout, and no longer than its source's
+        interval (at least two minutes), so one slow source cannot hold back the others for long."""
+        s = next((x for x in self.sources if x.id == source_id), None)
+        if s is None or not s.interval_seconds:
+            return self.opts.crawl_timeout
+        return min(self.opts.crawl_timeout, max(s.interval_seconds, MIN_SLOT_SECONDS))
+
     def run_crawl(self, source_id: str) -> str:
         """Run one crawl subprocess to its end, timeout or shutdown; record how it ended."""
         if self.stop_event.is_set():
@@ -311,10 +252,10 @@ class Service:
         with self._lock:
             self._crawl_threads.add(threading.current_thread())
         try:
-            while not self.crawl_slots.acquire(timeout=0.5):
-                if self.stop_event.is_set():
-                    return "skipped"
+            if not self.crawl_slots.acquire(self._last_start.get(source_id, 0.0), self.stop_event):
+                return "skipped"
             try:
+                self._last_start[source_id] = time.time()
                 return self._crawl(source_id)
             finally:
                 self.crawl_slots.release()
@@ -335,12 +276,12 @@ class Service:
                 start_new_session=True,
             )
         log.info("crawl %s started (pid %d)", source_id, proc.pid)
-        ended_by = None
+        ended_by, limit = None, self.slot_seconds(source_id)
         while proc.poll() is None:
             if self.stop_event.wait(0.2):
                 ended_by = ("killed", "stopped by service shutdown")
-            elif time.monotonic() - t0 > self.opts.crawl_timeout:
-                ended_by = ("timeout", f"no end after {self.opts.crawl_timeout:g} s")
+            elif time.monotonic() - t0 > limit:
+                ended_by = ("timeout", f"no end after {limit:g} s")
             if ended_by:
                 # A hung crawl will not finish its in-flight requests: a short grace is enough.
                 kill_group(proc, KILL_GRACE_SECONDS if ended_by[0] == "killed" else 1)
@@ -350,7 +291,11 @@ class Service:
         db = database.connect(self.opts.db_path)
         try:
             run = run_status.latest_run_of_pid(db, proc.pid, started)
-            if ended_by:
+            if run and run["status"] not in ("running", "killed") and run.get("ended"):
+                # the crawl ended its run itself (a failed run exits 1), perhaps just before a stop or
+                # timeout reached it: its own status and reason stand
+                status, error = None, run.get("error") or ""
+            elif ended_by:
                 status, error = ended_by
             elif rc != 0:
                 status, error = "failed", f"crawl exited with code {rc}: {tail(err_path)}"
@@ -367,7 +312,7 @@ class Service:
         finally:
             db.close()
         outcome = status or (run["status"] if run else "?")
-        (log.warning if status else log.info)(
+        (log.warning if status or outcome == "failed" else log.info)(
             "crawl %s ended: %s in %.1f s%s", source_id, outcome, elapsed, f" ({error})" if error else ""
         )
         if not self.stop_event.is_set() and self.scheduler is not None:
@@ -387,7 +332,7 @@ class Service:
         db = database.connect(self.opts.db_path)
         try:
             result = alerts.dispatch_all(db, self.opts.subscriptions, self.stop_event)
-            if result.sent or result.retrying or result.failed:
+            if result.sent or result.failed:  # an outage is logged once by the dispatcher, not per cycle
                 log.info("alerts: %d sent, %d to retry, %d failed", result.sent, result.retrying, result.failed)
         except Exception:
             log.exception("alert dispatch failed; will retry next cycle")
@@ -476,7 +421,12 @@ class Service:
             kill_group(self._datasette)
         if self._lock_file is not None:
             self._lock_file.close()  # releases the flock; the file may stay
+        shutil.rmtree(self._log_dir, ignore_errors=True)
         log.info("stopped")
+
+
+def _quiet_skips(record: logging.LogRecord) -> bool:
+    return "maximum number of running instances" not in record.getMessage()
 
 
 def run_service(opts: RunOptions) -> None:

@@ -59,6 +59,8 @@ class Config:
     g_url_date: list[re.Pattern]
     g_source: list[re.Pattern]
     g_author: list[re.Pattern]
+    g_publisher: list[re.Pattern]
+    organisation: re.Pattern
     g_editor: list[re.Pattern]
     g_byline: list[re.Pattern]
     g_noise: list[re.Pattern]
@@ -129,6 +131,8 @@ def load_config(path: str | None = None) -> Config:
         g_url_date=_compile_list(g["url_date_patterns"]),
         g_source=_compile_list(g["source_patterns"]),
         g_author=_compile_list(g["author_patterns"]),
+        g_publisher=_compile_list(g["publisher_patterns"]),
+        organisation=re.compile(g["organisation_pattern"]),
         g_editor=_compile_list(g["editor_patterns"]),
         g_byline=_compile_list(g["byline_patterns"]),
         g_noise=_compile_list(g["noise_lines"]),

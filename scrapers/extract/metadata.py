@@ -31,11 +31,16 @@ from scrapers.extract.title import page_title
 
 # the fields found before the page is split into lines, then those found from its lines
 HEAD_FIELDS = ("title", "subtitle", "kicker")
-LINE_FIELDS = ("published", "source", "editor", "author")  # editor first: an author never equals it
+# editor first: an author never equals it; publisher last: it takes an organisation out of author
+LINE_FIELDS = ("published", "source", "editor", "author", "publisher")
 
 Step = Callable[[Page], None]
 STEPS: dict[str, dict[str, Step]] = {f: {} for f in HEAD_FIELDS + LINE_FIELDS}
-REFINES = {("published", "profile_dateline"), ("published", "profile_trailer"), ("published", "dateline")}
+REFINES = {
+    ("published", "profile_dateline"),
+    ("published", "profile_trailer"),
+    ("published", "dateline"),
+}
 
 
 def method(fields: str, name: str) -> Callable[[Step], Step]:
@@ -325,6 +330,21 @@ def _author_meta(p: Page) -> None:
         p.put("author", clean_person(p.metas.get(key.lower())), f"meta:{key}")
 
 
+# ---------------------------------------------------------------------------- publisher (发布机构)
+
+
+@method("publisher", "label")
+def _publisher_label(p: Page) -> None:
+    """发布机构 / 发布单位 / 信息来源 … : an organisation named on a labelled line."""
+    lines = p.window + p.trailer + p.page_lines[: p.cfg.generic["publisher_lines"]]
+    for line in lines:
+        for pat in p.cfg.g_publisher:
+            for m in pat.finditer(line):
+                if p.is_organisation(m.group("publisher")):
+                    p.put("publisher", m.group("publisher"), "label")
+                    return
+
+
 # ---------------------------------------------------------------------------- listing order
 
 
@@ -355,7 +375,7 @@ def _rank(fld: str, found_by: tuple[tuple[str, str], int] | None) -> tuple[int, 
     rank = _PROFILE_RANK.get(step, _PROFILE_RANK.get(("*", step[1])))
     if rank is None:
         return (3, LINE_FIELDS.index(fld))
-    return (2, rank, idx, _MATCH_FIELDS.index(fld))
+    return (2, rank, idx, _MATCH_FIELDS.index(fld) if fld in _MATCH_FIELDS else len(_MATCH_FIELDS))
 
 
 def ordered_methods(p: Page) -> dict[str, str]:

@@ -28,6 +28,7 @@ class Extracted:
     source: str | None = None
     author: str | None = None
     editor: str | None = None
+    publisher: str | None = None  # the issuing body (发布机构, e.g. 市林水局): an organisation, never a person
     body: str = ""
     methods: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
@@ -69,8 +70,16 @@ class Page:
     match_idx: int = 0
     found_by: dict[str, tuple[tuple[str, str], int]] = field(default_factory=dict)
 
+    def is_organisation(self, value: str | None) -> bool:
+        """市林水局, 市审管办, 区政府 …: the name of an organisation, not of a person."""
+        return bool(value) and self.cfg.organisation.search(value) is not None
+
     def put(self, fld: str, value: str | None, how: str) -> None:
-        """Set a field (and the method that found it) unless it already has a value."""
+        """Set a field (and the method that found it) unless it already has a value. An organisation
+        found as the author is the publisher (the author is only for people), and the author's
+        other methods go on looking for a person."""
+        if fld == "author" and self.is_organisation(value):
+            fld, how = "publisher", f"author:{how}"
         if value and getattr(self.out, fld) is None:
             setattr(self.out, fld, value)
             self.out.methods[fld] = how

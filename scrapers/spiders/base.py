@@ -11,7 +11,7 @@ import logging
 import re
 from collections import Counter
 from datetime import date, timedelta
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
@@ -19,15 +19,22 @@ from scrapy.exceptions import IgnoreRequest
 from db.clock import today_beijing
 from db.records import Article
 from scrapers.encoding import decode_html
-from scrapers.spiders.failures import TRANSIENT, failure_reason, not_html, reason_name
+from scrapers.spiders.failures import (
+    TRANSIENT,
+    failure_reason,
+    not_html,
+    reason_name,
+    run_status,
+    unreachable_message,
+)
+from scrapers.spiders.pages import ALL_VIEW as _ALL_VIEW
+from scrapers.spiders.pages import numbered_pages
 
 log = logging.getLogger(__name__)
 # Share of U+FFFD above which a page counts as undecodable.
 MAX_REPLACEMENT_SHARE = 0.02
 # Failure reasons that say the list walk of this run was incomplete.
 LIST_FAILURE_PREFIX = "list_"
-# Recorded as fetch failures for the record, but not a sign of a broken run (a day without an issue).
-BENIGN_REASONS = {"no_issue"}
 RATE_LIMIT_RETRIES = 1
 # request meta keys the spiders set themselves (copied when a request is asked again)
 _OWN_META = {
@@ -112,6 +119,8 @@ class SourceSpider(scrapy.Spider):
         self.run_id: int | None = None
         self.record_run = run
         self.incremental = False
+        self.empty_lists: list[str] = []  # lists whose first page yielded nothing where it used to
+        self.stop_reason: str | None = None  # one plain line when the crawl ended early (unreachable site)
 
     async def start(self):
         for request in self.initial_requests():
@@ -152,29 +161,33 @@ class SourceSpider(scrapy.Spider):
             )
         failures = self.ledger.failures_by_reason()
         new, upd = self.counters["new"], self.counters["updated"]
-        real_failures = {k: v for k, v in failures.items() if k not in BENIGN_REASONS}
-        if reason == "finished":
-            status = "ok" if not real_failures else "partial"
-            if real_failures and not self.counters["pages"] and not new:
-                status = "failed"
-        elif reason == "closespider_timeout":
-            status = "timeout"
-        elif reason == "shutdown":
-            status = "killed"
-        else:
-            status = "failed"
+        status = run_status(reason, failures, pages=self.counters["pages"], new=new)
         self.ledger.finish_run(
             status,
             pages_fetched=self.counters["pages"],
             new_articles=new,
             updated_articles=upd,
             failures=failures,
-            error=None if reason == "finished" else f"closed: {reason}",
+            error=self.stop_reason or (None if reason == "finished" else f"closed: {reason}"),
             listing_complete=complete and not self.counters["capped"],
         )
-        warning = self.ledger.record_layout(self.items_found, int(self.cfg.get("layout_warn_after", 3)))
+        named = f"版面可能已改变：{'、'.join(self.empty_lists)} 本次没有找到文章" if self.empty_lists else None
+        warning = self.ledger.record_layout(self.items_found, int(self.cfg.get("layout_warn_after", 3)), named)
         if warning:
             log.warning("%s: %s", self.source.id, warning)
+
+    def unreachable(self, host: str, reason: str, url: str, detail: str) -> None:
+        """The site did not answer its first request (dns / connection / timeout): record why and end
+        the crawl now (called by scrapers.middlewares.UnreachableSiteMiddleware)."""
+        self.fail(url, LIST_FAILURE_PREFIX + reason, detail, transient=True)
+        self.listing_complete = False
+        self.stop_reason = unreachable_message(reason, host)
+        log.warning("%s: %s", self.source.id if self.source else "?", self.stop_reason)
+        engine = getattr(getattr(self, "crawler", None), "engine", None)
+        if engine is not None:
+            from scrapy.utils.defer import deferred_from_coro
+
+            deferred_from_coro(engine.close_spider_async(reason="unreachable"))
 
     def fail(self, url: str, reason: str, detail: str | None = None, transient: bool = False) -> None:
         """Record a failed fetch (fetch_failures row) and count it."""
@@ -287,6 +300,17 @@ class SourceSpider(scrapy.Spider):
 
     def count_found(self, n: int) -> None:
         self.items_found = (self.items_found or 0) + n
+
+    def first_page_yield(self, url: str, label: str, n: int) -> int:
+        """Note what the first page of one list (a column, a channel) yielded. A list that yields
+        nothing where it used to is named in the run's layout warning, and keeps its last count in
+        list_pages, so the warning holds until the list yields again. Returns the count to store."""
+        self.count_found(n)
+        prev = (self.list_state.get(url) or {}).get("items_found")
+        if n == 0 and prev:
+            self.empty_lists.append(f"{label}（此前 {prev} 篇）")
+            return prev
+        return n
 
     def remember_list(self, response, items_found: int, keep: bool = False) -> None:
         st = dict(response.meta.get("validators") or {})
@@ -439,25 +463,7 @@ class SourceSpider(scrapy.Spider):
     def other_pages(self, text: str, url: str) -> list[str]:
         """Other pages of a multi-page article: the extractor's pager links, plus any link to
         <article>_N.htm on the page (the all-pages _0 view first)."""
-        found = list(_extract_mod().pager_links(text, url, self.source.profile))
-        stem, dot, ext = url.split("?")[0].rpartition(".")
-        if dot:
-            # a plain suffix test instead of a regex compiled per page: <stem>_<digits>.<ext>
-            head, tail = stem + "_", "." + ext
-            for href in _HREF.findall(text):
-                href = href.strip()
-                if not href.endswith(tail):  # joining keeps the end of the path: skip before urljoin
-                    continue
-                absu = urljoin(url, href)
-                if (
-                    absu.startswith(head)
-                    and absu.endswith(tail)
-                    and absu[len(head) : len(absu) - len(tail)].isdecimal()
-                    and absu not in found
-                ):
-                    found.append(absu)
-        found.sort(key=lambda u: 0 if _ALL_VIEW.search(u) else 1)
-        return found
+        return numbered_pages(text, url, _extract_mod().pager_links(text, url, self.source.profile))
 
     def make_item(self, url: str, ex, response) -> Article:
         published = ex.published
@@ -474,6 +480,7 @@ class SourceSpider(scrapy.Spider):
             source_name=ex.source,
             author=ex.author,
             editor=ex.editor,
+            publisher=ex.publisher,
             body=ex.body or "",
             methods=dict(ex.methods or {}),
         )
@@ -488,7 +495,3 @@ class SourceSpider(scrapy.Spider):
             return
         reason = failure_reason(failure)
         self.fail(request.url, reason, str(failure.value)[:200], transient=reason in TRANSIENT)
-
-
-_HREF = re.compile(r"""href\s*=\s*["']([^"'#]+)["']""")
-_ALL_VIEW = re.compile(r"_0\.s?html?$")

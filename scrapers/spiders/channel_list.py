@@ -72,9 +72,10 @@ class ChannelListSpider(SourceSpider):
         if text is None:
             return
         items = self.list_items(text, response.url)
+        found = len(items)
         if page == 1:
-            self.count_found(len(items))
-        self.remember_list(response, len(items))
+            found = self.first_page_yield(response.url, f"列表 {response.url}", len(items))
+        self.remember_list(response, found)
         fresh, any_new = self.new_items(items)
         yield from self.article_requests(fresh, referer=response.url)
         if not items:

@@ -1,5 +1,8 @@
-"""E-paper day strategy (杭州日报/都市快报/每日商报): page_list -> article_list -> article_detail per day,
-newest day first, from `until` back to `since` (SITES.md §3)."""
+"""E-paper day strategy (杭州日报/都市快报/每日商报): page_list -> article_list -> article_detail per day
+(SITES.md §3). Incremental: every run re-checks the newest `recent_days` days; older days are read
+once, newest first, at most `max_pages` days with an issue per run (the backfill bound), and the
+next run resumes at the newest day not read yet. A day read (or found without an issue) is a
+list_pages row, so an unchanged paper costs `recent_days` requests per run."""
 
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ _YMD = re.compile(r"_(\d{8})(?:[A-Z]\d{2}|\.html)")
 
 
 class EpaperDaySpider(SourceSpider):
-    """One paper; every day in the range once, recent days on every run."""
+    """One paper; every day in the range once, the re-check window on every run."""
 
     strategy = "epaper_day"
 
@@ -35,24 +38,57 @@ class EpaperDaySpider(SourceSpider):
         )
 
     def initial_requests(self):
+        """The re-check window (the newest `recent_days` days, every run), then the backfill: the
+        newest day not read yet, one day at a time (parse_day asks for the next one)."""
         recent = int(self.cfg.get("recent_days", 2))
-        day, n = self.until, 0
+        for n in range(recent):
+            day = self.until - timedelta(days=n)
+            if day >= self.since:
+                yield self.day_request(day)
+        self._backfill_from = self.until - timedelta(days=recent)
+        self._issue_budget = self.max_pages
+        nxt = self.next_backfill_day()
+        if nxt is not None:
+            yield self.day_request(nxt, backfill=True)
+
+    def day_request(self, day: date, backfill: bool = False):
+        return scrapy.Request(
+            self.day_url(day),
+            callback=self.parse_day,
+            errback=self.day_error,
+            dont_filter=True,
+            meta={"day": day.isoformat(), "conditional": True, "backfill": backfill},
+        )
+
+    def next_backfill_day(self) -> date | None:
+        """The next older day of the backfill not read by an earlier run (None: the backfill is
+        complete, or this run's budget of issue days is spent and the next run resumes here)."""
+        day = self._backfill_from
         while day >= self.since:
-            url = self.day_url(day)
-            done_before = url in self.list_state and (self.until - day).days >= recent
-            if not done_before:
-                if n >= self.max_pages:
+            if self.day_url(day) not in self.list_state:
+                if self._issue_budget <= 0:
                     self.counters["capped"] += 1
-                    break
-                n += 1
-                yield scrapy.Request(
-                    url,
-                    callback=self.parse_day,
-                    errback=self.list_error,
-                    dont_filter=True,
-                    meta={"day": day.isoformat(), "conditional": True},
-                )
+                    return None
+                self._backfill_from = day - timedelta(days=1)
+                return day
             day -= timedelta(days=1)
+        self._backfill_from = day
+        return None
+
+    def continue_backfill(self, response, had_issue: bool):
+        """After a backfill day: count it against the budget if it had an issue, ask for the next."""
+        if not response.meta.get("backfill"):
+            return
+        if had_issue:
+            self._issue_budget -= 1
+        nxt = self.next_backfill_day()
+        if nxt is not None:
+            yield self.day_request(nxt, backfill=True)
+
+    def day_error(self, failure):
+        self.list_error(failure)
+        if self.stop_reason is None:  # not when the site is unreachable: the crawl is ending
+            yield from self.continue_backfill(failure.request, had_issue=False)
 
     def fail(self, url, reason, detail=None, transient=False):
         m = _YMD.search(url)
@@ -77,12 +113,17 @@ class EpaperDaySpider(SourceSpider):
         return out
 
     def parse_day(self, response):
+        lists = yield from self.read_day(response)
+        yield from self.continue_backfill(response, had_issue=bool(lists))
+
+    def read_day(self, response):
+        """Requests for the day's article lists; returns the list URLs (empty: no issue or an error)."""
         if response.status in (404, 410):
             self.no_issue(response)
-            return
+            return []
         text = self.page_text(response) if response.status == 200 else None
         if response.status == 200 and text is None:
-            return
+            return []
         lists = []
         if text is not None:
             for url in self.links(text, response.url, self._page_re):
@@ -92,9 +133,9 @@ class EpaperDaySpider(SourceSpider):
             # the "404页面" answered with status 200 on days without an issue
             if not lists and _extract_mod().detect_error_page(text) == "not-found-page":
                 self.no_issue(response)
-                return
+                return []
         if not self.list_response_ok(response, text):
-            return
+            return []
         self.count_found(len(lists))
         self.remember_list(response, len(lists), keep=True)
         for url in lists:
@@ -104,6 +145,7 @@ class EpaperDaySpider(SourceSpider):
                 errback=self.list_error,
                 meta={"day": response.meta["day"], "conditional": True},
             )
+        return lists
 
     def no_issue(self, response) -> None:
         """A day without an issue: recorded, and remembered so an old empty day is not asked again."""

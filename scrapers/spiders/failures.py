@@ -9,6 +9,32 @@ from scrapy.exceptions import IgnoreRequest
 TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
 
 
+# The three ways a site can be unreachable, in the words users read (CLI, status, source health).
+UNREACHABLE = {"dns": "域名无法解析", "connection": "连接被拒绝", "timeout": "超时"}
+
+
+def network_reason(exc: BaseException) -> str | None:
+    """dns / connection / timeout for an exception that says the host cannot be reached, else None."""
+    from scrapy import exceptions as sx
+    from twisted.internet import error as tx
+
+    if isinstance(exc, (sx.CannotResolveHostError, tx.DNSLookupError)):
+        return "dns"
+    if isinstance(exc, (sx.DownloadConnectionRefusedError, tx.ConnectionRefusedError, tx.NoRouteError)):
+        return "connection"
+    if isinstance(exc, (sx.DownloadTimeoutError, tx.TimeoutError, tx.TCPTimedOutError)):
+        return "timeout"
+    low = str(exc).lower()
+    if isinstance(exc, sx.DownloadFailedError) and ("timed out" in low or "timeout" in low):
+        return "timeout"
+    return None
+
+
+def unreachable_message(reason: str, host: str) -> str:
+    """The one plain line that says why a crawl failed: 域名无法解析：kj.hangzhou.gov.cn."""
+    return f"{UNREACHABLE.get(reason, reason)}：{host}"
+
+
 _BINARY_MAGIC = {
     b"%PDF": "pdf",
     b"PK\x03\x04": "zip",
@@ -19,6 +45,19 @@ _BINARY_MAGIC = {
     b"\x1f\x8b": "gzip",
     b"Rar!": "rar",
 }
+
+
+def binary_kind(data: bytes) -> str | None:
+    """pdf / zip / png … / binary when these bytes are no text page at all, else None."""
+    head = data[:1024].lstrip()
+    for magic, name in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            return name
+    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):  # NULs: not text (UTF-16 aside)
+        return "binary"
+    if head and sum(b < 9 or 13 < b < 32 for b in head) > len(head) // 20:  # control bytes galore
+        return "binary"
+    return None
 
 
 def not_html(response) -> str | None:
@@ -73,3 +112,17 @@ def failure_reason(failure) -> str:
     if failure.check(sx.DownloadFailedError):
         return "timeout" if "timeout" in low or "timed out" in low else "connection"
     return "error"
+
+
+# Recorded as fetch failures for the record, but not a sign of a broken run (a day without an issue).
+BENIGN_REASONS = {"no_issue"}
+
+
+def run_status(reason: str, failures: dict, pages: int, new: int) -> str:
+    """A run's status from how the spider closed and what failed: ok | partial | failed | timeout | killed."""
+    if reason == "finished":
+        real = {k: v for k, v in failures.items() if k not in BENIGN_REASONS}
+        if not real:
+            return "ok"
+        return "failed" if not pages and not new else "partial"
+    return {"closespider_timeout": "timeout", "shutdown": "killed"}.get(reason, "failed")

@@ -14,6 +14,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from scrapers.spiders.base import ListItem, SourceSpider
+from scrapers.spiders.jpaas import UnitCall, read_unit_call
 
 _DATASTORE = re.compile(r"<script[^>]*type=[\"']text/xml[\"'][^>]*>(.*?)</script>", re.S | re.I)
 _RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S | re.I)
@@ -31,15 +32,6 @@ _PAGER_KEYS = {
     "webname": r"\bwebname\s*[:=]\s*['\"]([^'\"]*)['\"]",
     "proxy": r"proxyUrl\s*[:=]\s*['\"]([^'\"]+)['\"]",
 }
-_JPAAS_KEYS = {
-    "url": r"\burl\s*:\s*['\"]([^'\"]*jpaas[^'\"]*)['\"]",
-    "webId": r"\bwebId\s*:\s*['\"]?(\d+)",
-    "tplSetId": r"\btplSetId\s*:\s*['\"]?(\w+)",
-    "pageId": r"\bpageId\s*:\s*['\"]?(\d+)",
-    "pageSize": r"\bpageSize\s*:\s*['\"]?(\d+)",
-    "tagId": r"\btagId\s*:\s*['\"]([^'\"]*)['\"]",
-    "parseType": r"\bparseType\s*:\s*['\"]([^'\"]*)['\"]",
-}
 
 
 def pager_params(text: str) -> dict:
@@ -50,16 +42,6 @@ def pager_params(text: str) -> dict:
         if m:
             out[key] = m.group(1)
     return out
-
-
-def jpaas_params(text: str) -> dict:
-    """jpaas unit loader parameters from a column page (empty if the page has none)."""
-    out = {}
-    for key, rx in _JPAAS_KEYS.items():
-        m = re.search(rx, text)
-        if m:
-            out[key] = m.group(1)
-    return out if "webId" in out else {}
 
 
 class JcmsColumnSpider(SourceSpider):
@@ -142,9 +124,9 @@ class JcmsColumnSpider(SourceSpider):
         text = self.list_text(response)
         if text is None:
             return
-        jp = jpaas_params(text)
+        call = read_unit_call(text, response.url)
         store = _DATASTORE.search(text)
-        if col.get("api") == "jpaas" or (jp and not store):
+        if col.get("api") == "jpaas" or (call and not store):
             frags = [_jpaas_fragment(text, self.cfg.get("jpaas_units") or ())]
             mode = "jpaas"
         else:
@@ -152,9 +134,11 @@ class JcmsColumnSpider(SourceSpider):
             mode = "xml"
         column_url = response.meta.get("column_url") or response.url
         items, seen, _skipped = self.parse_records(frags, column_url)
+        found = len(items)
         if page == 1:
-            self.count_found(len(items))
-        self.remember_list(response, len(items))
+            label = f"栏目「{col.get('name') or col['col']}」(col{col['col']})"
+            found = self.first_page_yield(response.url, label, len(items))
+        self.remember_list(response, found)
         yield from self.handle_page(items, column_url)
         if response.meta.get("mode") == "pagenum":
             params = response.meta["params"]
@@ -166,10 +150,10 @@ class JcmsColumnSpider(SourceSpider):
         if not self.more_pages(items, 1):
             return
         if mode == "jpaas":
-            params = jp or {}
-            if not params:
+            if call is None:
+                self.fail(response.url, "list_no_pager_params", "no jpaas unit request in the column page")
                 return
-            yield self.jpaas_request(response.url, col, params, 2)
+            yield self.jpaas_request(response.url, col, call, 2)
         elif col.get("paging") == "param_json":
             # newer Hanweb sites (hrss): the column page itself answers ?paramJson={"pageNo":N,...} with JSON
             params = pager_params(text)
@@ -253,26 +237,20 @@ class JcmsColumnSpider(SourceSpider):
             return
         yield self.dataproxy_request(meta["column_url"], meta["col"], meta["params"], end + 1, meta["page"] + 1)
 
-    def jpaas_request(self, column_url: str, col: dict, params: dict, page: int):
-        size = int(params.get("pageSize") or 10)
-        api = urljoin(column_url, params.get("url") or self.cfg["jpaas_api"])
-        query = {
-            "parseType": params.get("parseType", "bulidstatic"),
-            "webId": params["webId"],
-            "tplSetId": params.get("tplSetId", ""),
-            "pageType": "column",
-            "tagId": params.get("tagId", "组配分类list"),
-            "editType": "null",
-            "pageId": params.get("pageId") or str(col["col"]),
-            "paramJson": json.dumps({"pageNo": page, "pageSize": size}, separators=(",", ":")),
-        }
+    def jpaas_request(self, column_url: str, col: dict, call: UnitCall, page: int):
+        size = int(call.params.get("pageSize") or 10)
+        if not call.params.get("pageId"):
+            call.params["pageId"] = str(col["col"])
+        method, url, headers, body = call.request_args(page, size)
         return scrapy.Request(
-            api + "?" + urlencode(query),
+            url,
+            method=method,
+            body=body,
             callback=self.parse_jpaas,
             errback=self.list_error,
             dont_filter=True,
-            headers={"Referer": column_url},
-            meta={"col": col, "params": params, "page": page, "column_url": column_url, "conditional": True},
+            headers={"Referer": column_url, "X-Requested-With": "XMLHttpRequest", **headers},
+            meta={"col": col, "params": call, "page": page, "column_url": column_url, "conditional": method == "GET"},
         )
 
     def param_json_request(self, column_url: str, col: dict, params: dict, page: int):
@@ -313,10 +291,11 @@ class JcmsColumnSpider(SourceSpider):
         yield from self.handle_page(items, meta["column_url"])
         m = _JP_COUNT.search(frag)
         total = int(m.group(1)) if m else 0
-        size = int(meta["params"].get("pageSize") or 10)
+        call = meta["params"]
+        size = int((call.params if isinstance(call, UnitCall) else call).get("pageSize") or 10)
         if not seen or (total and meta["page"] * size >= total) or not self.more_pages(items, meta["page"]):
             return
-        if meta["params"].get("mode") == "param_json":
+        if not isinstance(call, UnitCall):  # hrss: paramJson on the column page itself
             yield self.param_json_request(meta["column_url"], meta["col"], {"perpage": size}, meta["page"] + 1)
         else:
             yield self.jpaas_request(meta["column_url"], meta["col"], meta["params"], meta["page"] + 1)
