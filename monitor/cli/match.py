@@ -142,10 +142,8 @@ def eval_cmd(directory: str, as_json: bool, min_f1: float | None, plan_paths: tu
 
     Only the plan(s) whose ids the labels use are matched (--plan FILE: only those files).
     """
-    from monitor.matching.evaluate import EvalError, evaluate, format_report, load_cases
-
     from monitor.cli.options import load_catalog_or_fail
-    from monitor.matching.evaluate import label_plans
+    from monitor.matching.evaluate import EvalError, evaluate, format_report, label_plans, load_cases
     from monitor.matching.matcher import Matcher
 
     try:
