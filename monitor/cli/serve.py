@@ -19,7 +19,7 @@ from monitor.cli.options import db_option, open_db
 PUBLISH_TARGETS = ["package", "cloudrun", "heroku", "vercel", "fly"]
 NAME_OPTION = {"package": "--tag", "cloudrun": "--service", "heroku": "--name", "vercel": "--project", "fly": "--app"}
 # Plugins the site needs wherever it is published; opencc/sqlite-utils for the vendored search code.
-PUBLISH_INSTALL = ["datasette-dashboards", "sqlite-utils", "opencc"]
+PUBLISH_INSTALL = ["datasette-dashboards", "sqlite-utils", "opencc", "openpyxl"]
 
 
 def _prepare_search(db_path: str) -> dict:
@@ -81,12 +81,18 @@ def snapshot(db_path: str, out_dir: Path) -> Path:
 
 
 def publish_plugins_dir(out_dir: Path) -> Path:
-    """The plugins folder plus a vendored copy of the `db` package the search plugin imports."""
+    """The plugins folder plus vendored copies of `db` (search, dates) and `monitor.reporting` (report)."""
     from monitor.service.serve import PLUGINS, REPO
 
     plugins = out_dir / "plugins"
     shutil.copytree(PLUGINS, plugins, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "db", plugins / "vendor" / "db", ignore=shutil.ignore_patterns("__pycache__"))
+    # the report pages (plugins/report.py) render with monitor.reporting
+    vendor_monitor = plugins / "vendor" / "monitor"
+    shutil.copytree(
+        REPO / "monitor" / "reporting", vendor_monitor / "reporting", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(REPO / "monitor" / "__init__.py", vendor_monitor / "__init__.py")
     return plugins
 
 
