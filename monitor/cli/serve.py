@@ -215,7 +215,7 @@ def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
     db.close()
     click.echo(
         f"demo database {db_path}: {s['articles']} articles from {s['sources']} sources = {s['stories']} stories "
-        f"(syndicated copies together); relevant to the plan: {s['relevant_stories']} stories "
+        f"(syndicated copies together); relevant to the plans: {s['relevant_stories']} stories "
         f"({s['relevant_articles']} articles); search index: {s['indexed']} of {s['articles']} articles; "
         f"targets: {s['targets_with_figure']} of {s['targets']} with a credible latest figure, "
         f"{s['figures']} figures of which {s['doubtful']} 存疑; in {time.monotonic() - started:.0f} s",
