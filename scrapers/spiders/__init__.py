@@ -1,4 +1,10 @@
-"""Generic spiders, one per crawl strategy; the source config says which one a source uses."""
+"""Where a page is fetched: generic spiders, one per crawl strategy; the source config says which
+one a source uses.
+
+Enters: a `Source` (scrapers/sources.yaml), the crawl window, and from outside a `CrawlLedger`
+(what is known, failures, the run row). Leaves: requests for list and article pages, and one
+`db.records.Article` per article (via `scrapers/extract`) for the item pipeline.
+"""
 
 from scrapers.spiders.channel_list import ChannelListSpider
 from scrapers.spiders.epaper_day import EpaperDaySpider
