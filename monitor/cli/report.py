@@ -24,6 +24,7 @@ def report(plan_id: str, as_of: str | None, fmt: str, out: str | None, db_path: 
     hzwatch report --plan hangzhou-2024 --format xlsx
     hzwatch report --plan hangzhou-2026 --as-of 2026-06-30 --out 2026上半年.html
     """
+    from db.clock import chinese_time
     from monitor.reporting import ReportError, build_report, render_html, render_xlsx
 
     db = open_db(db_path)
@@ -42,6 +43,6 @@ def report(plan_id: str, as_of: str | None, fmt: str, out: str | None, db_path: 
     path.write_bytes(data)
     counts = made.status_counts()
     click.echo(
-        f"{path}: {made.plan['title']}，截至{made.as_of}：{len(made.items)} 个条目，{made.reports} 篇报道，"
-        f"{len(made.targets)} 个目标（" + "，".join(f"{k}{v}" for k, v in counts.items()) + "）"
+        f"{path}：{made.plan['title']}，截至{chinese_time(made.as_of)}：{len(made.items)} 个条目，"
+        f"{made.reports} 篇报道，{len(made.targets)} 个目标（" + "，".join(f"{k}{v}" for k, v in counts.items()) + "）"
     )
