@@ -302,15 +302,17 @@ def _chunks(seq: list, n: int):
 
 
 def item_ancestors(db: sqlite_utils.Database) -> dict[str, set[str]]:
-    """Every plan item's ancestors (so a filter on a project also takes its tasks)."""
-    parent = {r["id"]: r["parent_id"] for r in db.query("SELECT id, parent_id FROM items")}
+    """Every plan item's ancestors and its plan's id (a filter on a project also takes its tasks, a
+    filter on a plan every item of it)."""
+    rows = list(db.query("SELECT id, parent_id, plan_id FROM items"))
+    parent = {r["id"]: r["parent_id"] for r in rows}
     out: dict[str, set[str]] = {}
-    for item in parent:
-        seen, p = set(), parent.get(item)
+    for row in rows:
+        seen, p = {row["plan_id"]}, parent.get(row["id"])
         while p and p not in seen:
             seen.add(p)
             p = parent.get(p)
-        out[item] = seen
+        out[row["id"]] = seen
     return out
 
 

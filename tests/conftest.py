@@ -18,6 +18,7 @@ import pytest
 from support_data import REPO
 from support_servers import SMTPReceiver, WebhookReceiver
 
+from monitor.matching.catalog import load_catalog
 from monitor.matching.matcher import Matcher
 from replica.server import start as start_replica
 
@@ -29,7 +30,14 @@ def repo_root() -> Path:
 
 @pytest.fixture(scope="session")
 def matcher() -> Matcher:
+    """The product's matcher: every bundled plan."""
     return Matcher()
+
+
+@pytest.fixture(scope="session")
+def matcher_2024() -> Matcher:
+    """The 2024 plan alone: what the labelled sets (written with 2024 ids) are scored against."""
+    return Matcher(load_catalog().only(["hangzhou-2024"]))
 
 
 @pytest.fixture(scope="module")

@@ -443,3 +443,26 @@ def messages_module():
     from monitor.alerting import messages
 
     return messages
+
+
+def test_filter_by_plan(tmp_path, monkeypatch, webhook):
+    monkeypatch.setenv("T_HOOK", webhook.apprise_url())
+    db = seed(tmp_path / "a.db")
+    db["plans"].insert({"id": "hz2026", "title": "2026年政府工作报告", "city": "杭州"})
+    db["items"].insert({"id": "Y26", "plan_id": "hz2026", "parent_id": None, "kind": "task", "title": "人才引育"})
+    db["stories"].insert({"id": 9})
+    # a story linked to items of both plans, and one linked to the 2026 plan only
+    add_article(db, 10, story=9, source="hznews", title="2026年人才引育", score=0.9, item="Y26", snippet="人才")
+    subset = load_subscriptions(
+        write_subs(
+            tmp_path,
+            """
+  - {name: p2024, urls_env: [T_HOOK], backfill: true, filters: {plans: [hz2024]}}
+  - {name: p2026, urls_env: [T_HOOK], backfill: true, filters: {plans: [hz2026]}}
+  - {name: nope, urls_env: [T_HOOK], backfill: true, filters: {plans: [hz2030]}}
+""",
+        )
+    )
+    assert alerts.enqueue_new(db, subset) == {"p2024": 2, "p2026": 1, "nope": 0}
+    rows = [r for r in store.list_outbox(db) if r["subscription"] == "p2026"]
+    assert [r["article_id"] for r in rows] == [10]

@@ -76,13 +76,16 @@ def test_chromium_is_installed():
 def test_home_page(server):
     url, tmp = server
     dom = dom_and_screenshot(url + "/", tmp, "home")
-    for text in ["杭州“深化改革、强基固本”主题年 改革追踪", "政务服务增值化改革", "篇报道", "新建配售型保障性住房"]:
+    for text in ["杭州计划追踪", "深化改革、强基固本主题年", "2026年政府工作报告年度目标任务", "督查报告"]:
+        assert text in dom
+    dom = dom_and_screenshot(url + "/plan/hangzhou-2024", tmp, "plan")
+    for text in ["深化改革、强基固本主题年", "政务服务增值化改革", "篇报道", "新建配售型保障性住房"]:
         assert text in dom
 
 
 def test_item_page(server):
     url, tmp = server
-    dom = dom_and_screenshot(url + "/item/T-housing", tmp, "item")
+    dom = dom_and_screenshot(url + "/plan/hangzhou-2024/item/T-housing", tmp, "item")
     assert "住房保障" in dom and "相关报道" in dom and "/article/" in dom
 
 

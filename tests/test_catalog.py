@@ -54,10 +54,12 @@ def _match(matcher, data: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def catalog():
-    return load_catalog()
+    """The 2024 plan (most checks below are about its content)."""
+    return load_catalog([PLAN])
 
 
 def test_bundled_plan_has_the_issue_ids(catalog):
+    assert [p.id for p in load_catalog().plans] == ["hangzhou-2024", "hangzhou-2026"]
     assert [p.id for p in catalog.plans] == ["hangzhou-2024"]
     plan = catalog.plans[0]
     assert plan.title == "深化改革、强基固本主题年"
@@ -287,7 +289,7 @@ def test_another_plan_is_just_another_file(tmp_path):
     path = tmp_path / "hangzhou-2025.yaml"
     path.write_text(yaml.safe_dump(plan, allow_unicode=True), encoding="utf-8")
     catalog = load_catalog(plan_files() + [path])
-    assert [p.id for p in catalog.plans] == ["hangzhou-2024", "hangzhou-2025"]
+    assert [p.id for p in catalog.plans] == ["hangzhou-2024", "hangzhou-2026", "hangzhou-2025"]
     matcher = Matcher(catalog)
     result = _match(
         matcher,
@@ -342,3 +344,57 @@ def test_serving_a_database_syncs_the_plan_catalog(tmp_path):
     db = dbmod.connect(path)
     assert db.execute("SELECT COUNT(*) FROM items").fetchone()[0] > 0
     assert db.execute("SELECT COUNT(*) FROM targets").fetchone()[0] > 0
+
+
+# ---------------------------------------------------------------- several plans
+
+
+def test_the_2026_plan(tmp_path):
+    catalog = load_catalog()
+    plan = next(p for p in catalog.plans if p.id == "hangzhou-2026")
+    assert all(i.id.startswith(("Y26-", "A26-")) for i in plan.items)
+    assert len(plan.items) == 17 and len(plan.targets) == 15
+    assert all(t.id.startswith("tgt26-") and t.due == dt.date(2026, 12, 31) for t in plan.targets)
+    # Worded like a 2024 target, a different target: its own id, year and value.
+    old, new = catalog.targets["tgt-leading-talent-500"], catalog.targets["tgt26-leading-talent-300"]
+    assert (old.value, old.due.year, new.value, new.due.year) == (500, 2024, 300, 2026)
+    for seed in ("hangzhou-com-cn-20260122-task-book.md", "chinanews-20260122-talent.md"):
+        assert "URL" in (REPO / "monitor" / "plans" / "sources" / seed).read_text(encoding="utf-8")
+
+
+def test_a_figure_goes_to_the_plan_of_its_year(matcher):
+    text = (
+        "2026年，杭州市新引育顶尖人才16名、省级及以上领军人才310名，新引育35周岁以下大学生36.2万名。"
+        "全市全年举办演唱会120场，更新住宅老旧电梯3200台。"
+    )
+    got = _match(
+        matcher,
+        {
+            "url": "https://www.hangzhou.gov.cn/art/2026/12/20/x.html",
+            "title": "杭州2026年人才工作成绩单",
+            "published": "2026-12-20",
+            "text": text,
+        },
+    )
+    figures = {(p["target"], p["value"]) for p in got["progress"]}
+    assert ("tgt26-top-talent-15", 16) in figures and ("tgt26-graduates-350k", 36.2) in figures
+    assert ("tgt26-leading-talent-300", 310) in figures
+    assert ("tgt26-concerts-100", 120) in figures and ("tgt26-elevators-3000", 3200) in figures
+    assert not any(p["target"].startswith("tgt-") for p in got["progress"])  # none on 2024's targets
+    assert "Y26-talent-top" in got["projects"]
+
+
+def test_catalog_directory_from_the_environment(tmp_path):
+    (tmp_path / "only.yaml").write_text(PLAN.read_text(encoding="utf-8"), encoding="utf-8")
+    env = {"HZWATCH_PLANS": str(tmp_path)}
+    code = "from monitor.matching.catalog import load_catalog; print([p.id for p in load_catalog().plans])"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env)
+    assert proc.stdout.strip() == "['hangzhou-2024']", proc.stderr
+
+
+def test_duplicate_target_id_across_files_names_the_other_file(tmp_path):
+    text = (REPO / "monitor" / "plans" / "hangzhou-2026.yaml").read_text(encoding="utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text(text.replace("id: hangzhou-2026", "id: other").replace("Y26-", "Z26-"), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"target tgt26-gdp-growth-5.*duplicate id \(also in .*hangzhou-2026"):
+        load_catalog(plan_files() + [other])

@@ -44,7 +44,7 @@ def canned_queries():
     return metadata()["databases"]["hzwatch"]["queries"]
 
 
-PARAMS = {"item": "T-housing", "target": "tgt-housing-6000", "q": "人才"}
+PARAMS = {"plan": "hangzhou-2024", "item": "T-housing", "target": "tgt-housing-6000", "q": "人才"}
 
 
 def params_for(sql: str) -> dict:
@@ -141,20 +141,31 @@ def test_custom_pages(site):
     client, info, _path = site
     home = client.get("/")
     assert home.status_code == 200
-    for text in ["改革追踪", "营商环境建设", "政务服务增值化改革", "新建配售型保障性住房", "篇报道", "完成度"]:
+    for text in ["计划追踪", "深化改革、强基固本主题年", "2026年政府工作报告年度目标任务", "篇", "督查报告"]:
         assert text in home.text
+    plan = client.get("/plan/hangzhou-2024")
+    for text in ["营商环境建设", "政务服务增值化改革", "新建配售型保障性住房", "篇报道", "完成度"]:
+        assert text in plan.text
     for path, text in [
-        ("/item/R08", "数据要素配置市场化改革"),
-        ("/item/T-housing", "6000套"),
-        ("/target/tgt-housing-6000", "报告过的数字"),
+        ("/plan/hangzhou-2024/item/R08", "数据要素配置市场化改革"),
+        ("/plan/hangzhou-2024/item/T-housing", "6000套"),
+        ("/plan/hangzhou-2024/target/tgt-housing-6000", "报告过的数字"),
+        ("/plan/hangzhou-2026", "人工智能创新发展第一城"),
         (f"/article/{info['script_article_id']}", "关联的计划条目"),
         ("/search?q=" + quote("数谷"), "篇包含"),
     ]:
         r = client.get(path)
         assert r.status_code == 200, (path, r.text[:300])
         assert text in r.text, path
-    for missing in ["/item/NOPE", "/target/nope", "/article/99999999"]:
-        assert client.get(missing).status_code == 404
+    for missing in ["/item/NOPE", "/target/nope", "/article/99999999", "/plan/nope", "/plan/hangzhou-2026/item/R08"]:
+        assert client.get(missing).status_code == 404, missing
+    # Older links (alert messages, bookmarks) go on to the page that names the plan.
+    for old, new in [
+        ("/item/R08", "/plan/hangzhou-2024/item/R08"),
+        ("/target/tgt26-gdp-growth-5", "/plan/hangzhou-2026/target/tgt26-gdp-growth-5"),
+    ]:
+        r = client.get(old)
+        assert (r.status_code, r.headers.get("location")) == (302, new)
 
 
 def test_dashboard_and_its_chart_queries_work_with_sql_off(site):
@@ -168,8 +179,18 @@ def test_dashboard_and_its_chart_queries_work_with_sql_off(site):
         assert r.status_code == 200, (slug, r.text[:300])
         assert r.json()["rows"], slug
     filtered = re.sub(r"\[\[(.*?)\]\]", r"\1", charts["target-values"]["query"])
-    r = client.get("/hzwatch.json", params={"sql": filtered, "target": "全年新建配售型保障性住房", "_shape": "objects"})
+    plan = "深化改革、强基固本主题年"
+    params = {"sql": filtered, "target": "全年新建配售型保障性住房", "plan": plan, "_shape": "objects"}
+    r = client.get("/hzwatch.json", params=params)
     assert r.status_code == 200 and {row["goal"] for row in r.json()["rows"]} == {6000}
+    # The plan filter alone: that plan's targets only.
+    by_plan = re.sub(r"\[\[ and t.metric = :target \]\]", "", charts["target-values"]["query"])
+    by_plan = re.sub(r"\[\[(.*?)\]\]", r"\1", by_plan)
+    for title, unit in [(plan, "（套）"), ("2026年政府工作报告年度目标任务", "（场）")]:
+        r = client.get("/hzwatch.json", params={"sql": by_plan, "plan": title, "_shape": "objects"})
+        targets = {row["target"] for row in r.json()["rows"]}
+        assert r.status_code == 200 and any(t.endswith(unit) for t in targets)
+        assert len(targets) == (6 if title == plan else 15), title
     assert client.get(f"/-/dashboards/tracker/{next(iter(charts))}").status_code == 200
 
 
@@ -228,7 +249,7 @@ def test_scraped_html_is_escaped_everywhere(site):
         f"/article/{aid}",
         "/search?q=" + quote("人才新政"),
         "/hzwatch/latest_matches",
-        "/item/T-talent-policy",
+        "/plan/hangzhou-2024/item/T-talent-policy",
     ]
     for path in pages:
         r = client.get(path)

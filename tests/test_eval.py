@@ -12,20 +12,21 @@ from support_data import EVAL_CASES as CASES
 from support_data import EVAL_DEV as DEV
 from support_data import REPO
 
+from monitor.matching.catalog import load_catalog
 from monitor.matching.evaluate import EvalError, evaluate, format_report, load_cases
 
 
 @pytest.mark.parametrize("directory", [DEV, CASES], ids=["dev", "own"])
-def test_perfect_scores(matcher, directory):
-    report = evaluate(matcher, load_cases(directory))
+def test_perfect_scores(matcher_2024, directory):
+    report = evaluate(matcher_2024, load_cases(directory))
     assert report["relevance"]["f1"] == 1.0
     assert report["items"]["f1"] == 1.0
     assert report["progress"]["accuracy"] == 1.0
     assert report["disagreements"] == []
 
 
-def test_own_cases_have_figures(matcher):
-    report = evaluate(matcher, load_cases(CASES))
+def test_own_cases_have_figures(matcher_2024):
+    report = evaluate(matcher_2024, load_cases(CASES))
     assert report["progress"]["labelled"] >= 12
     assert report["progress"]["as_of_right"] == report["progress"]["labelled"]
 
@@ -36,11 +37,11 @@ def _copy_with(tmp_path, name, change):
     (tmp_path / name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
 
 
-def test_disagreements_are_reported(matcher, tmp_path):
+def test_disagreements_are_reported(matcher_2024, tmp_path):
     _copy_with(tmp_path, "x01-shanghai-onenet.json", lambda lab: lab.update(relevant=True, projects=["R03"]))
     _copy_with(tmp_path, "p01-housing-june.json", lambda lab: lab["progress"][0].update(value=3300))
     _copy_with(tmp_path, "n12-corridor-rd.json", lambda lab: lab["projects"].remove("T-corridor"))
-    report = evaluate(matcher, load_cases(tmp_path))
+    report = evaluate(matcher_2024, load_cases(tmp_path))
     assert report["relevance"] == {"tp": 2, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.6667, "f1": 0.8}
     assert report["items"]["fp"] == 1 and report["items"]["fn"] == 1
     assert report["progress"] == {"labelled": 1, "right": 0, "false": 1, "as_of_right": 0, "accuracy": 0.0}
@@ -94,8 +95,8 @@ BLIND_FLOORS = {
 
 
 @pytest.mark.parametrize("name", sorted(BLIND_FLOORS))
-def test_blind_sets_hold_their_floors(matcher, name):
-    report = evaluate(matcher, load_cases(REPO / "tests" / name))
+def test_blind_sets_hold_their_floors(matcher_2024, name):
+    report = evaluate(matcher_2024, load_cases(REPO / "tests" / name))
     floors = BLIND_FLOORS[name]
     assert report["relevance"]["f1"] >= floors["relevance"]
     assert report["items"]["f1"] >= floors["items"]
@@ -155,3 +156,40 @@ def test_cli_keyword_baseline():
     # Invented hard negatives name the plan's words in other cities and years: the baseline takes them.
     assert report["relevance"]["recall"] == 1.0 and report["relevance"]["precision"] < 0.9
     assert report["progress"]["labelled"] > 0 and report["progress"]["right"] == 0
+
+
+LABELLED_SETS = ["eval_cases", "eval_blind", "eval_blind2", "eval_real", "eval_real_en", "data/eval_dev"]
+
+
+@pytest.mark.parametrize("name", LABELLED_SETS)
+def test_eval_scores_the_labels_plan_only(name):
+    """Adding a plan must not move any labelled set's figures: eval matches the labels' own plan,
+    and that equals matching with the 2024 plan file alone."""
+    from monitor.matching.evaluate import label_plans
+    from monitor.matching.matcher import Matcher
+
+    catalog = load_catalog()
+    assert len(catalog.plans) >= 2  # otherwise this would check nothing
+    cases = load_cases(REPO / "tests" / name)
+    assert label_plans(cases, catalog) == ["hangzhou-2024"]
+    scoped = evaluate(Matcher(catalog.only(["hangzhou-2024"])), cases)
+    alone = evaluate(Matcher(load_catalog([REPO / "monitor" / "plans" / "hangzhou-2024.yaml"])), cases)
+    for part in ("relevance", "items", "progress"):
+        assert scoped[part] == alone[part], (name, part)
+
+
+def test_cli_eval_names_the_plan_and_all_plans_would_differ():
+    proc = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "eval", str(CASES), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["plans"] == ["hangzhou-2024"] and report["items"]["f1"] == 1.0
+    # Scored against every plan, the 2026 plan's (right) links would count as errors.
+    from monitor.matching.matcher import Matcher
+
+    assert evaluate(Matcher(load_catalog()), load_cases(CASES))["items"]["fp"] > 0

@@ -207,10 +207,11 @@ def test_the_check_can_fail(expected):
 
 def test_home_page_numbers(site, expected):
     url, tmp, _ = site
-    page = dom(url + "/", tmp)
+    home = dom(url + "/", tmp)
     totals = expected.totals()
     for name, value in totals.items():
-        assert [number(x) for x in checks(page, name)] == [value], name
+        assert [number(x) for x in checks(home, name)] == [value], name
+    page = dom(url + "/plan/hangzhou-2024", tmp)  # the plan's items and targets, in the former home layout
     for item_id in expected.items:
         node = page.xpath(f"//*[@data-item='{item_id}']")
         assert node, f"{item_id} not on the home page"
@@ -240,9 +241,9 @@ def _check_target_line(page, target: dict, expected: Expected, where: str) -> No
 
 def test_every_item_page(site, expected):
     url, tmp, _ = site
-    pages = doms([f"{url}/item/{i}" for i in expected.items], tmp)
+    pages = doms([f"{url}/plan/hangzhou-2024/item/{i}" for i in expected.items], tmp)
     for item_id in expected.items:
-        page = pages[f"{url}/item/{item_id}"]
+        page = pages[f"{url}/plan/hangzhou-2024/item/{item_id}"]
         want = expected.item_reports(item_id)
         assert [int(number(x)) for x in checks(page, "item-reports")] == [want], item_id
         listed = page.xpath("//ul[@class='hz-reports']/li/@data-story")
@@ -254,9 +255,9 @@ def test_every_item_page(site, expected):
 
 def test_every_target_page(site, expected):
     url, tmp, _ = site
-    pages = doms([f"{url}/target/{t['id']}" for t in expected.plan["targets"]], tmp)
+    pages = doms([f"{url}/plan/hangzhou-2024/target/{t['id']}" for t in expected.plan["targets"]], tmp)
     for target in expected.plan["targets"]:
-        page = pages[f"{url}/target/{target['id']}"]
+        page = pages[f"{url}/plan/hangzhou-2024/target/{target['id']}"]
         latest, figures = expected.latest(target), expected.figures(target)
         want_latest = [fmt(latest["value"], latest["unit"])] if latest else []
         assert checks(page, "latest") == want_latest, target["id"]

@@ -1,7 +1,8 @@
 """Atom feeds (`.atom`) for the feed_* canned queries, declared in metadata.yml under `hzwatch-feeds`.
 
-`/feeds/matches.atom`, `/feeds/item.atom?item=R03`, `/feeds/target.atom?target=…` redirect to the feed
-of whatever database is served, so those addresses work for any database file name.
+`/feeds/matches.atom`, `/feeds/plan.atom?plan=hangzhou-2026`, `/feeds/item.atom?item=R03`,
+`/feeds/target.atom?target=…` redirect to the feed of whatever database is served, so those
+addresses work for any database file name.
 
 Every feed is a valid Atom document, an empty one too (no entries); a feed for an item or target
 that does not exist answers 404 (the query's `exists_sql` in metadata finds nothing); each entry is
@@ -94,4 +95,4 @@ async def feed_redirect(datasette, request):
 
 @hookimpl
 def register_routes():
-    return [(r"^/feeds/(?P<name>matches|item|target)\.atom$", feed_redirect)]
+    return [(r"^/feeds/(?P<name>matches|plan|item|target)\.atom$", feed_redirect)]

@@ -1,12 +1,13 @@
-"""Link article, item and target cells to the custom pages (/article/{id}, /item/{id}, /target/{id})."""
+"""Link plan, article, item and target cells to the custom pages (/plan/{id}, /article/{id}, /item/{id} and
+/target/{id}, which send the reader on to /plan/{plan}/item/{id} and /plan/{plan}/target/{id})."""
 
 from markupsafe import Markup, escape
 
 from datasette import hookimpl
 
 # column name -> custom page prefix, for any table or canned query that returns it
-LINKED_COLUMNS = {"article_id": "article", "item_id": "item", "target_id": "target"}
-TABLE_ID_PAGES = {"articles": "article", "items": "item", "targets": "target"}
+LINKED_COLUMNS = {"plan_id": "plan", "article_id": "article", "item_id": "item", "target_id": "target"}
+TABLE_ID_PAGES = {"plans": "plan", "articles": "article", "items": "item", "targets": "target"}
 
 
 @hookimpl

@@ -13,7 +13,7 @@ DEFAULTS_FILE = Path(__file__).with_name("alerts.yaml")
 ENV_FILE = "HZWATCH_SUBSCRIPTIONS"
 MODES = ("immediate", "digest")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FILTER_KEYS = {"items", "targets", "min_score", "sources", "only_with_progress"}
+_FILTER_KEYS = {"plans", "items", "targets", "min_score", "sources", "only_with_progress"}
 _SUB_KEYS = {"name", "urls_env", "mode", "cron", "filters", "backfill", "candidates"}
 
 
@@ -23,6 +23,7 @@ class SubscriptionError(Exception):
 
 @dataclass(frozen=True)
 class Filters:
+    plans: tuple[str, ...] = ()  # plan ids: a story linked to any item of one of them
     items: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
     min_score: float | None = None
@@ -146,6 +147,7 @@ def _parse(entry, where: str) -> Subscription:
     if min_score is not None and not isinstance(min_score, (int, float)):
         raise SubscriptionError(f"{where}: min_score must be a number")
     filters = Filters(
+        plans=_str_tuple(f.get("plans"), where, "plans"),
         items=_str_tuple(f.get("items"), where, "items"),
         targets=_str_tuple(f.get("targets"), where, "targets"),
         min_score=float(min_score) if min_score is not None else None,
@@ -182,7 +184,10 @@ def _str_tuple(value, where: str, key: str) -> tuple[str, ...]:
 def accepts(
     sub: Subscription, article: dict, matches: list[dict], progress: list[dict], item_ancestors: dict[str, set[str]]
 ) -> bool:
-    """Does an article (with its matches and progress rows) pass the subscription's filters?"""
+    """Does an article (with its matches and progress rows) pass the subscription's filters?
+
+    `item_ancestors` maps an item to its ancestors and its plan's id (db.alerts.item_ancestors).
+    """
     if not matches:
         return False
     f = sub.filters
@@ -194,6 +199,8 @@ def accepts(
             score = max((m.get("score") or 0) for m in matches)
         if score < f.min_score:
             return False
+    if f.plans and not any(item_ancestors.get(m["item_id"], set()) & set(f.plans) for m in matches):
+        return False
     if f.items:
         wanted = set(f.items)
         hit = any(({m["item_id"]} | item_ancestors.get(m["item_id"], set())) & wanted for m in matches)

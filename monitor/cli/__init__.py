@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli import core, crawl, extract, match, run, serve
+from monitor.cli import core, crawl, extract, match, report, run, serve
 
 # Every command or sub-group, in help order.
 COMMANDS: list[click.Command] = [
@@ -18,6 +18,7 @@ COMMANDS: list[click.Command] = [
     core.plans,
     match.match,
     match.eval_cmd,
+    report.report,
     crawl.crawl,
     crawl.sources,
     extract.extract,
@@ -33,7 +34,7 @@ COMMANDS: list[click.Command] = [
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hzwatch")
 def cli() -> None:
-    """hzwatch: monitor Hangzhou news for the 2024 深化改革、强基固本 theme-year plan."""
+    """hzwatch: monitor Hangzhou news for the city's plans (the 2024 theme year, the 2026 work report …)."""
 
 
 for _command in COMMANDS:

@@ -14,7 +14,7 @@ from monitor.cli.options import db_option, load_catalog_or_fail, open_db
     "plan_paths",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="Plan YAML file(s); default: every file in monitor/plans/.",
+    help="Plan YAML file(s); default: every file in monitor/plans/ (or in $HZWATCH_PLANS).",
 )
 def init(db_path: str, plan_paths: tuple[str, ...]) -> None:
     """Create or upgrade the database and sync the plan catalog into it."""

@@ -19,7 +19,7 @@ plan_option = click.option(
     "plan_paths",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="Plan YAML file(s); default: every file in monitor/plans/.",
+    help="Plan YAML file(s); default: every file in monitor/plans/ (or in $HZWATCH_PLANS).",
 )
 
 
@@ -146,21 +146,27 @@ def _match_all(db_path: str, force: bool, plan_paths: tuple[str, ...]) -> None:
 def eval_cmd(
     directory: str, as_json: bool, min_f1: float | None, baseline: str | None, plan_paths: tuple[str, ...]
 ) -> None:
-    """Score the matcher on a directory of labelled articles (*.json with a 'label')."""
-    from monitor.matching.evaluate import EvalError, evaluate, format_report, load_cases
+    """Score the matcher on a directory of labelled articles (*.json with a 'label').
+
+    Only the plan(s) whose ids the labels use are matched (--plan FILE: only those files).
+    """
+    from monitor.cli.options import load_catalog_or_fail
+    from monitor.matching.evaluate import EvalError, evaluate, format_report, label_plans, load_cases
+    from monitor.matching.matcher import Matcher
 
     try:
         cases = load_cases(directory)
     except EvalError as exc:
         raise click.ClickException(str(exc)) from exc
+    catalog = load_catalog_or_fail(plan_paths)
+    plans = label_plans(cases, catalog)
     if baseline == "keyword":
-        from monitor.cli.options import load_catalog_or_fail
         from monitor.matching.baseline import KeywordBaseline
 
-        scorer = KeywordBaseline(load_catalog_or_fail(plan_paths))
+        scorer = KeywordBaseline(catalog.only(plans))
     else:
-        scorer = _matcher(plan_paths)
-    report = evaluate(scorer, cases)
+        scorer = Matcher(catalog.only(plans))
+    report = {"plans": plans, **evaluate(scorer, cases)}
     click.echo(_dump(report, pretty=True) if as_json else format_report(report))
     if min_f1 is not None and report["relevance"]["f1"] < min_f1:
         click.echo(f"relevance F1 {report['relevance']['f1']:.3f} is below --min-f1 {min_f1}", err=True)

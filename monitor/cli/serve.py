@@ -19,7 +19,7 @@ from monitor.cli.options import db_option, open_db
 PUBLISH_TARGETS = ["package", "cloudrun", "heroku", "vercel", "fly"]
 NAME_OPTION = {"package": "--tag", "cloudrun": "--service", "heroku": "--name", "vercel": "--project", "fly": "--app"}
 # Plugins the site needs wherever it is published; opencc/sqlite-utils for the vendored search code.
-PUBLISH_INSTALL = ["datasette-dashboards", "sqlite-utils", "opencc"]
+PUBLISH_INSTALL = ["datasette-dashboards", "sqlite-utils", "opencc", "openpyxl"]
 
 
 def _prepare_search(db_path: str) -> dict:
@@ -89,12 +89,18 @@ def snapshot(db_path: str, out_dir: Path) -> Path:
 
 
 def publish_plugins_dir(out_dir: Path) -> Path:
-    """The plugins folder plus a vendored copy of the `db` package the search plugin imports."""
+    """The plugins folder plus vendored copies of `db` (search, dates) and `monitor.reporting` (report)."""
     from monitor.service.serve import PLUGINS, REPO
 
     plugins = out_dir / "plugins"
     shutil.copytree(PLUGINS, plugins, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "db", plugins / "vendor" / "db", ignore=shutil.ignore_patterns("__pycache__"))
+    # the report pages (plugins/report.py) render with monitor.reporting
+    vendor_monitor = plugins / "vendor" / "monitor"
+    shutil.copytree(
+        REPO / "monitor" / "reporting", vendor_monitor / "reporting", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copy(REPO / "monitor" / "__init__.py", vendor_monitor / "__init__.py")
     return plugins
 
 
@@ -217,7 +223,7 @@ def demo(db_path: str, port: int, articles: int | None, no_serve: bool) -> None:
     db.close()
     click.echo(
         f"demo database {db_path}: {s['articles']} articles from {s['sources']} sources = {s['stories']} stories "
-        f"(syndicated copies together); relevant to the plan: {s['relevant_stories']} stories "
+        f"(syndicated copies together); relevant to the plans: {s['relevant_stories']} stories "
         f"({s['relevant_articles']} articles); search index: {s['indexed']} of {s['articles']} articles; "
         f"targets: {s['targets_with_figure']} of {s['targets']} with a credible latest figure, "
         f"{s['figures']} figures of which {s['doubtful']} 存疑; in {time.monotonic() - started:.0f} s",

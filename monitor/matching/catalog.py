@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,21 @@ from monitor.matching.settings import (
     parse_matching,
 )
 
-__all__ = ["Catalog", "CatalogError", "Item", "Plan", "Target", "catalog_hash", "load_catalog", "plan_files"]
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Item",
+    "Plan",
+    "Target",
+    "catalog_hash",
+    "load_catalog",
+    "plan_files",
+    "plans_dir",
+]
 
 PLANS_DIR = Path(__file__).resolve().parents[1] / "plans"
+# A catalog directory other than the bundled one (every command that loads the catalog reads it).
+PLANS_ENV = "HZWATCH_PLANS"
 PLACES_FILE = Path(__file__).resolve().parent / "places.yaml"
 
 ITEM_KINDS = {"group": None, "aim": None, "project": "group", "task": "aim"}
@@ -127,10 +140,30 @@ class Catalog:
     def targets(self) -> dict[str, Target]:
         return {t.id: t for p in self.plans for t in p.targets}
 
+    def plan_of(self, ref: str) -> str | None:
+        """The id of the plan that holds an item or target id (or is that plan), if any."""
+        for plan in self.plans:
+            if ref == plan.id or any(i.id == ref for i in plan.items) or any(t.id == ref for t in plan.targets):
+                return plan.id
+        return None
+
+    def only(self, plan_ids: list[str]) -> Catalog:
+        """The same catalog restricted to some plans (an evaluation scores one plan's labels)."""
+        unknown = sorted(set(plan_ids) - {p.id for p in self.plans})
+        if unknown:
+            raise CatalogError(self.files[0] if self.files else PLANS_DIR, "catalog", "plan", f"unknown plan {unknown}")
+        plans = [p for p in self.plans if p.id in plan_ids]
+        return Catalog(plans=plans, places=self.places, files=[p.path for p in plans], hash=self.hash)
+
+
+def plans_dir() -> Path:
+    """The catalog directory: $HZWATCH_PLANS when set, else the bundled monitor/plans/."""
+    return Path(os.environ[PLANS_ENV]) if os.environ.get(PLANS_ENV) else PLANS_DIR
+
 
 def plan_files() -> list[Path]:
-    """Every bundled plan file."""
-    return sorted(PLANS_DIR.glob("*.yaml"))
+    """Every plan file of the catalog directory."""
+    return sorted(plans_dir().glob("*.yaml"))
 
 
 def load_catalog(paths: list[str | Path] | None = None) -> Catalog:
@@ -140,7 +173,7 @@ def load_catalog(paths: list[str | Path] | None = None) -> Catalog:
     """
     files = [Path(p) for p in paths] if paths else plan_files()
     if not files:
-        raise CatalogError(PLANS_DIR, "catalog", "files", "no plan files found")
+        raise CatalogError(plans_dir(), "catalog", "files", "no plan files found")
     places = _load_places(PLACES_FILE)
     plans: list[Plan] = []
     errors: list[CatalogError] = []
@@ -186,7 +219,8 @@ def _check_unique(
         seen_items[item.id] = path
     for target in plan.targets:
         if target.id in seen_targets or target.id in seen_items:
-            problems.add(f"target {target.id}", "id", "duplicate id")
+            also = seen_targets.get(target.id) or seen_items.get(target.id)
+            problems.add(f"target {target.id}", "id", f"duplicate id (also in {also})")
         seen_targets[target.id] = path
     if any(p.id == plan.id for p in plans):
         problems.add(f"plan {plan.id}", "id", "duplicate plan id")

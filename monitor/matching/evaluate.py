@@ -49,6 +49,29 @@ def load_cases(directory: str | Path) -> list[Case]:
     return cases
 
 
+def labelled_ids(cases: list[Case]) -> set[str]:
+    """Every item and target id the labels name."""
+    ids: set[str] = set()
+    for case in cases:
+        ids.update(str(i) for i in case.label.get("projects") or [])
+        ids.update(str(f.get("target")) for f in case.label.get("progress") or [] if isinstance(f, dict))
+    return ids
+
+
+def label_plans(cases: list[Case], catalog: Any) -> list[str]:
+    """The plans the labels belong to (the plans holding their ids), in catalog order.
+
+    Labels are written against one plan's ids: scoring them against every plan would count
+    another plan's (correct) links as errors. Labels naming no id (all negatives) belong to the
+    oldest plan, the one the labelled sets were written for.
+    """
+    found = {catalog.plan_of(ref) for ref in labelled_ids(cases)} - {None}
+    if not found:
+        oldest = min(catalog.plans, key=lambda p: p.announced)
+        return [oldest.id]
+    return [p.id for p in catalog.plans if p.id in found]
+
+
 def _prf(tp: int, fp: int, fn: int) -> dict[str, Any]:
     p = tp / (tp + fp) if tp + fp else 1.0
     r = tp / (tp + fn) if tp + fn else 1.0
@@ -139,7 +162,7 @@ def format_report(report: dict[str, Any]) -> str:
     """A plain-text summary and a table of every disagreement."""
     r, i, p = report["relevance"], report["items"], report["progress"]
     lines = [
-        f"cases: {report['cases']}",
+        f"cases: {report['cases']}" + (f"  (plan {', '.join(report['plans'])})" if report.get("plans") else ""),
         f"relevance  P {r['precision']:.3f}  R {r['recall']:.3f}  F1 {r['f1']:.3f}  "
         f"(tp {r['tp']} fp {r['fp']} fn {r['fn']})",
         f"items      P {i['precision']:.3f}  R {i['recall']:.3f}  F1 {i['f1']:.3f}  "
