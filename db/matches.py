@@ -9,6 +9,7 @@ import sqlite_utils
 
 from db.clock import now_iso
 from db.records import Article, MatchResult
+from db.reviews import reapply, story_reviewed
 
 BATCH = 500
 
@@ -16,7 +17,9 @@ BATCH = 500
 def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, version: str) -> None:
     """Replace one article's matches and progress rows and record the verdict, in one transaction.
 
-    matches.score is the number of evidence hits kept for that item.
+    matches.score is the number of evidence hits kept for that item. When people have reviewed the
+    article's story, these rows are kept as the matcher's output and the reviews applied on top
+    (db/reviews.py): a re-match never overwrites a correction.
     """
     now = now_iso()
     evidence: dict[str, list] = {}
@@ -50,9 +53,19 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, 
         if progress_rows:
             db["progress"].insert_all(progress_rows)
         db.execute(
-            "UPDATE articles SET relevant = ?, score = ?, matcher_version = ?, matched_at = ? WHERE id = ?",
-            [1 if result.relevant else 0, float(result.score or 0.0), version, now, article_id],
+            "UPDATE articles SET relevant = ?, score = ?, candidate = ?, matcher_version = ?, matched_at = ?"
+            " WHERE id = ?",
+            [
+                1 if result.relevant else 0,
+                float(result.score or 0.0),
+                1 if result.candidate else None,
+                version,
+                now,
+                article_id,
+            ],
         )
+        if story_reviewed(db, article_id):
+            reapply(db, article_id, version)
 
 
 def count_articles_needing_match(db: sqlite_utils.Database, version: str, force: bool = False) -> int:

@@ -86,6 +86,12 @@ def m007_stories(db: sqlite_utils.Database) -> None:
     db.executescript((SCHEMA_DIR / "007_stories.sql").read_text(encoding="utf-8"))
 
 
+def m008_reviews(db: sqlite_utils.Database) -> None:
+    # People's corrections (who, when, why), the matcher's own output kept for reviewed stories,
+    # reviewers' sign-ins, and the story views knowing a person's figure: db/schema/008_reviews.sql.
+    db.executescript((SCHEMA_DIR / "008_reviews.sql").read_text(encoding="utf-8"))
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -94,6 +100,7 @@ MIGRATIONS: list[Migration] = [
     m005_publish_indexes,
     m006_source_latest_index,
     m007_stories,
+    m008_reviews,
 ]
 
 

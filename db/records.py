@@ -79,6 +79,9 @@ class MatchResult:
 
     relevant: bool = False
     score: float = 0.0
+    # Below the relevance threshold but with plan evidence (待确认): stored with its items and listed
+    # in the review queue (articles.candidate); a person's confirmation makes it relevant.
+    candidate: bool = False
     items: list[str] = field(default_factory=list)  # plan items (groups, reform projects, tasks)
     progress: list[Figure] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
