@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli import core, crawl, extract, match, run, serve
+from monitor.cli import core, crawl, extract, match, review, run, serve
 
 # Every command or sub-group, in help order.
 COMMANDS: list[click.Command] = [
@@ -18,6 +18,7 @@ COMMANDS: list[click.Command] = [
     core.plans,
     match.match,
     match.eval_cmd,
+    review.review,
     crawl.crawl,
     crawl.sources,
     extract.extract,
