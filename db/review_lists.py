@@ -45,7 +45,7 @@ queue AS (
 SELECT q.*, a.title, a.source_name, a.site, a.candidate,
        i.title AS item_title, t.metric, t.value AS target_value, t.unit AS target_unit
 FROM queue q
-JOIN articles a ON a.id = q.article_id
+JOIN articles a ON a.id = q.article_id AND (:kind IS NULL OR q.kind = :kind)
 LEFT JOIN items i ON i.id = q.item_id
 LEFT JOIN targets t ON t.id = q.target_id
 ORDER BY q.priority, q.published DESC, q.article_id DESC
@@ -53,9 +53,12 @@ LIMIT :limit OFFSET :offset
 """
 
 
-def queue(db: sqlite_utils.Database, limit: int = 100, offset: int = 0) -> list[dict]:
-    """One page of the review queue, most important first."""
-    return list(db.query(QUEUE_SQL, {"limit": limit, "offset": offset}))
+KINDS = ("doubt", "figure", "candidate", "link")
+
+
+def queue(db: sqlite_utils.Database, limit: int = 100, offset: int = 0, kind: str | None = None) -> list[dict]:
+    """One page of the review queue (of one kind: doubt, figure, candidate, link), most important first."""
+    return list(db.query(QUEUE_SQL, {"limit": limit, "offset": offset, "kind": kind if kind in KINDS else None}))
 
 
 def queue_counts(db: sqlite_utils.Database) -> dict[str, int]:

@@ -73,6 +73,18 @@ def record(db: sqlite_utils.Database, review: Review, reviewer: str) -> int:
     return int(review_id)
 
 
+def confirm_candidate(db: sqlite_utils.Database, article_id: int, reviewer: str, reason: str | None = None) -> int:
+    """A person says a candidate (or any article) belongs to the plan: relevant, with the item links
+    the matcher proposed confirmed, so a re-match that no longer proposes them keeps them."""
+    links = db.execute("SELECT item_id FROM matches WHERE article_id = ? ORDER BY item_id", [article_id])
+    items = [r[0] for r in links]
+    with db.atomic():
+        review_id = record(db, Review(article_id, "relevance", "relevant", reason=reason), reviewer)
+        for item in items:
+            record(db, Review(article_id, "link", "confirm", item_id=item, reason=reason), reviewer)
+    return review_id
+
+
 def undo(db: sqlite_utils.Database, review_id: int, reviewer: str) -> int:
     """Mark a review undone (kept for the audit) and re-apply the rest; returns its article id."""
     row = db.execute("SELECT article_id, undone_at FROM reviews WHERE id = ?", [review_id]).fetchone()

@@ -66,7 +66,10 @@ async def review_article(datasette, request):
             new_value=number(form.get("new_value")),
             **fields,
         )
-        await write(datasette, lambda db: reviews.record(db, review, name))
+        if form.get("confirm_links") and (review.kind, review.action) == ("relevance", "relevant"):
+            await write(datasette, lambda db: reviews.confirm_candidate(db, article_id, name, review.reason))
+        else:
+            await write(datasette, lambda db: reviews.record(db, review, name))
     except reviews.ReviewError as exc:
         return refused(str(exc), status=400)
     return Response.redirect(back_to(form.get("next"), f"/article/{article_id}#hz-review"))
@@ -97,9 +100,11 @@ def page_number(request):
 
 async def queue_page(datasette, request):
     page = page_number(request)
-    rows = await read(datasette, lambda db: review_lists.queue(db, PAGE, (page - 1) * PAGE))
+    kind = request.args.get("kind")
+    rows = await read(datasette, lambda db: review_lists.queue(db, PAGE, (page - 1) * PAGE, kind))
     counts = await read(datasette, review_lists.queue_counts)
-    context = {"rows": rows, "counts": counts, "page": page, "page_size": PAGE}
+    here = "/-/review" + (f"?kind={kind}" if kind in review_lists.KINDS else "")
+    context = {"rows": rows, "counts": counts, "page": page, "page_size": PAGE, "kind": kind, "here": here}
     return Response.html(await datasette.render_template("review_queue.html", context, request=request))
 
 
