@@ -9,6 +9,7 @@ import sqlite_utils
 
 from db.clock import now_iso
 from db.records import Article, MatchResult
+from db.reviews import reapply, story_reviewed
 
 BATCH = 500
 
@@ -18,6 +19,8 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, 
 
     matches.score is the number of evidence hits kept for that item. A candidate (待确认) gets no
     matches rows: its evidence goes to articles.candidate, so it is never counted as a report.
+    When people have reviewed the article's story, these rows are kept as the matcher's output and
+    the reviews applied on top (db/reviews.py): a re-match never overwrites a correction.
     """
     now = now_iso()
     candidate = None
@@ -58,6 +61,8 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, 
             " WHERE id = ?",
             [1 if result.relevant else 0, candidate, float(result.score or 0.0), version, now, article_id],
         )
+        if story_reviewed(db, article_id):
+            reapply(db, article_id, version)
 
 
 def count_articles_needing_match(db: sqlite_utils.Database, version: str, force: bool = False) -> int:

@@ -104,6 +104,12 @@ def m009_publisher(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN publisher TEXT")
 
 
+def m010_reviews(db: sqlite_utils.Database) -> None:
+    # People's corrections (who, when, why), the matcher's own output kept for reviewed stories,
+    # reviewers' sign-ins, and the story views knowing a person's figure: db/schema/010_reviews.sql.
+    db.executescript((SCHEMA_DIR / "010_reviews.sql").read_text(encoding="utf-8"))
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -114,6 +120,7 @@ MIGRATIONS: list[Migration] = [
     m007_stories,
     m008_candidates,
     m009_publisher,
+    m010_reviews,
 ]
 
 

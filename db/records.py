@@ -84,7 +84,9 @@ class MatchResult:
     progress: list[Figure] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     # Not relevant, but with real plan evidence (in `evidence`) below the threshold: a candidate
-    # (待确认) a reader should confirm. Its items are not linked: `items` stays empty.
+    # (待确认) a reader should confirm. Its items are not linked: `items` stays empty; its evidence is
+    # stored in articles.candidate, listed on the item page and in the review queue, where a person's
+    # confirmation makes it relevant with those items.
     candidate: bool = False
 
     @property

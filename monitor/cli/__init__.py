@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from monitor.cli import core, crawl, extract, match, report, run, serve
+from monitor.cli import core, crawl, extract, match, report, review, run, serve
 
 # Every command or sub-group, in help order.
 COMMANDS: list[click.Command] = [
@@ -19,6 +19,7 @@ COMMANDS: list[click.Command] = [
     match.match,
     match.eval_cmd,
     report.report,
+    review.review,
     crawl.crawl,
     crawl.sources,
     extract.extract,
