@@ -355,7 +355,7 @@ def test_item_page_lists_candidates_after_reports_apart(site):
         " AND json_extract(e.value, '$.item') = 'T-housing' ORDER BY a.published DESC LIMIT 1"
     ).fetchone()
     assert row is not None, "the fixture has a T-housing candidate"
-    html = client.get("/item/T-housing").text
+    html = client.get("/plan/hangzhou-2024/item/T-housing").text
     reports, _, candidates = html.partition("<h2>待确认")
     assert candidates and f'href="/article/{row[0]}"' in candidates
     # A candidate is neither a report of the item nor in its count.

@@ -46,9 +46,7 @@ def make_candidate(db_path: Path) -> int:
         "SELECT id, matcher_version FROM articles WHERE relevant = 0 AND body LIKE '%杭州%' ORDER BY id LIMIT 1"
     ).fetchone()
     evidence = Evidence(CANDIDATE_ITEM, "预付式消费", 0, 5, "预付式消费监管")
-    save_match(
-        db, article_id, MatchResult(candidate=True, score=0.5, items=[], evidence=[evidence]), version
-    )
+    save_match(db, article_id, MatchResult(candidate=True, score=0.5, items=[], evidence=[evidence]), version)
     db.close()
     return article_id
 
