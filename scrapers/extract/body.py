@@ -13,7 +13,7 @@ import re
 
 from lxml import etree
 
-from scrapers.extract.config import Config, Rules, css
+from scrapers.extract.config import AnyOf, Config, Rules, css
 from scrapers.extract.parse import BREAK, drop, first_css, lines, norm, text
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -76,7 +76,7 @@ def text_links(el: etree._Element) -> tuple[int, int]:
     return n, link
 
 
-def _paragraph_text(el: etree._Element, noise: re.Pattern) -> str | None:
+def _paragraph_text(el: etree._Element, noise: AnyOf) -> str | None:
     """Text a <p> or paragraph-like <span> adds to its parent's score, or None."""
     if el.tag == "span":
         # WeChat-style pages: paragraphs are spans in sections, no <p>
@@ -94,12 +94,18 @@ def _paragraph_text(el: etree._Element, noise: re.Pattern) -> str | None:
     return t
 
 
-def _direct_text(el: etree._Element, noise: re.Pattern) -> str | None:
+def _direct_text(el: etree._Element, noise: AnyOf) -> str | None:
     """Text sitting directly in a div/td (paragraphs separated by <br>), or None if short."""
     raw = (el.text or "") + "".join((c.tail or "") for c in el if c.tag != "a")
     if len(raw) < 20:
         return None
-    t = norm(" ".join(x for x in raw.split(BREAK) if not noise.search(x)))
+    # dropping noise lines only shortens the text: too short with them is too short without
+    t = norm(raw)
+    if len(t) < 20:
+        return None
+    parts = raw.split(BREAK)
+    if any(noise.search(x) for x in parts if x and not x.isspace()):
+        t = norm(" ".join(x for x in parts if not noise.search(x)))
     return t if len(t) >= 20 else None
 
 
@@ -172,12 +178,12 @@ def find_body(root: etree._Element, rules: Rules, cfg: Config) -> tuple[etree._E
 
 
 @functools.lru_cache(maxsize=32)
-def _combined_noise_for(name: str, patterns: tuple[str, ...]) -> re.Pattern:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+def _combined_noise_for(name: str, patterns: tuple[str, ...]) -> AnyOf:
+    return AnyOf(patterns)
 
 
-def _combined_noise(cfg: Config, rules: Rules) -> re.Pattern:
-    """One regex for the generic and the profile's noise lines (one search per line, not thirty)."""
+def _combined_noise(cfg: Config, rules: Rules) -> AnyOf:
+    """One test for the generic and the profile's noise lines (one or two searches per line, not thirty)."""
     if not rules.noise_lines:
         return cfg.noise_re
     return _combined_noise_for(

@@ -27,6 +27,40 @@ def _compile_list(patterns: Iterable[str] | None) -> list[re.Pattern]:
     return [re.compile(p) for p in (patterns or [])]
 
 
+def _anchored(pattern: str) -> bool:
+    """True if every match of the regex starts at the string's start (it begins with a top-level ^)."""
+    try:
+        from re import _constants as sre_constants  # Python 3.11+
+        from re import _parser as sre_parse
+    except ImportError:  # pragma: no cover - then every pattern is searched, which is also right
+        return False
+    data = sre_parse.parse(pattern).data
+    return bool(data) and data[0] == (sre_constants.AT, sre_constants.AT_BEGINNING)
+
+
+class AnyOf:
+    """Whether any of a list of regexes finds a match in a text, in one or two regex calls.
+
+    One alternation of all of them is searched position by position through every branch; here
+    the ^-anchored ones are tried at the start only, and the others (literal-led) as one search.
+    """
+
+    __slots__ = ("head", "rest")
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        pats = list(patterns)
+        head = [p for p in pats if _anchored(p)]
+        rest = [p for p in pats if not _anchored(p)]
+        self.head = re.compile("|".join(f"(?:{p})" for p in head)) if head else None
+        self.rest = re.compile("|".join(f"(?:{p})" for p in rest)) if rest else None
+
+    def search(self, text: str) -> bool:
+        """True if one of the regexes matches somewhere in text."""
+        return bool(
+            (self.head is not None and self.head.match(text)) or (self.rest is not None and self.rest.search(text))
+        )
+
+
 @functools.lru_cache(maxsize=256)
 def css(selector: str) -> CSSSelector:
     """A compiled CSS selector (cached); a selector that does not parse is a broken profiles.yaml."""
@@ -62,7 +96,7 @@ class Config:
     g_editor: list[re.Pattern]
     g_byline: list[re.Pattern]
     g_noise: list[re.Pattern]
-    noise_re: re.Pattern
+    noise_re: AnyOf
     inline_noise: re.Pattern
     reject_ctx: re.Pattern
     prefer_ctx: re.Pattern
@@ -132,7 +166,7 @@ def load_config(path: str | None = None) -> Config:
         g_editor=_compile_list(g["editor_patterns"]),
         g_byline=_compile_list(g["byline_patterns"]),
         g_noise=_compile_list(g["noise_lines"]),
-        noise_re=re.compile("|".join(f"(?:{p})" for p in g["noise_lines"])),
+        noise_re=AnyOf(g["noise_lines"]),
         inline_noise=re.compile("|".join(f"(?:{p})" for p in g["inline_noise"])),
         reject_ctx=re.compile(g["date_reject_context"]),
         prefer_ctx=re.compile(g["date_prefer_context"]),

@@ -12,7 +12,16 @@ from scrapers.extract.config import load_config, profile_for_url, rules_for
 from scrapers.extract.errors import detect_error_page
 from scrapers.extract.metadata import HEAD_FIELDS, LINE_FIELDS, fill, ordered_methods
 from scrapers.extract.model import Extracted, Page
-from scrapers.extract.parse import decode, drop_scripts, enpproperty, mark_blocks, metas, page_lines, parse
+from scrapers.extract.parse import (
+    decode,
+    drop_scripts,
+    enpproperty,
+    mark_blocks,
+    may_have_controls,
+    metas,
+    page_lines,
+    parse,
+)
 from scrapers.extract.title import headline_above_body
 
 
@@ -121,7 +130,7 @@ def extract(
     rules = rules_for(name)
     page_text, encoding = decode(html, content_type)
     out = Extracted(profile=name, url=url, encoding=encoding)
-    root = parse(page_text)
+    root = parse(page_text, controls=may_have_controls(html, encoding))
     if root is None:
         out.error = "empty-shell"
         return out

@@ -161,7 +161,7 @@ def looks_like_headline(s: str, cfg: Config) -> bool:
         return False
     if re.search(r"[。；]$|>|»|首页|当前位置|您的位置|所在位置", s):
         return False
-    if any(p.search(s) for p in cfg.g_date) or any(p.search(s) for p in cfg.g_noise):
+    if any(p.search(s) for p in cfg.g_date) or cfg.noise_re.search(s):
         return False
     return True
 
