@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Callable
 
 from lxml import etree
 
@@ -17,6 +18,7 @@ from scrapers.extract.config import AnyOf, Config, Rules, css
 from scrapers.extract.parse import BREAK, drop, first_css, lines, norm, text
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_ALWAYS, _CHROME = 1, 2  # class/id verdicts of drop_chrome
 _PUNCT = re.compile(r"[，。！？；：、“”,]")
 # a <span> whose parent is one of these is inline text, not a paragraph (WeChat-style pages)
 _INLINE_PARENTS = ("p", "span", "a", "li", "h1", "h2", "h3", "strong", "b", "font")
@@ -27,31 +29,53 @@ def _word_regex(words: tuple) -> re.Pattern:
 
 
 @functools.lru_cache(maxsize=4)
-def _chrome_regexes(subs: tuple, toks: tuple, keep: tuple) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
-    return re.compile("|".join(map(re.escape, subs))), _word_regex(toks), _word_regex(keep)
+def _chrome_verdict(subs: tuple, toks: tuple, keep: tuple, always: tuple) -> Callable[[str], int]:
+    """class+id string -> ALWAYS (drop), CHROME (drop unless prose) or 0, remembered per string.
+
+    Pages repeat a few dozen class names on hundreds of elements; each distinct one is looked at once.
+    """
+    sub_re, tok_re, keep_re = re.compile("|".join(map(re.escape, subs))), _word_regex(toks), _word_regex(keep)
+    always_re = re.compile("|".join(map(re.escape, always)))
+    seen: dict[str, int] = {}
+
+    def verdict(attrs: str) -> int:
+        v = seen.get(attrs)
+        if v is None:
+            low = _CAMEL.sub(" ", attrs).lower()
+            if always_re.search(low):
+                v = _ALWAYS
+            elif (sub_re.search(low) or tok_re.search(low)) and not keep_re.search(low):
+                v = _CHROME
+            else:
+                v = 0
+            if len(seen) >= 100_000:
+                seen.clear()
+            seen[attrs] = v
+        return v
+
+    return verdict
 
 
 def drop_chrome(root: etree._Element, rules: Rules, cfg: Config, keep: etree._Element | None = None) -> None:
     """Remove the profile's `drop` selectors and elements whose class/id names page chrome."""
     g = cfg.generic
-    subs, toks, keeps = _chrome_regexes(
-        tuple(g["drop_class_substrings"]), tuple(g["drop_class_tokens"]), tuple(g["keep_class_tokens"])
+    verdict = _chrome_verdict(
+        tuple(g["drop_class_substrings"]),
+        tuple(g["drop_class_tokens"]),
+        tuple(g["keep_class_tokens"]),
+        tuple(g["always_drop_class_substrings"]),
     )
-    protected = set()
-    if keep is not None:
-        protected = {id(a) for a in keep.iterancestors()} | {id(keep)}
+    # the kept element and its ancestors, held so that their ids stay theirs while we compare
+    kept = [keep, *keep.iterancestors()] if keep is not None else []
+    protected = {id(a) for a in kept}
     doomed = []
     for sel in rules.raw.get("drop") or []:
         doomed.extend(css(sel)(root))
-    always = re.compile("|".join(map(re.escape, g["always_drop_class_substrings"])))
     for el in root.xpath("//body//*[@class or @id]"):
         if id(el) in protected:
             continue
-        attrs = f"{el.get('class') or ''} {el.get('id') or ''}"
-        low = _CAMEL.sub(" ", attrs).lower()
-        if always.search(low):
-            doomed.append(el)
-        elif (subs.search(low) or toks.search(low)) and not keeps.search(low) and not is_prose(el, g):
+        v = verdict(f"{el.get('class') or ''} {el.get('id') or ''}")
+        if v == _ALWAYS or (v == _CHROME and not is_prose(el, g)):
             doomed.append(el)
     for el in doomed:
         if id(el) not in protected:
@@ -83,10 +107,11 @@ def _paragraph_text(el: etree._Element, noise: AnyOf) -> str | None:
         up = el.getparent()
         if up is None or up.tag in _INLINE_PARENTS:
             return None
-    n, link = text_links(el)
-    if n < 10 or link > n * 0.5:
+    found = lines(el)
+    n = sum(len(t) for t, _ in found)
+    if n < 10 or sum(lk for _, lk in found) > n * 0.5:
         return None
-    t = text(el)
+    t = " ".join(t for t, _ in found)  # = text(el): the lines are its text split at the breaks
     if el.tag == "span" and n < 20:
         return None
     if noise.search(t):
@@ -193,7 +218,7 @@ def _combined_noise(cfg: Config, rules: Rules) -> AnyOf:
 
 def _sentence_span(found: list[str], sent: set[str]) -> list[str]:
     """From the first to the last sentence: chrome rarely ends with sentence punctuation."""
-    idx = [i for i, t in enumerate(found) if any(c in sent for c in t)]
+    idx = [i for i, t in enumerate(found) if not sent.isdisjoint(t)]
     if not idx:
         return found
     first, last = idx[0], idx[-1]

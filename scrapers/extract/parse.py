@@ -51,7 +51,9 @@ def may_have_controls(html: str | bytes | bytearray | None, encoding: str) -> bo
 
     A C-speed byte scan: checking the decoded text with a regex costs as much as a third of the parse.
     """
-    if not isinstance(html, (bytes, bytearray)) or encoding not in _BYTE_TRANSPARENT:
+    if not isinstance(html, (bytes, bytearray)):
+        return True
+    if encoding not in _BYTE_TRANSPARENT and not html.isascii():  # ASCII bytes were decoded as ASCII
         return True
     return len(html.translate(None, _CONTROL_BYTES)) != len(html)
 

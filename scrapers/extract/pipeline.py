@@ -28,7 +28,7 @@ from scrapers.extract.title import headline_above_body
 def _body_start(lines: list[str], raw_body_lines: list[str], sentence_chars: str) -> int:
     """Index in the page lines of the body's first sentence (the page's end if not found)."""
     sent = set(sentence_chars)
-    first_sentence = next((t for t in raw_body_lines if any(c in sent for c in t)), None)
+    first_sentence = next((t for t in raw_body_lines if not sent.isdisjoint(t)), None)
     if first_sentence:
         for i, t in enumerate(lines):
             if t == first_sentence:

@@ -8,6 +8,7 @@ texts; and `headline_above_body`, the line above the body when <title> names onl
 
 from __future__ import annotations
 
+import functools
 import re
 
 from lxml import etree
@@ -66,12 +67,24 @@ def _dash_key(s: str) -> str:
     return _DASHES.sub("-", s)
 
 
-def _heading_elements(root: etree._Element, g: dict) -> list[etree._Element]:
-    """Headline-like elements in the body: title_tags, or class/id containing a title word (max 200)."""
-    body = root.find("body")
-    scope = body if body is not None else root
-    tags = set(g["title_tags"])
-    words = tuple(g["title_class_words"])
+def _xpath_literal(s: str) -> str:
+    return f"'{s}'" if "'" not in s else f'"{s}"'
+
+
+@functools.lru_cache(maxsize=4)
+def _heading_xpath(tags: tuple[str, ...], words: tuple[str, ...]) -> etree.XPath | None:
+    """One XPath for _walk_headings (C speed), or None when a word cannot be put in one."""
+    if not words or any(not w or w != "".join(w.split()) or ("'" in w and '"' in w) for w in words):
+        return None
+    if any("'" in t and '"' in t for t in tags):
+        return None
+    tests = [f"name()={_xpath_literal(t)}" for t in tags]
+    # class + " " + id contains a word without spaces iff class or id contains it
+    tests += [f"contains(@{a}, {_xpath_literal(w)})" for w in words for a in ("class", "id")]
+    return etree.XPath(f"descendant-or-self::*[{' or '.join(tests)}]")
+
+
+def _walk_headings(scope: etree._Element, tags: set[str], words: tuple[str, ...]) -> list[etree._Element]:
     found = []
     for el in scope.iter():
         tag = el.tag
@@ -86,6 +99,19 @@ def _heading_elements(root: etree._Element, g: dict) -> list[etree._Element]:
         if len(found) >= 200:
             break
     return found
+
+
+def _heading_elements(root: etree._Element, g: dict) -> list[etree._Element]:
+    """Headline-like elements in the body: title_tags, or class/id containing a title word (max 200)."""
+    body = root.find("body")
+    scope = body if body is not None else root
+    words = tuple(g["title_class_words"])
+    xpath = _heading_xpath(tuple(g["title_tags"]), words)
+    if xpath is not None:
+        found = xpath(scope)
+        if len(found) < 200:  # else the walk decides where the first 200 end
+            return found
+    return _walk_headings(scope, set(g["title_tags"]), words)
 
 
 def _candidates(root: etree._Element, metas: dict[str, str], g: dict) -> list[tuple[str, str]]:
