@@ -15,7 +15,7 @@ from typing import Callable
 from lxml import etree
 
 from scrapers.extract.config import AnyOf, Config, Rules, css
-from scrapers.extract.parse import BREAK, drop, first_css, lines, norm, text
+from scrapers.extract.parse import BREAK, Scan, drop, first_css, lines, norm, text
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _ALWAYS, _CHROME = 1, 2  # class/id verdicts of drop_chrome
@@ -56,8 +56,37 @@ def _chrome_verdict(subs: tuple, toks: tuple, keep: tuple, always: tuple) -> Cal
     return verdict
 
 
-def drop_chrome(root: etree._Element, rules: Rules, cfg: Config, keep: etree._Element | None = None) -> None:
-    """Remove the profile's `drop` selectors and elements whose class/id names page chrome."""
+def _chrome_in_scan(scan: Scan, protected: set[int], verdict: Callable[[str], int], g: dict) -> list[etree._Element]:
+    """Chrome elements of <body> read from mark_blocks' list; the inside of a doomed element is skipped
+    (it leaves with it), so nested chrome costs nothing."""
+    doomed: list[etree._Element] = []
+    index: dict[int, int] | None = None
+    i, n = 1, len(scan)  # scan[0] is <body> itself, which //body//* leaves out
+    while i < n:
+        el, _, attrs = scan[i]
+        i += 1
+        if attrs is None or id(el) in protected:
+            continue
+        v = verdict(attrs)
+        if v == _ALWAYS or (v == _CHROME and not is_prose(el, g)):
+            doomed.append(el)
+            if len(el):
+                if index is None:
+                    index = {id(e): k for k, (e, _, _) in enumerate(scan)}
+                last = el
+                while len(last):
+                    last = last[-1]
+                i = max(i, index.get(id(last), i - 1) + 1)
+    return doomed
+
+
+def drop_chrome(
+    root: etree._Element, rules: Rules, cfg: Config, keep: etree._Element | None = None, scan: Scan | None = None
+) -> None:
+    """Remove the profile's `drop` selectors and elements whose class/id names page chrome.
+
+    scan: the element list mark_blocks returned for this tree (else the tree is searched).
+    """
     g = cfg.generic
     verdict = _chrome_verdict(
         tuple(g["drop_class_substrings"]),
@@ -71,12 +100,15 @@ def drop_chrome(root: etree._Element, rules: Rules, cfg: Config, keep: etree._El
     doomed = []
     for sel in rules.raw.get("drop") or []:
         doomed.extend(css(sel)(root))
-    for el in root.xpath("//body//*[@class or @id]"):
-        if id(el) in protected:
-            continue
-        v = verdict(f"{el.get('class') or ''} {el.get('id') or ''}")
-        if v == _ALWAYS or (v == _CHROME and not is_prose(el, g)):
-            doomed.append(el)
+    if scan is not None:
+        doomed.extend(_chrome_in_scan(scan, protected, verdict, g))
+    else:
+        for el in root.xpath("//body//*[@class or @id]"):
+            if id(el) in protected:
+                continue
+            v = verdict(f"{el.get('class') or ''} {el.get('id') or ''}")
+            if v == _ALWAYS or (v == _CHROME and not is_prose(el, g)):
+                doomed.append(el)
     for el in doomed:
         if id(el) not in protected:
             drop(el)
@@ -181,7 +213,9 @@ def _drop_tags(root: etree._Element, body_node: etree._Element | None, g: dict) 
         drop(bad)
 
 
-def find_body(root: etree._Element, rules: Rules, cfg: Config) -> tuple[etree._Element | None, str | None, list[str]]:
+def find_body(
+    root: etree._Element, rules: Rules, cfg: Config, scan: Scan | None = None
+) -> tuple[etree._Element | None, str | None, list[str]]:
     """(body element, how it was found, its raw lines); removes page chrome from the tree on the way.
 
     The profile's `body` selectors are tried on the whole page; text density only after the chrome
@@ -193,7 +227,7 @@ def find_body(root: etree._Element, rules: Rules, cfg: Config) -> tuple[etree._E
     if el is not None and len(text(el)) >= g["min_body_chars"]:
         body_node, body_how = el, f"selector:{sel}"
     raw_body_lines = [t for t, _ in lines(body_node)] if body_node is not None else []
-    drop_chrome(root, rules, cfg, keep=body_node)
+    drop_chrome(root, rules, cfg, keep=body_node, scan=scan)
     _drop_tags(root, body_node, g)
     if body_node is None:
         body_node = density_body(root, cfg)
