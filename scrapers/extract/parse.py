@@ -55,7 +55,7 @@ def may_have_controls(html: str | bytes | bytearray | None, encoding: str) -> bo
         return True
     if encoding not in _BYTE_TRANSPARENT and not html.isascii():  # ASCII bytes were decoded as ASCII
         return True
-    return len(html.translate(None, _CONTROL_BYTES)) != len(html)
+    return any(b in html for b in _CONTROL_BYTES)  # memchr per byte value: faster than one translate
 
 
 def _unlink(text: str) -> str:
@@ -166,16 +166,24 @@ def mark_blocks(root: etree._Element) -> Scan | None:
     while len(last):
         last = last[-1]
     scan: Scan = []
+    add = scan.append
     inside = False
     for el in root.iter():
         if el is body:
             inside = True
         tag = el.tag
         if isinstance(tag, str):
-            _mark(el, tag)
+            if tag in BLOCK_TAGS:  # _mark, inlined: this loop runs once per node of the page
+                el.text = BREAK + (el.text or "")
+                el.tail = BREAK + (el.tail or "")
+            elif tag == "a":
+                el.text = LINK_ON + (el.text or "")
+                el.tail = LINK_OFF + (el.tail or "")
+            elif tag == "br":
+                el.tail = BREAK + (el.tail or "")
             if inside:
                 c, i = el.get("class"), el.get("id")
-                scan.append((el, tag, None if c is None and i is None else f"{c or ''} {i or ''}"))
+                add((el, tag, None if c is None and i is None else f"{c or ''} {i or ''}"))
         if el is last:
             inside = False
     return scan
