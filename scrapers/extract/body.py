@@ -15,7 +15,7 @@ from typing import Callable
 from lxml import etree
 
 from scrapers.extract.config import AnyOf, Config, Rules, css
-from scrapers.extract.parse import BREAK, Scan, drop, first_css, lines, norm, text
+from scrapers.extract.parse import BREAK, Scan, drop, first_css, lines, norm, split_lines, text
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _ALWAYS, _CHROME = 1, 2  # class/id verdicts of drop_chrome
@@ -119,7 +119,10 @@ def is_prose(el: etree._Element, g: dict) -> bool:
     raw = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
     if len(raw) < g["prose_min_chars"] or len(_PUNCT.findall(raw)) < g["prose_min_punct"]:
         return False
-    n, link = text_links(el)
+    n, link = 0, 0
+    for t, lk in split_lines(raw):  # = text_links(el), from the text already serialised
+        n += len(t)
+        link += lk
     return n >= g["prose_min_chars"] and link <= n * 0.25
 
 

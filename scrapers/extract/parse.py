@@ -201,7 +201,11 @@ def lines(root: etree._Element | None) -> list[tuple[str, int]]:
     """Text lines of a marked element: (text, characters inside links)."""
     if root is None:
         return []
-    raw = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
+    return split_lines(etree.tostring(root, method="text", encoding="unicode", with_tail=False))
+
+
+def split_lines(raw: str) -> list[tuple[str, int]]:
+    """`lines` of an element's serialised text (when the caller has it already)."""
     out = []
     # the page's lines normalised in one go: sentinels out, then each line split and joined
     for line, clean in zip(raw.split(BREAK), _unlink(raw).split(BREAK), strict=True):
