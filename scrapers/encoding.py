@@ -48,12 +48,12 @@ def meta_charset(body: bytes) -> str | None:
     return normalise_charset(m.group(1).decode("ascii", "ignore")) if m else None
 
 
-def _errors(body: bytes, codec: str) -> int:
+def _decoded(body: bytes, codec: str) -> tuple[str | None, int]:
+    """(text, 0) if the bytes decode cleanly with codec, else (None, how many bad spots + 1)."""
     try:
-        body.decode(codec)
-        return 0
+        return body.decode(codec), 0
     except UnicodeDecodeError:
-        return body.decode(codec, errors="replace").count("\ufffd") + 1
+        return None, body.decode(codec, errors="replace").count("\ufffd") + 1
 
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
@@ -73,9 +73,9 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
             candidates.append(c)
     best, best_err = None, None
     for codec in candidates:
-        err = _errors(body, codec)
-        if err == 0:
-            return body.decode(codec), codec
+        text, err = _decoded(body, codec)
+        if text is not None:
+            return text, codec
         if best_err is None or err < best_err:
             best, best_err = codec, err
     # Nothing decodes cleanly (stray bytes in a real page): take the least damaged reading,

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import Callable
 
 from lxml import etree
 
-from scrapers.extract.config import Config, Rules, css
-from scrapers.extract.parse import BREAK, drop, first_css, lines, norm, text
+from scrapers.extract.config import AnyOf, Config, Rules, css
+from scrapers.extract.parse import BREAK, Scan, drop, first_css, lines, norm, split_lines, text
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_ALWAYS, _CHROME = 1, 2  # class/id verdicts of drop_chrome
 _PUNCT = re.compile(r"[，。！？；：、“”,]")
 # a <span> whose parent is one of these is inline text, not a paragraph (WeChat-style pages)
 _INLINE_PARENTS = ("p", "span", "a", "li", "h1", "h2", "h3", "strong", "b", "font")
@@ -27,32 +29,86 @@ def _word_regex(words: tuple) -> re.Pattern:
 
 
 @functools.lru_cache(maxsize=4)
-def _chrome_regexes(subs: tuple, toks: tuple, keep: tuple) -> tuple[re.Pattern, re.Pattern, re.Pattern]:
-    return re.compile("|".join(map(re.escape, subs))), _word_regex(toks), _word_regex(keep)
+def _chrome_verdict(subs: tuple, toks: tuple, keep: tuple, always: tuple) -> Callable[[str], int]:
+    """class+id string -> ALWAYS (drop), CHROME (drop unless prose) or 0, remembered per string.
+
+    Pages repeat a few dozen class names on hundreds of elements; each distinct one is looked at once.
+    """
+    sub_re, tok_re, keep_re = re.compile("|".join(map(re.escape, subs))), _word_regex(toks), _word_regex(keep)
+    always_re = re.compile("|".join(map(re.escape, always)))
+    seen: dict[str, int] = {}
+
+    def verdict(attrs: str) -> int:
+        v = seen.get(attrs)
+        if v is None:
+            low = _CAMEL.sub(" ", attrs).lower()
+            if always_re.search(low):
+                v = _ALWAYS
+            elif (sub_re.search(low) or tok_re.search(low)) and not keep_re.search(low):
+                v = _CHROME
+            else:
+                v = 0
+            if len(seen) >= 100_000:
+                seen.clear()
+            seen[attrs] = v
+        return v
+
+    return verdict
 
 
-def drop_chrome(root: etree._Element, rules: Rules, cfg: Config, keep: etree._Element | None = None) -> None:
-    """Remove the profile's `drop` selectors and elements whose class/id names page chrome."""
+def _chrome_in_scan(scan: Scan, protected: set[int], verdict: Callable[[str], int], g: dict) -> list[etree._Element]:
+    """Chrome elements of <body> read from mark_blocks' list; the inside of a doomed element is skipped
+    (it leaves with it), so nested chrome costs nothing."""
+    doomed: list[etree._Element] = []
+    index: dict[int, int] | None = None
+    i, n = 1, len(scan)  # scan[0] is <body> itself, which //body//* leaves out
+    while i < n:
+        el, _, attrs = scan[i]
+        i += 1
+        if attrs is None or id(el) in protected:
+            continue
+        v = verdict(attrs)
+        if v == _ALWAYS or (v == _CHROME and not is_prose(el, g)):
+            doomed.append(el)
+            if len(el):
+                if index is None:
+                    index = {id(e): k for k, (e, _, _) in enumerate(scan)}
+                last = el
+                while len(last):
+                    last = last[-1]
+                i = max(i, index.get(id(last), i - 1) + 1)
+    return doomed
+
+
+def drop_chrome(
+    root: etree._Element, rules: Rules, cfg: Config, keep: etree._Element | None = None, scan: Scan | None = None
+) -> None:
+    """Remove the profile's `drop` selectors and elements whose class/id names page chrome.
+
+    scan: the element list mark_blocks returned for this tree (else the tree is searched).
+    """
     g = cfg.generic
-    subs, toks, keeps = _chrome_regexes(
-        tuple(g["drop_class_substrings"]), tuple(g["drop_class_tokens"]), tuple(g["keep_class_tokens"])
+    verdict = _chrome_verdict(
+        tuple(g["drop_class_substrings"]),
+        tuple(g["drop_class_tokens"]),
+        tuple(g["keep_class_tokens"]),
+        tuple(g["always_drop_class_substrings"]),
     )
-    protected = set()
-    if keep is not None:
-        protected = {id(a) for a in keep.iterancestors()} | {id(keep)}
+    # the kept element and its ancestors, held so that their ids stay theirs while we compare
+    kept = [keep, *keep.iterancestors()] if keep is not None else []
+    protected = {id(a) for a in kept}
     doomed = []
     for sel in rules.raw.get("drop") or []:
         doomed.extend(css(sel)(root))
-    always = re.compile("|".join(map(re.escape, g["always_drop_class_substrings"])))
-    for el in root.xpath("//body//*[@class or @id]"):
-        if id(el) in protected:
-            continue
-        attrs = f"{el.get('class') or ''} {el.get('id') or ''}"
-        low = _CAMEL.sub(" ", attrs).lower()
-        if always.search(low):
-            doomed.append(el)
-        elif (subs.search(low) or toks.search(low)) and not keeps.search(low) and not is_prose(el, g):
-            doomed.append(el)
+    if scan is not None:
+        doomed.extend(_chrome_in_scan(scan, protected, verdict, g))
+    else:
+        for el in root.xpath("//body//*[@class or @id]"):
+            if id(el) in protected:
+                continue
+            v = verdict(f"{el.get('class') or ''} {el.get('id') or ''}")
+            if v == _ALWAYS or (v == _CHROME and not is_prose(el, g)):
+                doomed.append(el)
     for el in doomed:
         if id(el) not in protected:
             drop(el)
@@ -63,7 +119,10 @@ def is_prose(el: etree._Element, g: dict) -> bool:
     raw = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
     if len(raw) < g["prose_min_chars"] or len(_PUNCT.findall(raw)) < g["prose_min_punct"]:
         return False
-    n, link = text_links(el)
+    n, link = 0, 0
+    for t, lk in split_lines(raw):  # = text_links(el), from the text already serialised
+        n += len(t)
+        link += lk
     return n >= g["prose_min_chars"] and link <= n * 0.25
 
 
@@ -76,17 +135,18 @@ def text_links(el: etree._Element) -> tuple[int, int]:
     return n, link
 
 
-def _paragraph_text(el: etree._Element, noise: re.Pattern) -> str | None:
+def _paragraph_text(el: etree._Element, noise: AnyOf) -> str | None:
     """Text a <p> or paragraph-like <span> adds to its parent's score, or None."""
     if el.tag == "span":
         # WeChat-style pages: paragraphs are spans in sections, no <p>
         up = el.getparent()
         if up is None or up.tag in _INLINE_PARENTS:
             return None
-    n, link = text_links(el)
-    if n < 10 or link > n * 0.5:
+    found = lines(el)
+    n = sum(len(t) for t, _ in found)
+    if n < 10 or sum(lk for _, lk in found) > n * 0.5:
         return None
-    t = text(el)
+    t = " ".join(t for t, _ in found)  # = text(el): the lines are its text split at the breaks
     if el.tag == "span" and n < 20:
         return None
     if noise.search(t):
@@ -94,12 +154,18 @@ def _paragraph_text(el: etree._Element, noise: re.Pattern) -> str | None:
     return t
 
 
-def _direct_text(el: etree._Element, noise: re.Pattern) -> str | None:
+def _direct_text(el: etree._Element, noise: AnyOf) -> str | None:
     """Text sitting directly in a div/td (paragraphs separated by <br>), or None if short."""
     raw = (el.text or "") + "".join((c.tail or "") for c in el if c.tag != "a")
     if len(raw) < 20:
         return None
-    t = norm(" ".join(x for x in raw.split(BREAK) if not noise.search(x)))
+    # dropping noise lines only shortens the text: too short with them is too short without
+    t = norm(raw)
+    if len(t) < 20:
+        return None
+    parts = raw.split(BREAK)
+    if any(noise.search(x) for x in parts if x and not x.isspace()):
+        t = norm(" ".join(x for x in parts if not noise.search(x)))
     return t if len(t) >= 20 else None
 
 
@@ -150,7 +216,9 @@ def _drop_tags(root: etree._Element, body_node: etree._Element | None, g: dict) 
         drop(bad)
 
 
-def find_body(root: etree._Element, rules: Rules, cfg: Config) -> tuple[etree._Element | None, str | None, list[str]]:
+def find_body(
+    root: etree._Element, rules: Rules, cfg: Config, scan: Scan | None = None
+) -> tuple[etree._Element | None, str | None, list[str]]:
     """(body element, how it was found, its raw lines); removes page chrome from the tree on the way.
 
     The profile's `body` selectors are tried on the whole page; text density only after the chrome
@@ -162,7 +230,7 @@ def find_body(root: etree._Element, rules: Rules, cfg: Config) -> tuple[etree._E
     if el is not None and len(text(el)) >= g["min_body_chars"]:
         body_node, body_how = el, f"selector:{sel}"
     raw_body_lines = [t for t, _ in lines(body_node)] if body_node is not None else []
-    drop_chrome(root, rules, cfg, keep=body_node)
+    drop_chrome(root, rules, cfg, keep=body_node, scan=scan)
     _drop_tags(root, body_node, g)
     if body_node is None:
         body_node = density_body(root, cfg)
@@ -172,12 +240,12 @@ def find_body(root: etree._Element, rules: Rules, cfg: Config) -> tuple[etree._E
 
 
 @functools.lru_cache(maxsize=32)
-def _combined_noise_for(name: str, patterns: tuple[str, ...]) -> re.Pattern:
-    return re.compile("|".join(f"(?:{p})" for p in patterns))
+def _combined_noise_for(name: str, patterns: tuple[str, ...]) -> AnyOf:
+    return AnyOf(patterns)
 
 
-def _combined_noise(cfg: Config, rules: Rules) -> re.Pattern:
-    """One regex for the generic and the profile's noise lines (one search per line, not thirty)."""
+def _combined_noise(cfg: Config, rules: Rules) -> AnyOf:
+    """One test for the generic and the profile's noise lines (one or two searches per line, not thirty)."""
     if not rules.noise_lines:
         return cfg.noise_re
     return _combined_noise_for(
@@ -187,7 +255,7 @@ def _combined_noise(cfg: Config, rules: Rules) -> re.Pattern:
 
 def _sentence_span(found: list[str], sent: set[str]) -> list[str]:
     """From the first to the last sentence: chrome rarely ends with sentence punctuation."""
-    idx = [i for i, t in enumerate(found) if any(c in sent for c in t)]
+    idx = [i for i, t in enumerate(found) if not sent.isdisjoint(t)]
     if not idx:
         return found
     first, last = idx[0], idx[-1]

@@ -45,10 +45,10 @@ def detect_error_page(
             title = page_title
         if body is None:
             body = text
-    title = norm(title)
-    text = norm(text)
     if len(norm(body)) >= cfg.article_min_chars:
         return None  # a page with a real body is an article, whatever it talks about
+    title = norm(title)
+    text = norm(text)
     for reason, spec in cfg.errors.items():
         if spec["min_body_chars"] is not None:
             if len(norm(body)) < spec["min_body_chars"]:

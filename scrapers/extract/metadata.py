@@ -26,7 +26,7 @@ from scrapers.extract.clean import (
     url_date,
 )
 from scrapers.extract.model import ExtractionError, Page
-from scrapers.extract.parse import first_css, text
+from scrapers.extract.parse import first_css, plain_text, text
 from scrapers.extract.title import page_title
 
 # the fields found before the page is split into lines, then those found from its lines
@@ -74,8 +74,8 @@ def fill(p: Page, fields: tuple[str, ...]) -> None:
 def _title_selector(p: Page) -> None:
     g = p.cfg.generic
     el, sel = first_css(p.root, p.rules.raw.get("title"))
-    if el is not None and g["min_title_chars"] <= len(text(el)) <= g["max_title_chars"]:
-        p.put("title", text(el), f"selector:{sel}")
+    if el is not None and g["min_title_chars"] <= len(plain_text(el)) <= g["max_title_chars"]:
+        p.put("title", plain_text(el), f"selector:{sel}")
 
 
 @method("title subtitle", "enpproperty")
@@ -92,7 +92,7 @@ def _title_meta(p: Page) -> None:
 
 @method("title", "page")
 def _title_page(p: Page) -> None:
-    title, how = page_title(p.root, p.metas, p.cfg)
+    title, how = page_title(p.root, p.metas, p.cfg, p.scan)
     if how:
         p.put("title", title, how)
 
@@ -101,8 +101,8 @@ def _title_page(p: Page) -> None:
 def _line_selector(p: Page) -> None:
     fld = p.step[0]
     el, sel = first_css(p.root, p.rules.raw.get(fld))
-    if el is not None and text(el) != p.out.title:
-        p.put(fld, text(el), f"selector:{sel}")
+    if el is not None and plain_text(el) != p.out.title:
+        p.put(fld, plain_text(el), f"selector:{sel}")
 
 
 # ---------------------------------------------------------------------------- profile rules

@@ -52,6 +52,8 @@ class Page:
     url: str | None
     metas: dict[str, str]
     enp: dict[str, str]
+    # <body>'s elements with their class/id, listed by the walk that marks the tree (parse.Scan)
+    scan: list | None = None
     # parse/layout: the page's lines, and the same with mostly-link lines cut to their plain text
     page_lines: list[str] = field(default_factory=list)
     plain_lines: list[str] = field(default_factory=list)

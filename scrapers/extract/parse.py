@@ -22,16 +22,17 @@ BLOCK_TAGS = frozenset(
     "footer form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th "
     "thead tr ul".split()
 )
-_WS = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
 # link sentinels written into the tree by mark_blocks, counted per line, removed by norm()
 # (noncharacters: XML-legal, never in real text; source newlines inside a <p> are just spaces)
 LINK_ON, LINK_OFF, BREAK = "\ufdd0", "\ufdd1", "\ufdd2"
 _LINK_SEG = re.compile(LINK_ON + "([^" + LINK_OFF + "]*)")
 _LINK_SPAN = re.compile(LINK_ON + "[^" + LINK_OFF + "]*(?:" + LINK_OFF + "|$)")
-_UNMARK = {ord(LINK_ON): None, ord(LINK_OFF): None, ord(BREAK): " "}
 _HTML_PARSER = etree.HTMLParser(remove_comments=True, remove_pis=True)
 # control characters: libxml2 keeps some, and lxml then refuses any text edit on that node
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+# codecs in which a control character can only come from that same control byte (not utf-7 ...)
+_BYTE_TRANSPARENT = frozenset({"utf-8", "utf-8-sig", "gb18030", "big5", "ascii", "latin-1", "iso8859-1", "cp1252"})
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _ENP = re.compile(r"<!--\s*enpproperty(.*?)/enpproperty\s*-->", re.S | re.I)
@@ -45,13 +46,35 @@ def decode(html: str | bytes | bytearray | None, content_type: str | None) -> tu
     return html or "", "unicode"
 
 
+def may_have_controls(html: str | bytes | bytearray | None, encoding: str) -> bool:
+    """False when the page's raw bytes prove its text free of control characters.
+
+    A C-speed byte scan: checking the decoded text with a regex costs as much as a third of the parse.
+    """
+    if not isinstance(html, (bytes, bytearray)):
+        return True
+    if encoding not in _BYTE_TRANSPARENT and not html.isascii():  # ASCII bytes were decoded as ASCII
+        return True
+    return any(b in html for b in _CONTROL_BYTES)  # memchr per byte value: faster than one translate
+
+
+def _unlink(text: str) -> str:
+    """Text without link sentinels, zero-width space and BOM as spaces (what str.split() misses)."""
+    if LINK_ON in text or LINK_OFF in text:
+        text = text.replace(LINK_ON, "").replace(LINK_OFF, "")
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.replace("\u200b", " ").replace("\ufeff", " ")
+    return text
+
+
 def norm(text: str | None) -> str:
-    """Collapse all whitespace (incl. U+3000, nbsp) to single spaces and strip."""
+    """Collapse all whitespace (incl. U+3000, nbsp, zero-width space) to single spaces and strip."""
     if not text:
         return ""
-    if LINK_ON in text or LINK_OFF in text or BREAK in text:
-        text = text.translate(_UNMARK)
-    return _WS.sub(" ", text).strip()
+    if BREAK in text:
+        text = text.replace(BREAK, " ")
+    # str.split() splits at exactly the characters the regex class \s matches (str.isspace)
+    return " ".join(_unlink(text).split())
 
 
 def text(el: etree._Element) -> str:
@@ -73,10 +96,15 @@ def drop(el: etree._Element) -> None:
     parent.remove(el)
 
 
-def parse(html: str) -> etree._Element | None:
-    """Root of the page's tree, or None when there is nothing to parse."""
+def parse(html: str, controls: bool = True) -> etree._Element | None:
+    """Root of the page's tree, or None when there is nothing to parse.
+
+    controls=False: the text is known to hold no control characters (see `may_have_controls`).
+    """
     # plain lxml elements: lxml.html's custom element lookup costs more than the parse
-    html = _CONTROL.sub("", _XML_DECL.sub("", html, count=1))
+    html = _XML_DECL.sub("", html, count=1)
+    if controls:
+        html = _CONTROL.sub("", html)
     if not html.strip():
         return None
     try:
@@ -104,34 +132,85 @@ def drop_scripts(root: etree._Element) -> None:
             drop(bad)
 
 
-def mark_blocks(root: etree._Element) -> None:
+# <body> and its elements in document order: (element, tag, "class id" or None if it has neither)
+Scan = list[tuple[etree._Element, str, "str | None"]]
+
+
+def _mark(el: etree._Element, tag: str) -> None:
+    if tag in BLOCK_TAGS:
+        el.text = BREAK + (el.text or "")
+        el.tail = BREAK + (el.tail or "")
+    elif tag == "br":
+        el.tail = BREAK + (el.tail or "")
+    elif tag == "a":
+        el.text = LINK_ON + (el.text or "")
+        el.tail = LINK_OFF + (el.tail or "")
+
+
+def mark_blocks(root: etree._Element) -> Scan | None:
     """Write line breaks around block elements and sentinels around links into the tree.
 
     After this, any element's text serialised by lxml (in C) splits into the page's lines,
     and link text inside a line can be counted without walking the tree again in Python.
+    The same walk lists <body> and its elements with their class/id (`Scan`), which the headline
+    and chrome stages read instead of walking the tree again; None if the page has not exactly
+    one <body> under its root (they then walk it themselves).
     """
+    body = root.find("body")
+    if body is None or sum(1 for _ in root.iter("body")) != 1:
+        for el in root.iter():
+            if isinstance(el.tag, str):
+                _mark(el, el.tag)
+        return None
+    last = body  # the last node of body's subtree: the walk leaves <body> after it
+    while len(last):
+        last = last[-1]
+    scan: Scan = []
+    add = scan.append
+    inside = False
     for el in root.iter():
+        if el is body:
+            inside = True
         tag = el.tag
-        if not isinstance(tag, str):
-            continue
-        if tag in BLOCK_TAGS:
-            el.text = BREAK + (el.text or "")
-            el.tail = BREAK + (el.tail or "")
-        elif tag == "br":
-            el.tail = BREAK + (el.tail or "")
-        elif tag == "a":
-            el.text = LINK_ON + (el.text or "")
-            el.tail = LINK_OFF + (el.tail or "")
+        if isinstance(tag, str):
+            if tag in BLOCK_TAGS:  # _mark, inlined: this loop runs once per node of the page
+                el.text = BREAK + (el.text or "")
+                el.tail = BREAK + (el.tail or "")
+            elif tag == "a":
+                el.text = LINK_ON + (el.text or "")
+                el.tail = LINK_OFF + (el.tail or "")
+            elif tag == "br":
+                el.tail = BREAK + (el.tail or "")
+            if inside:
+                c, i = el.get("class"), el.get("id")
+                add((el, tag, None if c is None and i is None else f"{c or ''} {i or ''}"))
+        if el is last:
+            inside = False
+    return scan
+
+
+def plain_text(el: etree._Element) -> str:
+    """Normalised text of an element of a marked tree as it was before marking (`text` before mark_blocks)."""
+    raw = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+    if BREAK in raw:
+        raw = raw.replace(BREAK, "")
+    return norm(raw)
 
 
 def lines(root: etree._Element | None) -> list[tuple[str, int]]:
     """Text lines of a marked element: (text, characters inside links)."""
     if root is None:
         return []
-    raw = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
+    return split_lines(etree.tostring(root, method="text", encoding="unicode", with_tail=False))
+
+
+def split_lines(raw: str) -> list[tuple[str, int]]:
+    """`lines` of an element's serialised text (when the caller has it already)."""
     out = []
-    for line in raw.split(BREAK):
-        if not line or line.isspace():
+    # the page's lines normalised in one go: sentinels out, then each line split and joined
+    for line, clean in zip(raw.split(BREAK), _unlink(raw).split(BREAK), strict=True):
+        t = " ".join(clean.split())
+        if not t:
             continue
         if LINK_ON in line or LINK_OFF in line:
             link = sum(len(seg.strip()) for seg in _LINK_SEG.findall(line))
@@ -139,13 +218,9 @@ def lines(root: etree._Element | None) -> list[tuple[str, int]]:
             on = line.find(LINK_ON)
             if off != -1 and (on == -1 or off < on):  # the line began inside a link
                 link += len(line[:off].strip())
-            t = norm(line)
-            if t:
-                out.append((t, min(link, len(t))))
+            out.append((t, min(link, len(t))))
         else:
-            t = norm(line)
-            if t:
-                out.append((t, 0))
+            out.append((t, 0))
     return out
 
 
@@ -153,10 +228,8 @@ def page_lines(root: etree._Element) -> tuple[list[str], list[str]]:
     """Lines of a marked page, and the same lines with mostly-link lines cut to their plain text."""
     raw = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
     full, plain = [], []
-    for line in raw.split(BREAK):
-        if not line or line.isspace():
-            continue
-        t = norm(line)
+    for line, clean in zip(raw.split(BREAK), _unlink(raw).split(BREAK), strict=True):
+        t = " ".join(clean.split())
         if not t:
             continue
         full.append(t)

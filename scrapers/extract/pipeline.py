@@ -1,6 +1,6 @@
 """The stages in order: one page (HTML, URL, profile) in, one `Extracted` out.
 
-decode + parse (parse.py) -> headline fields (metadata.py) -> page lines and body (body.py) ->
+decode + parse + mark (parse.py) -> headline fields (metadata.py) -> page lines and body (body.py) ->
 the headline's window and the trailer -> byline fields (metadata.py) -> error verdict (errors.py).
 """
 
@@ -12,14 +12,23 @@ from scrapers.extract.config import load_config, profile_for_url, rules_for
 from scrapers.extract.errors import detect_error_page
 from scrapers.extract.metadata import HEAD_FIELDS, LINE_FIELDS, fill, ordered_methods
 from scrapers.extract.model import Extracted, Page
-from scrapers.extract.parse import decode, drop_scripts, enpproperty, mark_blocks, metas, page_lines, parse
+from scrapers.extract.parse import (
+    decode,
+    drop_scripts,
+    enpproperty,
+    mark_blocks,
+    may_have_controls,
+    metas,
+    page_lines,
+    parse,
+)
 from scrapers.extract.title import headline_above_body
 
 
 def _body_start(lines: list[str], raw_body_lines: list[str], sentence_chars: str) -> int:
     """Index in the page lines of the body's first sentence (the page's end if not found)."""
     sent = set(sentence_chars)
-    first_sentence = next((t for t in raw_body_lines if any(c in sent for c in t)), None)
+    first_sentence = next((t for t in raw_body_lines if not sent.isdisjoint(t)), None)
     if first_sentence:
         for i, t in enumerate(lines):
             if t == first_sentence:
@@ -73,12 +82,11 @@ def _trailer(p: Page, body_start: int, raw_body_len: int) -> None:
 def _read_lines(p: Page) -> None:
     """Split the page into lines, find the body, the headline's window and the trailer."""
     out, cfg = p.out, p.cfg
-    mark_blocks(p.root)
     body_el = p.root.find("body")
     # link text (related news, navigation) never carries the article's own date or byline:
     # mostly-link lines keep only their plain text
     p.page_lines, p.plain_lines = page_lines(body_el if body_el is not None else p.root)
-    body_node, body_how, raw_body_lines = find_body(p.root, p.rules, cfg)
+    body_node, body_how, raw_body_lines = find_body(p.root, p.rules, cfg, p.scan)
     body_start = _body_start(p.page_lines, raw_body_lines, cfg.generic["sentence_chars"])
     # a <title> that is only the site/column name: the headline is the line above the body
     above = headline_above_body(out.title or "", out.methods.get("title"), p.page_lines, body_start, cfg)
@@ -121,13 +129,14 @@ def extract(
     rules = rules_for(name)
     page_text, encoding = decode(html, content_type)
     out = Extracted(profile=name, url=url, encoding=encoding)
-    root = parse(page_text)
+    root = parse(page_text, controls=may_have_controls(html, encoding))
     if root is None:
         out.error = "empty-shell"
         return out
     enp = enpproperty(page_text) if rules.raw.get("enpproperty") else {}
     p = Page(out=out, root=root, rules=rules, cfg=cfg, url=url, metas=metas(root), enp=enp)
     drop_scripts(root)
+    p.scan = mark_blocks(root)  # head fields read the marked tree's text as it was (parse.plain_text)
     fill(p, HEAD_FIELDS)
     _read_lines(p)
     fill(p, LINE_FIELDS)

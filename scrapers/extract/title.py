@@ -8,12 +8,14 @@ texts; and `headline_above_body`, the line above the body when <title> names onl
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Callable
 
 from lxml import etree
 
 from scrapers.extract.config import Config, load_config
-from scrapers.extract.parse import norm, text
+from scrapers.extract.parse import Scan, norm, plain_text
 
 _DASHES = re.compile(r"[—–－-]+")
 
@@ -66,12 +68,24 @@ def _dash_key(s: str) -> str:
     return _DASHES.sub("-", s)
 
 
-def _heading_elements(root: etree._Element, g: dict) -> list[etree._Element]:
-    """Headline-like elements in the body: title_tags, or class/id containing a title word (max 200)."""
-    body = root.find("body")
-    scope = body if body is not None else root
-    tags = set(g["title_tags"])
-    words = tuple(g["title_class_words"])
+@functools.lru_cache(maxsize=4)
+def _word_test(words: tuple[str, ...]) -> Callable[[str], bool]:
+    """ "class id" string -> contains a title word, remembered per string (pages repeat them)."""
+    seen: dict[str, bool] = {}
+
+    def has_word(attrs: str) -> bool:
+        v = seen.get(attrs)
+        if v is None:
+            v = len(attrs) > 1 and any(w in attrs for w in words)
+            if len(seen) >= 100_000:
+                seen.clear()
+            seen[attrs] = v
+        return v
+
+    return has_word
+
+
+def _walk_headings(scope: etree._Element, tags: set[str], words: tuple[str, ...]) -> list[etree._Element]:
     found = []
     for el in scope.iter():
         tag = el.tag
@@ -88,7 +102,26 @@ def _heading_elements(root: etree._Element, g: dict) -> list[etree._Element]:
     return found
 
 
-def _candidates(root: etree._Element, metas: dict[str, str], g: dict) -> list[tuple[str, str]]:
+def _heading_elements(root: etree._Element, g: dict, scan: Scan | None = None) -> list[etree._Element]:
+    """Headline-like elements in the body: title_tags, or class/id containing a title word (max 200)."""
+    tags, words = set(g["title_tags"]), tuple(g["title_class_words"])
+    if scan is None:
+        body = root.find("body")
+        return _walk_headings(body if body is not None else root, tags, words)
+    has_word = _word_test(words)
+    found = []
+    for el, tag, attrs in scan:  # the same walk over <body>, read from mark_blocks' list
+        if tag in tags:
+            found.append(el)
+            continue
+        if has_word(attrs or " "):
+            found.append(el)
+        if len(found) >= 200:
+            break
+    return found
+
+
+def _candidates(root: etree._Element, metas: dict[str, str], g: dict, scan: Scan | None) -> list[tuple[str, str]]:
     """Headline candidates: title meta tags, then headings of a plausible length."""
     lo, hi = g["min_title_chars"], g["max_title_chars"]
     cands: list[tuple[str, str]] = []
@@ -96,8 +129,8 @@ def _candidates(root: etree._Element, metas: dict[str, str], g: dict) -> list[tu
         v = metas.get(key.lower())
         if v:
             cands.append((v, f"meta:{key}"))
-    for el in _heading_elements(root, g):
-        txt = text(el)
+    for el in _heading_elements(root, g, scan):
+        txt = plain_text(el)
         if lo <= len(txt) <= hi:
             cands.append((txt, f"selector:{el.tag}"))
     return cands
@@ -131,15 +164,20 @@ def _completes_truncated(txt: str, how: str, stripped: str, cfg: Config) -> bool
     )
 
 
-def page_title(root: etree._Element, metas: dict[str, str], cfg: Config) -> tuple[str | None, str | None]:
-    """(headline, method) from <title>, title meta tags and headings; (None, None) if none."""
+def page_title(
+    root: etree._Element, metas: dict[str, str], cfg: Config, scan: Scan | None = None
+) -> tuple[str | None, str | None]:
+    """(headline, method) from <title>, title meta tags and headings; (None, None) if none.
+
+    root may be marked (mark_blocks); scan is then the element list that marking returned.
+    """
     g = cfg.generic
     head_title = ""
     t = root.find(".//title")
     if t is not None:
-        head_title = text(t)
+        head_title = plain_text(t)
     stripped = strip_site_suffix(head_title, cfg) if head_title else ""
-    cands = _candidates(root, metas, g)
+    cands = _candidates(root, metas, g, scan)
     best = _best_in_head_title(cands, head_title, stripped, g["min_title_chars"])
     if best and len(best[1]) >= min(len(stripped), 8) * 0.5:
         return best[1], best[2]
@@ -161,7 +199,7 @@ def looks_like_headline(s: str, cfg: Config) -> bool:
         return False
     if re.search(r"[。；]$|>|»|首页|当前位置|您的位置|所在位置", s):
         return False
-    if any(p.search(s) for p in cfg.g_date) or any(p.search(s) for p in cfg.g_noise):
+    if any(p.search(s) for p in cfg.g_date) or cfg.noise_re.search(s):
         return False
     return True
 
