@@ -1,7 +1,8 @@
 """Matcher throughput: articles/s through `hzwatch match --jsonl` and through Matcher.match.
 
-Articles are the labelled cases in tests/eval_cases and tests/data/eval_dev (21 real articles),
-each padded with its own text to about --chars characters, repeated to --count articles.
+Articles are the labelled cases in tests/eval_cases and tests/data/eval_dev (61 articles),
+each padded with other news (negatives of tests/eval_real naming no plan term) or its own text
+to about --chars characters, repeated to --count articles.
 Usage: .venv/bin/python benchmarks/bench_matcher.py [--count 5000] [--chars 2000]
 """
 
@@ -37,9 +38,16 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
     from monitor.matching.catalog import load_catalog
 
     terms = [t for i in load_catalog().items.values() for t in i.aliases + i.weak]
+    # Every labelled negative above now names some plan term, so the filler also draws on the
+    # real pages' negatives (tests/eval_real); an empty filler padded articles with bare newlines.
+    others = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((REPO / "tests" / "eval_real").glob("*.json"))]
     filler = "\n".join(
-        c["text"] for c in cases if not c["label"]["relevant"] and not any(t in normalize(c["text"]) for t in terms)
+        c["text"]
+        for c in cases + others
+        if not c["label"]["relevant"] and not any(t in normalize(c["text"]) for t in terms)
     )
+    if len(filler) < 1000:
+        raise SystemExit("bench_matcher: too little filler text (negatives naming no plan term)")
     base = []
     if mode == "crawl":  # a crawl is mostly other news: 1 case in 10 relevant
         pos = [c for c in cases if c["label"]["relevant"]]

@@ -39,8 +39,14 @@ def _article(data: Any, where: str) -> Article:
     return Article.from_labelled(data)
 
 
+# Built once: json.dumps with keyword arguments builds a new encoder for every call.
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
 def _dump(obj: Any, pretty: bool = False) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=2 if pretty else None)
+    if not pretty:
+        return _LINE_ENCODER.encode(obj)
+    return json.dumps(obj, ensure_ascii=False, indent=2)
 
 
 @click.command()

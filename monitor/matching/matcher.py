@@ -131,12 +131,31 @@ def _plan_hits(pid: str, hits: Hits) -> tuple[dict[str, list[tuple[int, int]]], 
     return excludes, per_item
 
 
+_BREAK_RES: dict[str, tuple[re.Pattern, re.Pattern]] = {}
+
+
+def _break_res(breaks: str) -> tuple[re.Pattern, re.Pattern]:
+    """(up to the last break character, the first break character) for a plan's `break_chars`."""
+    res = _BREAK_RES.get(breaks)
+    if res is None:
+        cls = "[" + re.escape(breaks) + "]"
+        res = _BREAK_RES[breaks] = (re.compile(".*" + cls, re.S), re.compile(cls))
+    return res
+
+
 def passage(doc: str, a: int, b: int, breaks: str, reach: int) -> str:
     """The sentence of `doc` that holds [a, b), its own 。 kept, at most `reach` characters either
-    side of the term: the passage that speaks to the item, quoted."""
-    start = max(max(doc.rfind(c, max(0, a - reach), a) for c in breaks) + 1, a - reach, 0)
-    ends = [k for k in (doc.find(c, b, b + reach) for c in breaks) if k >= 0]
-    end = min(ends) + (doc[min(ends)] != "\n") if ends else min(len(doc), b + reach)
+    side of the term: the passage that speaks to the item, quoted. (One regex each way instead of
+    a find per break character.)"""
+    last, first = _break_res(breaks)
+    before = last.match(doc, max(0, a - reach), a)  # greedy: ends just after the last break
+    start = max(before.end() if before else 0, a - reach, 0)
+    after = first.search(doc, b, b + reach)
+    if after:
+        k = after.start()
+        end = k + (doc[k] != "\n")
+    else:
+        end = min(len(doc), b + reach)
     return doc[start:end].replace("\n", " ").strip()
 
 
