@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import sqlite_utils
 
@@ -11,9 +12,10 @@ from db.clock import now_iso
 _KIND_ORDER = {"group": 0, "aim": 0, "project": 1, "task": 1}
 
 
-def sync_catalog(db: sqlite_utils.Database, catalog) -> dict:
+def sync_catalog(db: sqlite_utils.Database, catalog: Any) -> dict:
     """Upsert the catalog's plans, items, targets and aliases; delete rows no longer in YAML.
 
+    `catalog` is a monitor.matching.catalog.Catalog (typed loosely: db/ imports no later stage).
     Returns the number of rows now in each table for the catalog, e.g. {"plans": 1, "items": 34, …}.
     """
     now = now_iso()

@@ -5,8 +5,9 @@ Add a migration by appending a function to MIGRATIONS; never edit one that has s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import sqlite_utils
 
@@ -173,7 +174,7 @@ class _Recorder:
         if buf.strip():
             self.statements.append(buf.strip())
 
-    def execute(self, sql: str, params=None) -> None:
+    def execute(self, sql: str, params: Iterable[Any] | dict[str, Any] | None = None) -> None:
         if params:
             raise ValueError("migrations take literal SQL only")
         self.statements.append(sql)

@@ -297,7 +297,7 @@ def _apply_figure(figures: list[dict], r: dict) -> bool:
     return True
 
 
-def _person_figure(r: dict, value, unit, as_of, origin: str) -> dict:
+def _person_figure(r: dict, value: float | None, unit: str | None, as_of: str | None, origin: str) -> dict:
     return {
         "target_id": r["target_id"],
         "value": value,

@@ -5,11 +5,28 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlite_utils
 
 from db.clock import now_iso as now
 from db.clock import pid_alive
+
+if TYPE_CHECKING:
+
+    class SourceDefinition(Protocol):
+        """What sync_sources reads of a source (a scrapers.sources.Source; db/ imports no later stage)."""
+
+        id: str
+        name: str
+        site: str
+        city: str
+        strategy: str
+        profile: str | None
+        interval_minutes: int | None
+        config: dict[str, Any]
+
 
 # Failure reasons that will not fix themselves: after this many, a URL is left alone.
 PERMANENT_REASONS = ("http_404", "http_410", "not_found", "empty_shell", "too_large", "robots", "decode_error")
@@ -152,7 +169,7 @@ def save_list_pages(db: sqlite_utils.Database, source_id: str, pages: dict[str, 
             )
 
 
-def sync_sources(db: sqlite_utils.Database, sources) -> int:
+def sync_sources(db: sqlite_utils.Database, sources: Sequence[SourceDefinition]) -> int:
     """Upsert source definitions (objects with id, name, site, city, strategy, profile, interval_minutes, config)."""
     with db.atomic():
         for s in sources:
@@ -250,7 +267,7 @@ def record_run(
     return cur.lastrowid
 
 
-def mark_stale_runs(db: sqlite_utils.Database, is_alive) -> list[int]:
+def mark_stale_runs(db: sqlite_utils.Database, is_alive: Callable[[int], bool]) -> list[int]:
     """Mark 'running' runs whose process is gone as 'killed'; returns their ids."""
     stale = [
         r for r in db.query("SELECT * FROM runs WHERE status = 'running'") if not (r["pid"] and is_alive(r["pid"]))

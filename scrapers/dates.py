@@ -19,7 +19,15 @@ _COMPACT = re.compile(r"^(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})(?:(?P<H>\
 _EPOCH = re.compile(r"^\d{10}(?:\d{3})?$")
 
 
-def build(y, m, d, H=None, M=None, S=None, tz: str | None = None) -> str | None:
+def build(
+    y: str | int,
+    m: str | int,
+    d: str | int,
+    H: str | int | None = None,
+    M: str | int | None = None,
+    S: str | int | None = None,
+    tz: str | None = None,
+) -> str | None:
     """ISO string at +08:00 from parts (strings or ints); None if not a real date."""
     try:
         dt = datetime(int(y), int(m), int(d), int(H or 0), int(M or 0), int(S or 0))

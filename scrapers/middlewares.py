@@ -3,12 +3,19 @@ retry back-off and size/type limits."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Self
 from urllib.parse import urljoin, urlsplit
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
+if TYPE_CHECKING:
+    from scrapy import Request, Spider
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
 
-def parse_remap(values) -> dict[str, str]:
+
+def parse_remap(values: Iterable[object] | None) -> dict[str, str]:
     """['HOST=http://127.0.0.1:PORT/prefix', ...] -> {host: base URL without trailing slash}."""
     out: dict[str, str] = {}
     for v in values or []:
@@ -31,7 +38,7 @@ class RemapMiddleware:
         self.mapping = mapping
 
     @classmethod
-    def from_crawler(cls, crawler):
+    def from_crawler(cls, crawler: Crawler) -> Self:
         mapping = crawler.settings.getdict("HZWATCH_REMAP")
         if not mapping:
             raise NotConfigured
@@ -47,7 +54,7 @@ class RemapMiddleware:
             rest += "?" + parts.query
         return base + rest
 
-    def process_request(self, request, spider=None):
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if "_hz_real_url" in request.meta:
             return None
         target = self._mapped(request.url)
@@ -56,13 +63,13 @@ class RemapMiddleware:
             request._set_url(target)
         return None
 
-    def _restore(self, request) -> str | None:
+    def _restore(self, request: Request) -> str | None:
         real = request.meta.pop("_hz_real_url", None)
         if real:
             request._set_url(real)
         return real
 
-    def process_response(self, request, response, spider=None):
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         real = self._restore(request)
         if not real:
             return response
@@ -77,7 +84,7 @@ class RemapMiddleware:
                     break
         return response.replace(url=real, request=request)
 
-    def process_exception(self, request, exception, spider=None):
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
         self._restore(request)
         return None
 
@@ -85,21 +92,21 @@ class RemapMiddleware:
 class _SpiderAware:
     """Scrapy no longer passes the spider to middleware methods: take it from the crawler."""
 
-    def __init__(self, crawler=None):
+    def __init__(self, crawler: Crawler | None = None):
         self.crawler = crawler
 
     @classmethod
-    def from_crawler(cls, crawler):
+    def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def _spider(self, spider=None):
+    def _spider(self, spider: Spider | None = None) -> Spider | None:
         return spider if spider is not None else getattr(self.crawler, "spider", None)
 
 
 class KnownUrlMiddleware(_SpiderAware):
     """Never download an article that is already stored (safety net behind the spiders' own check)."""
 
-    def process_request(self, request, spider=None):
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
         url = request.meta.get("article_url")
         spider = self._spider(spider)
         if (
@@ -115,7 +122,7 @@ class KnownUrlMiddleware(_SpiderAware):
 class ConditionalRequestMiddleware(_SpiderAware):
     """Add If-None-Match / If-Modified-Since to list-page requests from the stored validators."""
 
-    def process_request(self, request, spider=None):
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if not request.meta.get("conditional"):
             return None
         state = getattr(self._spider(spider), "list_state", {}).get(request.url)
@@ -126,7 +133,7 @@ class ConditionalRequestMiddleware(_SpiderAware):
                 request.headers.setdefault(b"If-Modified-Since", state["last_modified"].encode("latin-1"))
         return None
 
-    def process_response(self, request, response, spider=None):
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         if request.meta.get("conditional") and response.status == 200:
             etag = response.headers.get(b"ETag")
             lm = response.headers.get(b"Last-Modified")
@@ -144,13 +151,13 @@ class RetryBackoffMiddleware:
         self.base = base
 
     @classmethod
-    def from_crawler(cls, crawler):
+    def from_crawler(cls, crawler: Crawler) -> Self:
         base = crawler.settings.getfloat("HZWATCH_RETRY_BACKOFF", 0.0)
         if base <= 0:
             raise NotConfigured
         return cls(base)
 
-    async def process_request(self, request, spider=None):
+    async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         attempt = request.meta.get("retry_times", 0)
         if attempt and not request.meta.get("_hz_backed_off") == attempt:
             request.meta["_hz_backed_off"] = attempt
@@ -172,23 +179,23 @@ class UnreachableSiteMiddleware(_SpiderAware):
     list page and article of a host that is not there. Sits above RetryMiddleware (550), so it sees
     the exception first."""
 
-    def __init__(self, crawler, probe_timeout: float):
+    def __init__(self, crawler: Crawler, probe_timeout: float):
         super().__init__(crawler)
         self.probe_timeout = probe_timeout
         self.answered: set[str] = set()
         self.dead: dict[str, str] = {}
 
     @classmethod
-    def from_crawler(cls, crawler):
+    def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler, crawler.settings.getfloat("HZWATCH_PROBE_TIMEOUT", 10.0))
 
-    def _site(self, request, spider) -> str | None:
+    def _site(self, request: Request, spider: Spider | None) -> str | None:
         """The request's host if it is the source's own site (other hosts never end the crawl)."""
         host = (urlsplit(request.meta.get("_hz_real_url") or request.url).hostname or "").lower()
         site = getattr(getattr(spider, "source", None), "site", None)
         return host if site and host == site.lower() else None
 
-    def process_request(self, request, spider=None):
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
         spider = self._spider(spider)
         host = self._site(request, spider)
         if host is None or host in self.answered:
@@ -201,7 +208,7 @@ class UnreachableSiteMiddleware(_SpiderAware):
         request.meta["_hz_probe"] = True
         return None
 
-    def process_response(self, request, response, spider=None):
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         host = self._site(request, self._spider(spider))
         if host:
             self.answered.add(host)
@@ -209,7 +216,7 @@ class UnreachableSiteMiddleware(_SpiderAware):
                 request.meta.pop("dont_retry", None)
         return response
 
-    def process_exception(self, request, exception, spider=None):
+    def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
         spider = self._spider(spider)
         host = self._site(request, spider)
         if host is None or host in self.answered or not hasattr(spider, "unreachable"):
@@ -244,10 +251,10 @@ class SizeLimitMiddleware:
         self.maxsize = maxsize
 
     @classmethod
-    def from_crawler(cls, crawler):
+    def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler.settings.getint("DOWNLOAD_MAXSIZE"))
 
-    def process_response(self, request, response, spider=None):
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         ctype = (response.headers.get(b"Content-Type") or b"").lower()
         if ctype and not any(t in ctype for t in self.HTML_TYPES) and response.status == 200:
             raise IgnoreRequest(f"not_html: {ctype.decode('latin-1')[:60]}")
@@ -263,7 +270,7 @@ class RedirectGuardMiddleware(_SpiderAware):
     (the duplicate filter eats a redirect to itself, the offsite filter one to another host).
     """
 
-    def process_response(self, request, response, spider=None):
+    def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
         if response.status not in (301, 302, 303, 307, 308) or b"Location" not in response.headers:
             return response
         spider = self._spider(spider)

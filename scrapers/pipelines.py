@@ -9,8 +9,14 @@ with `match(Article) -> MatchResult` and a `version`), see `monitor/service/craw
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from db.records import Article
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from scrapers.spiders.base import SourceSpider
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +29,12 @@ PROGRESS_EVERY = 20
 class StorePipeline:
     """Store articles; match and index the new and changed ones in the same savepoint."""
 
-    def __init__(self, crawler=None) -> None:
+    def __init__(self, crawler: Crawler | None = None) -> None:
         self.crawler = crawler
         self.writer = self.matcher = self.ledger = None
 
     @classmethod
-    def from_crawler(cls, crawler) -> StorePipeline:
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
@@ -58,7 +64,7 @@ class StorePipeline:
         self.writer.done()
         return item
 
-    def _match(self, spider, article_id: int, article: Article) -> None:
+    def _match(self, spider: SourceSpider, article_id: int, article: Article) -> None:
         """Match one stored article; a matcher error leaves it stored and unmatched (for `hzwatch
         match --all`) and is recorded as a failure of this URL with the reason."""
         if self.matcher is None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scrapers.sources import Source
 
 DEFAULT_USER_AGENT = (
     "hzwatch/0.1 (+news monitor for Hangzhou's 2024 theme-year plan; polite crawler; contact via HZWATCH_USER_AGENT)"
@@ -78,7 +82,9 @@ def user_agent() -> str:
     return os.environ.get("HZWATCH_USER_AGENT") or DEFAULT_USER_AGENT
 
 
-def build(source=None, *, fast: bool = False, remap: dict | None = None, extra: dict | None = None) -> dict:
+def build(
+    source: Source | None = None, *, fast: bool = False, remap: dict | None = None, extra: dict | None = None
+) -> dict:
     """Settings for one source's crawler: BASE <- the source's politeness <- FAST (if asked) <- extra."""
     s = dict(BASE)
     s["USER_AGENT"] = user_agent()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 import yaml
@@ -22,12 +24,14 @@ REQUIRED = {
 REGEX_KEYS = ("article_pattern", "date_pattern", "page_link", "list_link")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CRON = re.compile(r"^\S+(\s+\S+){4}$")
+# Raises SourceConfigError for (key, problem) of the source being validated.
+_Bad = Callable[[str, str], NoReturn]
 
 
 class SourceConfigError(ValueError):
     """A bad sources.yaml entry; the message names file, source and key."""
 
-    def __init__(self, file, source: str | None, key: str | None, problem: str):
+    def __init__(self, file: str | Path, source: str | None, key: str | None, problem: str):
         self.file, self.source, self.key, self.problem = str(file), source, key, problem
         where = f"{self.file}"
         if source:
@@ -52,7 +56,7 @@ class Source:
     interval_cron: str | None
     config: dict = field(repr=False)
 
-    def get(self, key, default=None):
+    def get(self, key: str, default: Any = None) -> Any:
         return self.config.get(key, default)
 
     @property
@@ -128,8 +132,8 @@ def load_sources(path: str | Path | None = None) -> list[Source]:
     return out
 
 
-def _validate(path, sid: str, cfg: dict, profiles: set[str] | None) -> Source:
-    def bad(key, problem):
+def _validate(path: Path, sid: str, cfg: dict, profiles: set[str] | None) -> Source:
+    def bad(key: str, problem: str) -> NoReturn:
         raise SourceConfigError(path, sid, key, problem)
 
     strategy, profile = _check_basics(cfg, profiles, bad)
@@ -158,7 +162,7 @@ def _validate(path, sid: str, cfg: dict, profiles: set[str] | None) -> Source:
     )
 
 
-def _check_basics(cfg: dict, profiles: set[str] | None, bad) -> tuple[str, str | None]:
+def _check_basics(cfg: dict, profiles: set[str] | None, bad: _Bad) -> tuple[str, str | None]:
     """Name, city, a known strategy with its required keys, a known profile."""
     for key in ("name", "city", "strategy"):
         if not cfg.get(key) or not isinstance(cfg[key], str):
@@ -175,7 +179,7 @@ def _check_basics(cfg: dict, profiles: set[str] | None, bad) -> tuple[str, str |
     return strategy, profile
 
 
-def _check_regexes(cfg: dict, bad) -> None:
+def _check_regexes(cfg: dict, bad: _Bad) -> None:
     for key in REGEX_KEYS:
         if cfg.get(key) is not None:
             try:
@@ -191,7 +195,7 @@ def _check_regexes(cfg: dict, bad) -> None:
             bad(f"canonical[{j}]", f"bad regex: {exc}")
 
 
-def _interval(interval, bad) -> tuple[int | None, str | None]:
+def _interval(interval: object, bad: _Bad) -> tuple[int | None, str | None]:
     """(minutes, cron) from the `interval` key: minutes or a 5-field cron string."""
     if isinstance(interval, bool) or interval is None:
         bad("interval", "needs minutes (a positive integer) or a 5-field cron string")
@@ -205,7 +209,7 @@ def _interval(interval, bad) -> tuple[int | None, str | None]:
     return None, None
 
 
-def _check_numbers(cfg: dict, bad) -> None:
+def _check_numbers(cfg: dict, bad: _Bad) -> None:
     pol = cfg.get("politeness") or {}
     if not isinstance(pol, dict):
         bad("politeness", "must be a mapping")
@@ -220,7 +224,7 @@ def _check_numbers(cfg: dict, bad) -> None:
             bad(key, "must be true or false")
 
 
-def _channel_list_site(cfg: dict, bad) -> str:
+def _channel_list_site(cfg: dict, bad: _Bad) -> str:
     for j, lst in enumerate(cfg["lists"]):
         if not isinstance(lst, dict) or not str(lst.get("url", "")).startswith(("http://", "https://")):
             bad(f"lists[{j}].url", "each list needs an absolute http(s) url")
@@ -229,7 +233,7 @@ def _channel_list_site(cfg: dict, bad) -> str:
     return cfg.get("site") or _host(cfg["lists"][0]["url"])
 
 
-def _jcms_column_site(cfg: dict, bad) -> str:
+def _jcms_column_site(cfg: dict, bad: _Bad) -> str:
     if not cfg.get("site"):
         bad("site", "jcms_column sources need the site host")
     for j, col in enumerate(cfg["columns"]):
@@ -244,7 +248,7 @@ def _jcms_column_site(cfg: dict, bad) -> str:
     return cfg["site"]
 
 
-def _epaper_day_site(cfg: dict, bad) -> str:
+def _epaper_day_site(cfg: dict, bad: _Bad) -> str:
     if not re.match(r"^[a-z0-9]+$", str(cfg["paper"])):
         bad("paper", "paper code must be lowercase letters/digits")
     if "{ymd}" not in cfg["day_url"]:
@@ -260,7 +264,7 @@ _STRATEGY_SITE = {
 }
 
 
-def get_sources(ids=None, path=None) -> list[Source]:
+def get_sources(ids: Sequence[str] | None = None, path: str | Path | None = None) -> list[Source]:
     """Sources by id (every enabled one if none given); unknown ids raise SourceConfigError. A
     disabled source is crawled only when named."""
     sources = load_sources(path)

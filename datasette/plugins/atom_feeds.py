@@ -10,12 +10,20 @@ dated by its article (`atom_updated`). Registered last, so it is the `.atom` ren
 datasette-atom is installed (that one answers 500 on an empty feed).
 """
 
+from __future__ import annotations
+
 import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from datasette.utils.asgi import Response
 
 from datasette import hookimpl
+
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+    from datasette.utils.asgi import Request
 
 REQUIRED = {"atom_id", "atom_title", "atom_updated"}
 
@@ -58,7 +66,14 @@ def _text(message: str, status: int) -> dict:
     return {"body": message, "status_code": status, "content_type": "text/plain; charset=utf-8"}
 
 
-async def render_atom(datasette, request, columns, rows, database, query_name):
+async def render_atom(
+    datasette: Datasette,
+    request: Request,
+    columns: list[str],
+    rows: Sequence[Sequence[Any]],
+    database: str,
+    query_name: str | None,
+) -> dict:
     if not REQUIRED.issubset(columns):
         return _text("此查询不能输出 Atom 订阅（缺少 atom_id、atom_title、atom_updated 列）", 400)
     feeds = datasette.plugin_config("hzwatch-feeds", database=database) or {}
@@ -75,16 +90,16 @@ async def render_atom(datasette, request, columns, rows, database, query_name):
     return {"body": body, "status_code": 200, "content_type": "application/atom+xml; charset=utf-8"}
 
 
-def can_render_atom(columns):
+def can_render_atom(columns: list[str]) -> bool:
     return REQUIRED.issubset(columns)
 
 
 @hookimpl(trylast=True)
-def register_output_renderer(datasette):
+def register_output_renderer(datasette: Datasette) -> dict:
     return {"extension": "atom", "render": render_atom, "can_render": can_render_atom}
 
 
-async def feed_redirect(datasette, request):
+async def feed_redirect(datasette: Datasette, request: Request) -> Response:
     names = [name for name in datasette.databases if not name.startswith("_")]
     if not names:
         return Response.text("没有可订阅的数据库", status=404)
@@ -94,5 +109,5 @@ async def feed_redirect(datasette, request):
 
 
 @hookimpl
-def register_routes():
+def register_routes() -> list[tuple[str, Callable[..., Any]]]:
     return [(r"^/feeds/(?P<name>matches|plan|item|target)\.atom$", feed_redirect)]

@@ -4,16 +4,23 @@ datasette-dashboards fetches chart data from `/<db>.json?sql=…`, which needs t
 permission. Only the exact queries declared in the dashboards config are let through.
 """
 
+from __future__ import annotations
+
 import itertools
+from typing import TYPE_CHECKING
 
 from datasette_dashboards import replace_opts_in_query, sql_opt_pattern, sql_var_pattern
 
 from datasette import hookimpl
 
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+    from datasette.utils.asgi import Request
+
 DASHBOARD_ACTOR = "hzwatch-dashboard"
 
 
-def declared_queries(datasette):
+def declared_queries(datasette: Datasette) -> set[str]:
     """Every SQL text a declared chart can send, one per combination of its optional filters."""
     config = datasette.plugin_config("datasette-dashboards") or {}
     queries = set()
@@ -36,7 +43,7 @@ def declared_queries(datasette):
 
 
 @hookimpl
-def actor_from_request(datasette, request):
+def actor_from_request(datasette: Datasette, request: Request) -> dict | None:
     path = request.path
     if path.startswith("/-/dashboards"):
         return {"id": DASHBOARD_ACTOR, "display": "访客"}
@@ -47,7 +54,7 @@ def actor_from_request(datasette, request):
 
 
 @hookimpl
-def permission_allowed(actor, action):
+def permission_allowed(actor: dict | None, action: str) -> bool | None:
     if action == "execute-sql" and actor and actor.get("id") == DASHBOARD_ACTOR:
         return True
     return None

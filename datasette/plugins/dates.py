@@ -1,6 +1,8 @@
 """Show stored dates and times the way a reader in Hangzhou writes them (2024年6月18日 10:00,
 Asia/Shanghai) in every Datasette table and query page; CSV and JSON keep ISO 8601."""
 
+from __future__ import annotations
+
 import re
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ ISO = re.compile(r"^\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]
 
 
 @hookimpl(trylast=True)
-def render_cell(value):
+def render_cell(value: object) -> str | None:
     if isinstance(value, str) and ISO.match(value):
         return chinese_time(value)
     return None

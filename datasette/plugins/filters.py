@@ -1,9 +1,13 @@
 """Jinja filters for the custom pages: highlight terms in scraped text (escaped first), figures, evidence."""
 
+from __future__ import annotations
+
 import json
 import re
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
 
@@ -13,10 +17,13 @@ from datasette import hookimpl
 sys.path += [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent / "vendor")]
 from db.clock import chinese_time  # noqa: E402
 
+if TYPE_CHECKING:
+    import jinja2
+
 _T2S = None
 
 
-def _simplified(text):
+def _simplified(text: str) -> str:
     """Traditional -> Simplified, character for character (opencc t2s)."""
     global _T2S
     if _T2S is None:
@@ -26,7 +33,7 @@ def _simplified(text):
     return _T2S.convert(text)
 
 
-def _terms_pattern(terms):
+def _terms_pattern(terms: Iterable[str | None] | None) -> re.Pattern[str] | None:
     terms = {t.strip() for t in (terms or []) if t and t.strip()}
     terms |= {_simplified(t) for t in terms}
     if not terms:
@@ -34,7 +41,7 @@ def _terms_pattern(terms):
     return re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)))
 
 
-def _spans(text, pattern):
+def _spans(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
     """Where the terms occur; looked up in the Simplified form so 數谷 is marked for 数谷."""
     simplified = _simplified(text)
     # t2s maps almost every character one to one; if lengths differ, offsets would not line up.
@@ -42,7 +49,7 @@ def _spans(text, pattern):
     return [m.span() for m in pattern.finditer(source)]
 
 
-def highlight(text, terms):
+def highlight(text: object, terms: str | Iterable[str] | None) -> Markup:
     """Escaped text with every occurrence of any term wrapped in <mark>."""
     text = "" if text is None else str(text)
     if isinstance(terms, str):
@@ -59,13 +66,13 @@ def highlight(text, terms):
     return Markup("").join(out)
 
 
-def has_term(text, term):
+def has_term(text: object, term: str) -> bool:
     """True if term occurs in text (directly or in its Simplified form)."""
     pattern = _terms_pattern([term])
     return bool(text) and pattern is not None and bool(_spans(str(text), pattern))
 
 
-def snippet(text, terms, width=60):
+def snippet(text: object, terms: str | Iterable[str] | None, width: int = 60) -> Markup:
     """A window of text around the first term found, highlighted and escaped."""
     text = "" if text is None else str(text)
     if isinstance(terms, str):
@@ -79,12 +86,12 @@ def snippet(text, terms, width=60):
     return Markup(escape(prefix)) + highlight(piece, terms) + Markup(escape(suffix))
 
 
-def paragraphs(text):
+def paragraphs(text: str | None) -> list[str]:
     """Split article text into paragraphs on blank lines or single newlines."""
     return [p.strip() for p in re.split(r"\n+", text or "") if p.strip()]
 
 
-def num(value):
+def num(value: object) -> str:
     """6000.0 -> 6000, 35.5 -> 35.5: figures as people write them."""
     if value is None:
         return ""
@@ -95,7 +102,7 @@ def num(value):
     return f"{number:.2f}".rstrip("0").rstrip(".")
 
 
-def evidence_terms(evidence):
+def evidence_terms(evidence: str | bytes | None) -> list[str]:
     """The matched terms in a matches.evidence JSON list."""
     try:
         entries = json.loads(evidence or "[]")
@@ -106,7 +113,7 @@ def evidence_terms(evidence):
 
 
 @hookimpl
-def prepare_jinja2_environment(env):
+def prepare_jinja2_environment(env: jinja2.Environment) -> None:
     env.filters["num"] = num
     env.filters["cn_time"] = chinese_time
     env.filters["has_term"] = has_term

@@ -1,11 +1,23 @@
 """The supervision report on the site: /plan/{id}/report.html (printable) and /plan/{id}/report.xlsx,
 ?as_of=YYYY-MM-DD, made by monitor.reporting (the same code as `hzwatch report`)."""
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from datasette import Response, hookimpl
+
+if TYPE_CHECKING:
+    import sqlite3
+
+    from datasette.app import Datasette
+    from datasette.utils.asgi import Request
+
+    from monitor.reporting import Report
 
 # Repository checkout, or the copies of `db` and `monitor/reporting` that `hzwatch publish` vendors.
 sys.path += [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent / "vendor")]
@@ -13,7 +25,7 @@ sys.path += [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolv
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-async def report_page(datasette, request):
+async def report_page(datasette: Datasette, request: Request) -> Response:
     import sqlite_utils
 
     from monitor.reporting import ReportError, build_report, render_html, render_xlsx
@@ -23,7 +35,7 @@ async def report_page(datasette, request):
         return Response.text("没有数据库", status=404)
     plan_id, fmt = request.url_vars["plan"], request.url_vars["fmt"]
 
-    def make(conn):
+    def make(conn: sqlite3.Connection) -> Report:
         return build_report(sqlite_utils.Database(conn), plan_id, request.args.get("as_of") or None)
 
     try:
@@ -39,5 +51,5 @@ async def report_page(datasette, request):
 
 
 @hookimpl
-def register_routes():
+def register_routes() -> list[tuple[str, Callable[..., Any]]]:
     return [(r"^/plan/(?P<plan>[^/]+)/report\.(?P<fmt>html|xlsx)$", report_page)]

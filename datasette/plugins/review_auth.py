@@ -5,10 +5,14 @@ Every write is a POST; Datasette's CSRF middleware checks its token on every POS
 cookies, and a POST without a signed-in reviewer's live session is refused here (403).
 """
 
+from __future__ import annotations
+
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlparse
 
 from datasette.utils.asgi import Response
@@ -21,6 +25,13 @@ import sqlite_utils  # noqa: E402
 
 from db import reviewers  # noqa: E402
 
+if TYPE_CHECKING:
+    from datasette.app import Datasette
+    from datasette.database import Database
+    from datasette.utils.asgi import Request
+
+T = TypeVar("T")
+
 COOKIE = "hz_session"
 PERMISSION = "hz-review"
 log = logging.getLogger("hzwatch.review")
@@ -29,7 +40,7 @@ _accounts: dict = {}
 _DUMMY_HASH = reviewers.hash_password("not a password")
 
 
-def monitored_database(datasette):
+def monitored_database(datasette: Datasette) -> Database:
     names = [name for name in datasette.databases if not name.startswith("_")]
     return datasette.get_database(names[0])
 
@@ -51,17 +62,17 @@ def accounts() -> dict[str, str]:
     return _accounts[key]
 
 
-async def run_write(datasette, fn):
+async def run_write(datasette: Datasette, fn: Callable[[sqlite_utils.Database], T]) -> T:
     return await monitored_database(datasette).execute_write_fn(lambda conn: fn(sqlite_utils.Database(conn)))
 
 
 @hookimpl
-def actor_from_request(datasette, request):
+def actor_from_request(datasette: Datasette, request: Request) -> Callable[[], Awaitable[dict | None]] | None:
     token = request.cookies.get(COOKIE)
     if not token:
         return None
 
-    async def reviewer():
+    async def reviewer() -> dict | None:
         db = monitored_database(datasette)
         name = await db.execute_fn(lambda conn: reviewers.session_reviewer(sqlite_utils.Database(conn), token))
         return {"id": name, "hz_reviewer": True} if name and name in accounts() else None
@@ -70,7 +81,7 @@ def actor_from_request(datasette, request):
 
 
 @hookimpl
-def permission_allowed(actor, action, resource):
+def permission_allowed(actor: dict | None, action: str, resource: str | tuple[str, ...] | None) -> bool | None:
     if action == PERMISSION:
         return bool(actor and actor.get("hz_reviewer"))
     # Who signed in when is nobody's business: the sessions table is not published.
@@ -80,7 +91,7 @@ def permission_allowed(actor, action, resource):
 
 
 @hookimpl
-def extra_template_vars(request):
+def extra_template_vars(request: Request | None) -> dict:
     actor = request.actor if request else None
     return {"hz_reviewer": actor["id"] if actor and actor.get("hz_reviewer") else None}
 
@@ -91,7 +102,7 @@ def safe_next(value: str | None) -> str:
     return value if value and value.startswith("/") and not value.startswith("//") and not parsed.netloc else "/"
 
 
-async def login(datasette, request):
+async def login(datasette: Datasette, request: Request) -> Response:
     next_path = safe_next(request.args.get("next"))
     error = None
     if request.method == "POST":
@@ -111,7 +122,7 @@ async def login(datasette, request):
     return Response.html(html, status=403 if error else 200)
 
 
-async def logout(datasette, request):
+async def logout(datasette: Datasette, request: Request) -> Response:
     if request.method != "POST":
         return Response.text("请用页面上的“退出”按钮退出", status=405)
     token = request.cookies.get(COOKIE)
@@ -122,5 +133,5 @@ async def logout(datasette, request):
 
 
 @hookimpl
-def register_routes():
+def register_routes() -> list[tuple[str, Callable[..., Any]]]:
     return [(r"^/-/review/login$", login), (r"^/-/review/logout$", logout)]

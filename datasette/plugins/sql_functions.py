@@ -1,6 +1,9 @@
 """SQL functions the canned queries use: Chinese search expressions and feed timestamps."""
 
+from __future__ import annotations
+
 import datetime as dt
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -15,7 +18,7 @@ from db.search import match_expression  # noqa: E402
 CHINA = dt.timezone(dt.timedelta(hours=8))
 
 
-def iso_tz(value):
+def iso_tz(value: object) -> str | None:
     """An ISO 8601 timestamp with a time zone (naive values are taken as Beijing time)."""
     if not value:
         return None
@@ -29,7 +32,7 @@ def iso_tz(value):
 
 
 @hookimpl
-def prepare_connection(conn):
+def prepare_connection(conn: sqlite3.Connection) -> None:
     # cjk_match('数谷') -> '"数 谷"'; cjk_match('数谷', 'title') -> 'title : ("数 谷")'
     conn.create_function("cjk_match", 1, lambda q: match_expression(q), deterministic=True)
     conn.create_function("cjk_match", 2, lambda q, col: match_expression(q, col), deterministic=True)

@@ -12,7 +12,9 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 import apprise
@@ -22,6 +24,9 @@ from db.clock import utc_now
 from db.status import parse_time
 from monitor.alerting import messages
 from monitor.alerting.subscriptions import Subscription, SubscriptionSet, accepts
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger("hzwatch.alerts")
 # Apprise logs request URLs (tokens included); keep its records out of our logs entirely.
@@ -93,7 +98,7 @@ def deliver(
     sub: Subscription,
     message: messages.Message,
     already: set[str],
-    on_accept=None,
+    on_accept: Callable[[str], object] | None = None,
     delivery: dict | None = None,
     templates: dict | None = None,
 ) -> tuple[list[str], list[str]]:
@@ -129,7 +134,7 @@ def deliver(
 # -- enqueue -----------------------------------------------------------------------------
 
 
-def enqueue_new(db, subset: SubscriptionSet) -> dict[str, int]:
+def enqueue_new(db: sqlite_utils.Database, subset: SubscriptionSet) -> dict[str, int]:
     """Add outbox rows for stored relevant articles that pass each subscription's filters."""
     counts: dict[str, int] = {}
     if not subset.subscriptions:
@@ -157,7 +162,7 @@ def enqueue_new(db, subset: SubscriptionSet) -> dict[str, int]:
 # -- dispatch ----------------------------------------------------------------------------
 
 
-def _render(db, row: dict, subset: SubscriptionSet) -> messages.Message:
+def _render(db: sqlite_utils.Database, row: dict, subset: SubscriptionSet) -> messages.Message:
     article = store.article_for_message(db, row["article_id"])
     if article is None:
         raise LookupError(f"article {row['article_id']} no longer exists")
@@ -207,7 +212,12 @@ def _log_outcome(sub: Subscription, ids: list[int], error: str, delay: float | N
 
 
 def _deliver_rows(
-    db, sub: Subscription, rows: list[dict], message: messages.Message, subset: SubscriptionSet, result: DispatchResult
+    db: sqlite_utils.Database,
+    sub: Subscription,
+    rows: list[dict],
+    message: messages.Message,
+    subset: SubscriptionSet,
+    result: DispatchResult,
 ) -> None:
     """Deliver one message covering `rows` (same delivered set) and record the outcome."""
     already = set(json.loads(rows[0]["delivered"] or "[]"))
@@ -236,7 +246,9 @@ def _deliver_rows(
     _log_outcome(sub, ids, error, delay, subset.delivery)
 
 
-def dispatch_immediate(db, subset: SubscriptionSet, stop: threading.Event | None = None) -> DispatchResult:
+def dispatch_immediate(
+    db: sqlite_utils.Database, subset: SubscriptionSet, stop: threading.Event | None = None
+) -> DispatchResult:
     """Claim due rows of immediate subscriptions one at a time and send each.
 
     One row per claim keeps the lease short (one send), and a row whose endpoint fails is pushed
@@ -263,7 +275,9 @@ def dispatch_immediate(db, subset: SubscriptionSet, stop: threading.Event | None
     return result
 
 
-def dispatch_digest(db, subset: SubscriptionSet, name: str, retry_only: bool = False) -> DispatchResult:
+def dispatch_digest(
+    db: sqlite_utils.Database, subset: SubscriptionSet, name: str, retry_only: bool = False
+) -> DispatchResult:
     """Send one digest message with every due row of a digest subscription."""
     result = DispatchResult()
     sub = subset.get(name)
@@ -294,7 +308,7 @@ def dispatch_digest(db, subset: SubscriptionSet, name: str, retry_only: bool = F
 _queue_reported = {"now": False}
 
 
-def report_to_operator(db, subset: SubscriptionSet, result: DispatchResult) -> list[str]:
+def report_to_operator(db: sqlite_utils.Database, subset: SubscriptionSet, result: DispatchResult) -> list[str]:
     """Tell the operator (delivery.operator_urls_env, optional) about alerts that failed for good in
     this cycle, and once per outage about alerts queued longer than queued_warn_minutes; logged too.
     Returns the notes."""
@@ -323,7 +337,9 @@ def report_to_operator(db, subset: SubscriptionSet, result: DispatchResult) -> l
     return notes
 
 
-def dispatch_all(db, subset: SubscriptionSet, stop: threading.Event | None = None) -> DispatchResult:
+def dispatch_all(
+    db: sqlite_utils.Database, subset: SubscriptionSet, stop: threading.Event | None = None
+) -> DispatchResult:
     """One dispatch cycle: enqueue new alerts, send immediate ones, retry failed digests; report
     alerts that failed or wait too long to the operator."""
     enqueue_new(db, subset)

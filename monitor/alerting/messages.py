@@ -37,7 +37,7 @@ def format_time(value: str | None, tz: str, unknown: str) -> str:
     return parsed.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
-def _number(value) -> str:
+def _number(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return f"{value:g}" if isinstance(value, float) else str(value)

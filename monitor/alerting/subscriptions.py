@@ -108,7 +108,7 @@ def load_subscriptions(path: str | os.PathLike | None) -> SubscriptionSet:
     return SubscriptionSet(tuple(subs), delivery, messages, str(p))
 
 
-def _parse(entry, where: str) -> Subscription:
+def _parse(entry: object, where: str) -> Subscription:
     if not isinstance(entry, dict):
         raise SubscriptionError(f"{where}: expected a mapping")
     name = entry.get("name")
@@ -165,13 +165,13 @@ def _parse(entry, where: str) -> Subscription:
     )
 
 
-def _flag(value, where: str, key: str) -> bool:
+def _flag(value: object, where: str, key: str) -> bool:
     if not isinstance(value, bool):
         raise SubscriptionError(f"{where}: '{key}' must be true or false")
     return value
 
 
-def _str_tuple(value, where: str, key: str) -> tuple[str, ...]:
+def _str_tuple(value: object, where: str, key: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from datetime import date
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.options import db_option
 
+if TYPE_CHECKING:
+    import sqlite_utils
 
-def _load_sources(ids=(), path=None):
+    from monitor.matching.matcher import Matcher
+    from scrapers.sources import Source
+
+
+def _load_sources(ids: Iterable[str] = (), path: str | None = None) -> list[Source]:
     from scrapers.sources import SourceConfigError, get_sources
 
     try:
@@ -19,7 +27,7 @@ def _load_sources(ids=(), path=None):
         raise click.ClickException(str(exc)) from exc
 
 
-def _date(ctx, param, value):
+def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
     try:
@@ -60,7 +68,18 @@ def _date(ctx, param, value):
     help="Sources YAML (default: scrapers/sources.yaml).",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Scrapy log at INFO level.")
-def crawl(source_ids, db_path, since, until, remap, fast, max_pages, max_articles, sources_file, verbose) -> None:
+def crawl(
+    source_ids: tuple[str, ...],
+    db_path: str,
+    since: date | None,
+    until: date | None,
+    remap: tuple[str, ...],
+    fast: bool,
+    max_pages: int | None,
+    max_articles: int | None,
+    sources_file: str | None,
+    verbose: bool,
+) -> None:
     """Crawl sources (default: all) once and store new articles; one summary line per source."""
     from monitor.cli.options import open_db
     from monitor.service.crawl import run_crawl
@@ -95,7 +114,7 @@ def crawl(source_ids, db_path, since, until, remap, fast, max_pages, max_article
         sys.exit(1)
 
 
-def _plan_matcher(db):
+def _plan_matcher(db: sqlite_utils.Database) -> Matcher | None:
     """The plans synced into the database and a matcher over them; None (with a warning) when a
     plan file is broken: the crawl then stores articles unmatched, for `hzwatch match --all`."""
     from db.catalog import sync_catalog
@@ -118,7 +137,7 @@ def sources() -> None:
 
 @sources.command("check")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
-def sources_check(path) -> None:
+def sources_check(path: str | None) -> None:
     """Validate a sources file (default: the bundled one) and list its sources."""
     from scrapers.sources import SOURCES_FILE, SourceConfigError, load_sources
 
@@ -141,7 +160,7 @@ def sources_check(path) -> None:
 
 @sources.command("list")
 @db_option
-def sources_list(db_path) -> None:
+def sources_list(db_path: str) -> None:
     """List sources with their last run and any layout warning (from the database)."""
     import os
 

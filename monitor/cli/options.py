@@ -3,7 +3,15 @@ database and loading the plan catalog with failures turned into one-line CLI err
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import click
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from monitor.matching.catalog import Catalog
 
 db_option = click.option(
     "--db",
@@ -16,7 +24,7 @@ db_option = click.option(
 )
 
 
-def open_db(db_path: str):
+def open_db(db_path: str) -> sqlite_utils.Database:
     """Open and migrate the database, turning failures into one-line CLI errors."""
     from db import DatabaseError, connect
 
@@ -26,7 +34,7 @@ def open_db(db_path: str):
         raise click.ClickException(str(exc)) from exc
 
 
-def load_catalog_or_fail(plan_paths=()):
+def load_catalog_or_fail(plan_paths: Iterable[str] = ()) -> Catalog:
     from monitor.matching.catalog import CatalogError, load_catalog
 
     try:

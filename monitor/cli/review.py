@@ -6,10 +6,14 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.options import db_option, open_db
+
+if TYPE_CHECKING:
+    from db.records import Article, MatchResult
 
 
 @click.group()
@@ -70,10 +74,10 @@ def export(directory: str, db_path: str) -> None:
 class _Recorded:
     """A stand-in matcher that answers with what the matcher said when the article was reviewed."""
 
-    def __init__(self, results: dict[str, object]):
+    def __init__(self, results: dict[str, MatchResult]):
         self.results = results
 
-    def match(self, article):
+    def match(self, article: Article) -> MatchResult:
         return self.results[article.url]
 
 

@@ -5,10 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from monitor.cli.options import db_option
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from monitor.alerting.subscriptions import SubscriptionSet
+    from monitor.service.schedules import SourceSchedule
 
 subscriptions_option = click.option(
     "--subscriptions",
@@ -19,7 +26,7 @@ subscriptions_option = click.option(
 )
 
 
-def load_subscriptions_or_fail(path):
+def load_subscriptions_or_fail(path: str | None) -> SubscriptionSet:
     from monitor.alerting.subscriptions import SubscriptionError, load_subscriptions, resolve_path
 
     try:
@@ -62,21 +69,21 @@ def load_subscriptions_or_fail(path):
 )
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run(
-    db_path,
-    subscriptions_path,
-    no_serve,
-    no_crawl,
-    host,
-    port,
-    remap,
-    fast,
-    only_sources,
-    interval_scale,
-    every,
-    crawl_timeout,
-    max_crawls,
-    dispatch_every,
-    verbose,
+    db_path: str,
+    subscriptions_path: str | None,
+    no_serve: bool,
+    no_crawl: bool,
+    host: str,
+    port: int,
+    remap: tuple[str, ...],
+    fast: bool,
+    only_sources: str,
+    interval_scale: float,
+    every: float | None,
+    crawl_timeout: float,
+    max_crawls: int,
+    dispatch_every: float | None,
+    verbose: bool,
 ) -> None:
     """Run the service: crawl on schedule, match, alert, serve Datasette (Ctrl-C to stop)."""
     from monitor.cli.options import open_db
@@ -125,20 +132,20 @@ def run(
         service.shutdown()
 
 
-def _local(value, tz) -> str:
+def _local(value: str | dt.datetime | None, tz: dt.tzinfo) -> str:
     from db.status import parse_time
 
     t = parse_time(value) if isinstance(value, str) else value
     return t.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if t else "-"
 
 
-def _due(due, now, tz) -> str:
+def _due(due: dt.datetime | None, now: dt.datetime, tz: dt.tzinfo) -> str:
     if due is None:
         return "-"
     return "now (overdue)" if due <= now else _local(due, tz)
 
 
-def _service_started(db_path) -> dt.datetime | None:
+def _service_started(db_path: str) -> dt.datetime | None:
     """When the running service took the database's run lock (the lock file is written then)."""
     try:
         return dt.datetime.fromtimestamp(os.stat(f"{db_path}.run.lock").st_mtime, dt.timezone.utc)
@@ -146,7 +153,13 @@ def _service_started(db_path) -> dt.datetime | None:
         return None
 
 
-def _waiting_too_long(sched, started, run, up_since, now) -> str | None:
+def _waiting_too_long(
+    sched: SourceSchedule,
+    started: dt.datetime | None,
+    run: dict | None,
+    up_since: dt.datetime | None,
+    now: dt.datetime,
+) -> str | None:
     """A note when a source has waited for its crawl longer than its interval (starved or stuck)."""
     if not sched.interval_seconds or (run and run["status"] == "running"):
         return None
@@ -163,7 +176,7 @@ def _waiting_too_long(sched, started, run, up_since, now) -> str | None:
 @click.command()
 @db_option
 @click.option("--interval-scale", type=float, default=1.0, hidden=True)
-def status(db_path, interval_scale) -> None:
+def status(db_path: str, interval_scale: float) -> None:
     """Each source's last run, result, next run and layout warnings; pending and failed alerts."""
     from db import status as st
     from db.clock import BEIJING
@@ -216,7 +229,7 @@ def status(db_path, interval_scale) -> None:
         click.echo(line)
 
 
-def _alert_trouble(db) -> list[str]:
+def _alert_trouble(db: sqlite_utils.Database) -> list[str]:
     """Lines on alerts that failed for good or wait longer than delivery.queued_warn_minutes."""
     from db.alerts import queue_health
     from monitor.alerting.subscriptions import defaults
@@ -244,7 +257,7 @@ def alerts() -> None:
 @alerts.command("test")
 @subscriptions_option
 @click.argument("name")
-def alerts_test(subscriptions_path, name) -> None:
+def alerts_test(subscriptions_path: str | None, name: str) -> None:
     """Send a test message to every endpoint of subscription NAME."""
     from monitor.alerting.alerts import send_test
     from monitor.alerting.subscriptions import SubscriptionError
@@ -264,7 +277,7 @@ def alerts_test(subscriptions_path, name) -> None:
 @db_option
 @click.option("--status", "status_", type=click.Choice(["pending", "sending", "sent", "failed"]), default=None)
 @click.option("--limit", type=int, default=50, show_default=True)
-def alerts_list(db_path, status_, limit) -> None:
+def alerts_list(db_path: str, status_: str | None, limit: int) -> None:
     """Show the outbox, newest first."""
     from db.alerts import list_outbox
     from monitor.cli.options import open_db
@@ -285,7 +298,7 @@ def alerts_list(db_path, status_, limit) -> None:
 @alerts.command("retry")
 @db_option
 @click.option("--subscription", default=None, help="Only this subscription.")
-def alerts_retry(db_path, subscription) -> None:
+def alerts_retry(db_path: str, subscription: str | None) -> None:
     """Put alerts marked failed back in the queue (e.g. after fixing an endpoint)."""
     from db.alerts import retry_failed
     from monitor.cli.options import open_db

@@ -146,7 +146,7 @@ def publish_argv(
 @click.option("--name", default=None, help="Image tag (package) or service/app name.")
 @click.option("--dry-run", is_flag=True, help="Prepare the snapshot and print the command only.")
 @click.argument("extra", nargs=-1, type=click.UNPROCESSED)
-def publish(db_path: str, target: str, name: str | None, dry_run: bool, extra) -> None:
+def publish(db_path: str, target: str, name: str | None, dry_run: bool, extra: tuple[str, ...]) -> None:
     """Publish a read-only snapshot of the database with `datasette package` or `datasette publish`.
 
     Extra arguments go to Datasette, e.g. `hzwatch publish --to cloudrun -- --region asia-east1`.

@@ -39,7 +39,7 @@ TARGET_HEADERS = [
 ]
 
 
-def num(value) -> str:
+def num(value: float | str | None) -> str:
     """6000.0 -> 6000, 35.5 -> 35.5: figures as people write them."""
     if value is None:
         return ""

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from db import runs as db_runs
 from db.status import layout_warning
 from db.writer import ArticleWriter, CrawlLedger
 from scrapers import settings as crawl_settings
 from scrapers.spiders import spider_for
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from monitor.matching.matcher import Matcher
+    from scrapers.sources import Source
+    from scrapers.spiders.base import SourceSpider
 
 
 @dataclass
@@ -50,11 +59,11 @@ class SourceResult:
 
 
 def run_crawl(
-    sources,
-    db,
+    sources: Sequence[Source],
+    db: sqlite_utils.Database,
     *,
     since: date,
-    matcher=None,
+    matcher: Matcher | None = None,
     until: date | None = None,
     remap: dict | None = None,
     fast: bool = False,
@@ -126,14 +135,14 @@ def run_crawl(
     return results
 
 
-def _call_later(seconds: float, fn) -> None:
+def _call_later(seconds: float, fn: Callable[[], object]) -> None:
     """Run `fn` on the crawl's reactor after `seconds` (imported here: Scrapy installs the reactor)."""
     from twisted.internet import reactor
 
     reactor.callLater(seconds, fn)
 
 
-def _with_settings(cls, settings: dict, source_id: str):
+def _with_settings(cls: type[SourceSpider], settings: dict, source_id: str) -> type[SourceSpider]:
     """A subclass of the strategy spider carrying one source's settings (per-crawler politeness)."""
     name = f"{cls.__name__}_{source_id.replace('-', '_')}"
     return type(name, (cls,), {"custom_settings": settings, "name": source_id})

@@ -62,7 +62,7 @@ def tail(path: Path, lines: int = 5) -> str:
     return " / ".join(ln.strip() for ln in text.strip().splitlines()[-lines:])[:600]
 
 
-def service_pid(db_path) -> int | None:
+def service_pid(db_path: str | os.PathLike[str]) -> int | None:
     """Pid of the `hzwatch run` holding this database's run lock, if one is running."""
     path = Path(f"{db_path}.run.lock")
     if not path.exists():

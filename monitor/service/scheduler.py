@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
@@ -203,7 +204,7 @@ class Service:
         log.info("crawl logs in %s (removed at shutdown)", self._log_dir)
         sched.start()
 
-    def _add_digests(self, sched, now: dt.datetime) -> None:
+    def _add_digests(self, sched: BackgroundScheduler, now: dt.datetime) -> None:
         """One cron job per digest subscription; a digest whose time passed while the service was
         down (rows queued before its last cron time) is sent now, not a day late."""
         db = database.connect(self.opts.db_path)
@@ -393,7 +394,7 @@ class Service:
     def wait(self) -> None:
         """Block until SIGINT/SIGTERM (installed here, so call from the main thread)."""
 
-        def handler(signum, frame):
+        def handler(signum: int, frame: FrameType | None) -> None:
             log.info("signal %d: stopping", signum)
             self.stop_event.set()
 

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -49,7 +51,7 @@ class RunOptions:
 # -- sources -----------------------------------------------------------------------------
 
 
-def _get(obj, *names):
+def _get(obj: object, *names: str) -> Any:
     for name in names:
         value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
         if value is not None:
@@ -57,7 +59,7 @@ def _get(obj, *names):
     return None
 
 
-def _seconds(value) -> float:
+def _seconds(value: object) -> float:
     """An interval from sources.yaml: minutes as a number, or '90s', '30m', '2h', '1d'."""
     if isinstance(value, (int, float)):
         return float(value) * 60
@@ -68,7 +70,7 @@ def _seconds(value) -> float:
     return float(text) * 60
 
 
-def schedules(sources, opts: RunOptions) -> list[SourceSchedule]:
+def schedules(sources: Iterable[object], opts: RunOptions) -> list[SourceSchedule]:
     """Each source's schedule, after --sources, --every and --interval-scale."""
     out = []
     for src in sources:
@@ -112,7 +114,7 @@ def load_source_schedules(opts: RunOptions) -> list[SourceSchedule]:
         raise ScheduleError(str(exc)) from exc
 
 
-def trigger_for(s: SourceSchedule):
+def trigger_for(s: SourceSchedule) -> CronTrigger | IntervalTrigger:
     """APScheduler trigger: interval with jitter (about a tenth, at most 5 min), or a cron."""
     if s.cron:
         return CronTrigger.from_crontab(s.cron, timezone=TIMEZONE)

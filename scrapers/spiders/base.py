@@ -10,25 +10,27 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from twisted.python.failure import Failure
 
 from db.clock import today_beijing
 from db.records import Article
 from scrapers.encoding import decode_html
-from scrapers.spiders.failures import (
-    TRANSIENT,
-    failure_reason,
-    not_html,
-    reason_name,
-    run_status,
-    unreachable_message,
-)
+from scrapers.spiders.failures import TRANSIENT, failure_reason, not_html, reason_name, run_status, unreachable_message
 from scrapers.spiders.pages import ALL_VIEW as _ALL_VIEW
 from scrapers.spiders.pages import numbered_pages
+
+if TYPE_CHECKING:
+    from db.writer import CrawlLedger
+    from scrapers.extract import Extracted
+    from scrapers.sources import Source
 
 log = logging.getLogger(__name__)
 # Share of U+FFFD above which a page counts as undecodable.
@@ -83,8 +85,8 @@ class SourceSpider(scrapy.Spider):
 
     def __init__(
         self,
-        source=None,
-        ledger=None,
+        source: Source | None = None,
+        ledger: CrawlLedger | None = None,
         since: date | None = None,
         until: date | None = None,
         max_pages: int | None = None,
@@ -122,11 +124,11 @@ class SourceSpider(scrapy.Spider):
         self.empty_lists: list[str] = []  # lists whose first page yielded nothing where it used to
         self.stop_reason: str | None = None  # one plain line when the crawl ended early (unreachable site)
 
-    async def start(self):
+    async def start(self) -> AsyncIterator[scrapy.Request]:
         for request in self.initial_requests():
             yield request
 
-    def initial_requests(self):
+    def initial_requests(self) -> Iterable[scrapy.Request]:
         """The first requests of the strategy (list pages, days)."""
         return []
 
@@ -258,7 +260,7 @@ class SourceSpider(scrapy.Spider):
         return self.ledger is not None and self.ledger.is_known(url)
 
     # ------------------------------------------------------------------ decoding
-    def page_text(self, response) -> str | None:
+    def page_text(self, response: Response) -> str | None:
         """Decode the body by looking at the bytes (a wrong charset header is common); None if undecodable."""
         ctype = response.headers.get(b"Content-Type")
         text, _enc = decode_html(response.body, ctype.decode("latin-1") if ctype else None)
@@ -312,13 +314,13 @@ class SourceSpider(scrapy.Spider):
             return prev
         return n
 
-    def remember_list(self, response, items_found: int, keep: bool = False) -> None:
+    def remember_list(self, response: Response, items_found: int, keep: bool = False) -> None:
         st = dict(response.meta.get("validators") or {})
         st["items_found"] = items_found
         st["keep"] = keep
         self.new_list_state[response.url] = st
 
-    def list_text(self, response) -> str | None:
+    def list_text(self, response: Response) -> str | None:
         """The decoded text of a list page worth parsing; None (already recorded) for 304s, errors, error pages."""
         text = self.page_text(response) if response.status == 200 else None
         if response.status == 200 and text is None:
@@ -328,7 +330,7 @@ class SourceSpider(scrapy.Spider):
             return None
         return text  # None for other 2xx answers (204 …): nothing to parse
 
-    def list_response_ok(self, response, text: str | None = None) -> bool:
+    def list_response_ok(self, response: Response, text: str | None = None) -> bool:
         """Common checks of a list page response; records failures. False: nothing to parse."""
         self.counters["pages"] += 1
         if response.status == 304:
@@ -360,7 +362,7 @@ class SourceSpider(scrapy.Spider):
                 return False
         return True
 
-    def retry_later(self, response) -> bool:
+    def retry_later(self, response: Response) -> bool:
         """Ask again once after a "访问过于频繁" page (the retry back-off middleware waits first)."""
         n = response.meta.get("rate_limit_retries", 0)
         engine = getattr(getattr(self, "crawler", None), "engine", None)
@@ -372,7 +374,7 @@ class SourceSpider(scrapy.Spider):
         self.counters["rate_limit_retries"] += 1
         return True
 
-    def list_error(self, failure):
+    def list_error(self, failure: Failure) -> None:
         request = failure.request
         if failure.check(IgnoreRequest) and str(failure.value).startswith("recorded:"):
             self.listing_complete = False
@@ -382,7 +384,7 @@ class SourceSpider(scrapy.Spider):
         self.fail(request.url, LIST_FAILURE_PREFIX + failure_reason(failure), str(failure.value)[:200], transient=True)
 
     # ------------------------------------------------------------------ articles
-    def article_requests(self, items: list[ListItem], referer: str | None = None):
+    def article_requests(self, items: list[ListItem], referer: str | None = None) -> Iterator[scrapy.Request]:
         for it in items:
             if self.max_articles is not None and self.counters["article_requests"] >= self.max_articles:
                 self.counters["capped"] += 1
@@ -402,7 +404,7 @@ class SourceSpider(scrapy.Spider):
                 },
             )
 
-    def parse_article(self, response):
+    def parse_article(self, response: Response) -> Iterator[scrapy.Request | Article]:
         """Extract an article page; follow its other pages; yield one item per article."""
         self.counters["pages"] += 1
         url = response.meta["article_url"]
@@ -465,7 +467,7 @@ class SourceSpider(scrapy.Spider):
         <article>_N.htm on the page (the all-pages _0 view first)."""
         return numbered_pages(text, url, _extract_mod().pager_links(text, url, self.source.profile))
 
-    def make_item(self, url: str, ex, response) -> Article:
+    def make_item(self, url: str, ex: Extracted, response: Response) -> Article:
         published = ex.published
         if not published and response.meta.get("list_date"):
             published = response.meta["list_date"] + "T00:00:00+08:00"
@@ -485,7 +487,7 @@ class SourceSpider(scrapy.Spider):
             methods=dict(ex.methods or {}),
         )
 
-    def article_error(self, failure):
+    def article_error(self, failure: Failure) -> None:
         request = failure.request
         self.counters["pages"] += 1
         if failure.check(IgnoreRequest) and str(failure.value).startswith(("known article", "recorded:")):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from urllib.parse import urljoin
 
 import scrapy
 from lxml import html as lxml_html
+from scrapy.http import Response
 
 from scrapers.spiders.base import ListItem, SourceSpider
 
@@ -24,11 +26,11 @@ class ChannelListSpider(SourceSpider):
 
     strategy = "channel_list"
 
-    def initial_requests(self):
+    def initial_requests(self) -> Iterator[scrapy.Request]:
         for i in range(len(self.cfg["lists"])):
             yield self.list_request(i, 1)
 
-    def list_request(self, idx: int, page: int):
+    def list_request(self, idx: int, page: int) -> scrapy.Request | None:
         url = page_url(self.cfg["lists"][idx], page)
         if url is None:
             return None
@@ -63,7 +65,7 @@ class ChannelListSpider(SourceSpider):
             out[url] = ListItem(url, title, self.url_date(url))
         return list(out.values())
 
-    def parse_list(self, response):
+    def parse_list(self, response: Response) -> Iterator[scrapy.Request]:
         idx, page = response.meta["list_idx"], response.meta["page"]
         if response.status == 404 and page > 1:
             self.counters["pages"] += 1

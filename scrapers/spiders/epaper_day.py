@@ -7,12 +7,15 @@ list_pages row, so an unchanged paper costs `recent_days` requests per run."""
 from __future__ import annotations
 
 import re
+from collections.abc import Generator, Iterator
 from datetime import date, timedelta
 from urllib.parse import urljoin
 
 import scrapy
 from lxml import etree
 from lxml import html as lxml_html
+from scrapy.http import Response
+from twisted.python.failure import Failure
 
 from scrapers.spiders.base import ListItem, SourceSpider, _extract_mod
 
@@ -37,7 +40,7 @@ class EpaperDaySpider(SourceSpider):
             paper=self.cfg["paper"], y=f"{day:%Y}", m=f"{day:%m}", d=f"{day:%d}", ymd=f"{day:%Y%m%d}"
         )
 
-    def initial_requests(self):
+    def initial_requests(self) -> Iterator[scrapy.Request]:
         """The re-check window (the newest `recent_days` days, every run), then the backfill: the
         newest day not read yet, one day at a time (parse_day asks for the next one)."""
         recent = int(self.cfg.get("recent_days", 2))
@@ -51,7 +54,7 @@ class EpaperDaySpider(SourceSpider):
         if nxt is not None:
             yield self.day_request(nxt, backfill=True)
 
-    def day_request(self, day: date, backfill: bool = False):
+    def day_request(self, day: date, backfill: bool = False) -> scrapy.Request:
         return scrapy.Request(
             self.day_url(day),
             callback=self.parse_day,
@@ -75,7 +78,7 @@ class EpaperDaySpider(SourceSpider):
         self._backfill_from = day
         return None
 
-    def continue_backfill(self, response, had_issue: bool):
+    def continue_backfill(self, response: Response | scrapy.Request, had_issue: bool) -> Iterator[scrapy.Request]:
         """After a backfill day: count it against the budget if it had an issue, ask for the next."""
         if not response.meta.get("backfill"):
             return
@@ -85,12 +88,12 @@ class EpaperDaySpider(SourceSpider):
         if nxt is not None:
             yield self.day_request(nxt, backfill=True)
 
-    def day_error(self, failure):
+    def day_error(self, failure: Failure) -> Iterator[scrapy.Request]:
         self.list_error(failure)
         if self.stop_reason is None:  # not when the site is unreachable: the crawl is ending
             yield from self.continue_backfill(failure.request, had_issue=False)
 
-    def fail(self, url, reason, detail=None, transient=False):
+    def fail(self, url: str, reason: str, detail: str | None = None, transient: bool = False) -> None:
         m = _YMD.search(url)
         if m and transient:
             self.failed_days.add(m.group(1))
@@ -112,11 +115,11 @@ class EpaperDaySpider(SourceSpider):
                     out.append(url)
         return out
 
-    def parse_day(self, response):
+    def parse_day(self, response: Response) -> Iterator[scrapy.Request]:
         lists = yield from self.read_day(response)
         yield from self.continue_backfill(response, had_issue=bool(lists))
 
-    def read_day(self, response):
+    def read_day(self, response: Response) -> Generator[scrapy.Request, None, list[str]]:
         """Requests for the day's article lists; returns the list URLs (empty: no issue or an error)."""
         if response.status in (404, 410):
             self.no_issue(response)
@@ -147,13 +150,13 @@ class EpaperDaySpider(SourceSpider):
             )
         return lists
 
-    def no_issue(self, response) -> None:
+    def no_issue(self, response: Response) -> None:
         """A day without an issue: recorded, and remembered so an old empty day is not asked again."""
         self.counters["pages"] += 1
         self.fail(response.url, "no_issue", f"day {response.meta['day']}: HTTP {response.status}")
         self.new_list_state[response.url] = {"items_found": 0, "keep": True}
 
-    def parse_article_list(self, response):
+    def parse_article_list(self, response: Response) -> Iterator[scrapy.Request]:
         text = self.page_text(response) if response.status == 200 else None
         if response.status == 200 and text is None:
             return
@@ -181,7 +184,7 @@ class EpaperDaySpider(SourceSpider):
         fresh, _ = self.new_items(items)
         yield from self.article_requests(fresh, referer=response.url)
 
-    def closed(self, reason):
+    def closed(self, reason: str) -> None:
         for url, st in self.new_list_state.items():
             m = _YMD.search(url)
             if st.get("keep") and m and m.group(1) in self.failed_days:

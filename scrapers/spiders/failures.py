@@ -3,7 +3,13 @@ request, or a response that is not an HTML page at all."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from scrapy.exceptions import IgnoreRequest
+
+if TYPE_CHECKING:
+    from scrapy.http import Response
+    from twisted.python.failure import Failure
 
 # Reasons that may fix themselves: the list walk is incomplete, not finished.
 TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
@@ -60,7 +66,7 @@ def binary_kind(data: bytes) -> str | None:
     return None
 
 
-def not_html(response) -> str | None:
+def not_html(response: Response) -> str | None:
     """What an article response really is when it is not an HTML page (whatever its Content-Type says)."""
     head = response.body[:1024].lstrip()
     for magic, name in _BINARY_MAGIC.items():
@@ -79,7 +85,7 @@ def reason_name(reason: str) -> str:
     return reason.replace("-", "_")
 
 
-def failure_reason(failure) -> str:
+def failure_reason(failure: Failure) -> str:
     """Short reason for a download failure."""
     from scrapy import exceptions as sx
     from scrapy.spidermiddlewares.httperror import HttpError

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
 from datetime import date
 from urllib.parse import urlencode, urljoin
 
 import scrapy
 from lxml import etree
 from lxml import html as lxml_html
+from scrapy.http import Response
 
 from scrapers.spiders.base import ListItem, SourceSpider
 from scrapers.spiders.jpaas import UnitCall, read_unit_call
@@ -49,7 +51,7 @@ class JcmsColumnSpider(SourceSpider):
 
     strategy = "jcms_column"
 
-    def initial_requests(self):
+    def initial_requests(self) -> Iterator[scrapy.Request]:
         for col in self.cfg["columns"]:
             url = f"https://{self.source.site}" + self.cfg["column_url"].format(col=col["col"])
             yield scrapy.Request(
@@ -99,7 +101,7 @@ class JcmsColumnSpider(SourceSpider):
         return list(items.values()), seen, skipped
 
     # ------------------------------------------------------------------ callbacks
-    def pagenum_request(self, column_url: str, col: dict, params: dict, page: int):
+    def pagenum_request(self, column_url: str, col: dict, params: dict, page: int) -> scrapy.Request:
         """Browser pagination (index.html?uid=UNIT&pageNum=N): the fallback when dataproxy.jsp answers empty."""
         base = column_url.split("?")[0]
         url = base + "?" + urlencode({"uid": params.get("unitid", ""), "pageNum": page})
@@ -119,7 +121,7 @@ class JcmsColumnSpider(SourceSpider):
             },
         )
 
-    def parse_column(self, response):
+    def parse_column(self, response: Response) -> Iterator[scrapy.Request]:
         col, page = response.meta["col"], response.meta["page"]
         text = self.list_text(response)
         if text is None:
@@ -170,12 +172,12 @@ class JcmsColumnSpider(SourceSpider):
                 return
             yield self.dataproxy_request(response.url, col, params, len(frags) + 1, page=2)
 
-    def handle_page(self, items, referer):
+    def handle_page(self, items: list[ListItem], referer: str) -> Iterator[scrapy.Request]:
         fresh, any_new = self.new_items(items)
         self._last_any_new = any_new
         yield from self.article_requests(fresh, referer=referer)
 
-    def more_pages(self, items, page: int) -> bool:
+    def more_pages(self, items: list[ListItem], page: int) -> bool:
         if not items:
             return False
         if self.incremental and not self._last_any_new:
@@ -184,7 +186,7 @@ class JcmsColumnSpider(SourceSpider):
             return False
         return page < self.max_pages
 
-    def dataproxy_request(self, column_url: str, col: dict, params: dict, start: int, page: int):
+    def dataproxy_request(self, column_url: str, col: dict, params: dict, start: int, page: int) -> scrapy.FormRequest:
         per = int(params.get("perpage") or 15)
         n = int(self.cfg.get("records_per_request") or 3 * per)
         proxy = params.get("proxy") or self.cfg.get("dataproxy")
@@ -214,7 +216,7 @@ class JcmsColumnSpider(SourceSpider):
             meta={"col": col, "params": params, "start": start, "n": n, "page": page, "column_url": column_url},
         )
 
-    def parse_dataproxy(self, response):
+    def parse_dataproxy(self, response: Response) -> Iterator[scrapy.Request]:
         meta = response.meta
         text = self.list_text(response)
         if text is None:
@@ -237,7 +239,7 @@ class JcmsColumnSpider(SourceSpider):
             return
         yield self.dataproxy_request(meta["column_url"], meta["col"], meta["params"], end + 1, meta["page"] + 1)
 
-    def jpaas_request(self, column_url: str, col: dict, call: UnitCall, page: int):
+    def jpaas_request(self, column_url: str, col: dict, call: UnitCall, page: int) -> scrapy.Request:
         size = int(call.params.get("pageSize") or 10)
         if not call.params.get("pageId"):
             call.params["pageId"] = str(col["col"])
@@ -253,7 +255,7 @@ class JcmsColumnSpider(SourceSpider):
             meta={"col": col, "params": call, "page": page, "column_url": column_url, "conditional": method == "GET"},
         )
 
-    def param_json_request(self, column_url: str, col: dict, params: dict, page: int):
+    def param_json_request(self, column_url: str, col: dict, params: dict, page: int) -> scrapy.Request:
         size = int(params.get("perpage") or 15)
         query = {"paramJson": json.dumps({"pageNo": page, "pageSize": size}, separators=(",", ":"))}
         jp = {"pageSize": str(size), "mode": "param_json"}
@@ -266,7 +268,7 @@ class JcmsColumnSpider(SourceSpider):
             meta={"col": col, "params": jp, "page": page, "column_url": column_url.split("?")[0], "conditional": True},
         )
 
-    def parse_jpaas(self, response):
+    def parse_jpaas(self, response: Response) -> Iterator[scrapy.Request]:
         meta = response.meta
         if not self.list_response_ok(response):
             return
@@ -301,7 +303,7 @@ class JcmsColumnSpider(SourceSpider):
             yield self.jpaas_request(meta["column_url"], meta["col"], meta["params"], meta["page"] + 1)
 
 
-def _jpaas_fragment(text: str, unit_xpaths) -> str:
+def _jpaas_fragment(text: str, unit_xpaths: Iterable[str]) -> str:
     """The list unit of a jpaas column page (first of the source's `jpaas_units` XPaths), else the whole page."""
     try:
         root = lxml_html.fromstring(text)
@@ -311,7 +313,7 @@ def _jpaas_fragment(text: str, unit_xpaths) -> str:
     return "".join(lxml_html.tostring(u, encoding="unicode") for u in units) if units else text
 
 
-def _rows(root):
+def _rows(root: lxml_html.HtmlElement) -> list[lxml_html.HtmlElement]:
     """Row elements of a record fragment: <li>s if any, else the fragment itself split by <a>."""
     lis = root.xpath(".//li")
     if lis:
@@ -319,7 +321,7 @@ def _rows(root):
     return [a for a in root.iter("a")]
 
 
-def _tail_text(a) -> str:
+def _tail_text(a: lxml_html.HtmlElement) -> str:
     """Text right after a link (the <b>/<span>/<i> date of 'a + date' rows)."""
     parts = [a.tail or ""]
     nxt = a.getnext()

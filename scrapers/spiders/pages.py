@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import urljoin
 
 _HREF = re.compile(r"""href\s*=\s*["']([^"'#]+)["']""")
 ALL_VIEW = re.compile(r"_0\.s?html?$")
 
 
-def numbered_pages(text: str, url: str, pager_links) -> list[str]:
+def numbered_pages(text: str, url: str, pager_links: Iterable[str]) -> list[str]:
     """`pager_links` plus every link on the page to <article>_N.<ext>, the all-pages _0 view first."""
     found = list(pager_links)
     stem, dot, ext = url.split("?")[0].rpartition(".")
