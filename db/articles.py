@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
 import sqlite_utils
@@ -95,7 +96,7 @@ def hamming(a: str | None, b: str | None) -> int:
     return bin(int(a, 16) ^ int(b, 16)).count("1")
 
 
-def known_urls(db: sqlite_utils.Database, urls) -> set[str]:
+def known_urls(db: sqlite_utils.Database, urls: Iterable[str]) -> set[str]:
     """The subset of `urls` already stored."""
     urls = list(dict.fromkeys(urls))
     found: set[str] = set()
@@ -131,7 +132,7 @@ def numbers_key(title: str | None, body: str | None) -> tuple[tuple[str, ...], t
     )
 
 
-def _same_numbers(db, story_id: int, numbers: tuple, exclude_id: int | None) -> bool:
+def _same_numbers(db: sqlite_utils.Database, story_id: int, numbers: tuple, exclude_id: int | None) -> bool:
     """True if an article of the story states exactly `numbers` (a true copy, not a sibling report)."""
     for title, body in db.execute(
         "SELECT title, body FROM articles WHERE story_id = ? AND id IS NOT ? ORDER BY id LIMIT 20",
@@ -143,7 +144,13 @@ def _same_numbers(db, story_id: int, numbers: tuple, exclude_id: int | None) -> 
 
 
 def _find_story(
-    db, key: str, sh: str, chash: str, published: str | None, exclude_id: int | None, numbers: tuple
+    db: sqlite_utils.Database,
+    key: str,
+    sh: str,
+    chash: str,
+    published: str | None,
+    exclude_id: int | None,
+    numbers: tuple,
 ) -> int | None:
     """The story of an earlier true copy of this report: same content hash, or nearly the same text
     (same headline, or a re-titled copy within days) stating the same numbers; None for a new story."""

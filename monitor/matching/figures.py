@@ -354,7 +354,11 @@ class _ProgressReader:
 
 
 def _period_as_of(
-    period: tuple[dt.date | str, str] | None, context: str, reviewed: int | None, published: dt.date | None, target
+    period: tuple[dt.date | str, str] | None,
+    context: str,
+    reviewed: int | None,
+    published: dt.date | None,
+    target: Target,
 ) -> dt.date | None:
     if period is None:
         if reviewed is not None:  # a review's unmarked figure: that year's result
