@@ -297,6 +297,7 @@ def run_soak(minutes: float, every: float, articles: int, seed: int = 7, workdir
     figures.update(_politeness(log, published, time.time() - t0))
     figures["db_growth_mb"] = (_db_size(db_path) - db_start) / 1e6
     figures["service_errors"] = _service_errors(log_path)
+    figures["service_log_tail"] = log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
     _print(figures, minutes, every, articles)
     return figures
 
@@ -328,6 +329,8 @@ def _drain_and_measure(db_path, hooks, published, every, t0, m0, duration, mem) 
         time.sleep(1)
     m_end = time.monotonic()
     out: dict = {"published": len(urls), "stored": len(stored), "relevant": len(expected)}
+    out["not_stored"] = sorted(set(urls) - set(stored))
+    out["drained"] = time.time() <= deadline
     out["to_stored"] = [stored[u][0] - published[u] for u in urls if u in stored]
     for name, hook in hooks.items():
         first: dict[str, float] = {}
@@ -342,6 +345,7 @@ def _drain_and_measure(db_path, hooks, published, every, t0, m0, duration, mem) 
             "lost": len(expected - soak_links),
             "duplicated": sum(n - 1 for u, n in counts.items() if n > 1),
             "unexpected": len(set(counts) - expected),
+            "missing": sorted(expected - soak_links),
         }
     out["rss_kb"] = {
         kind: {"peak": max(kb for _, kb in s), "final": s[-1][1]} for kind, s in sorted(mem.samples.items())

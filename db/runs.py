@@ -6,12 +6,13 @@ import json
 import os
 from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlite_utils
 
 from db.clock import now_iso as now
-from db.clock import pid_alive
+from db.clock import pid_alive, utc_now
 
 if TYPE_CHECKING:
 
@@ -31,6 +32,11 @@ if TYPE_CHECKING:
 # Failure reasons that will not fix themselves: after this many, a URL is left alone.
 PERMANENT_REASONS = ("http_404", "http_410", "not_found", "empty_shell", "too_large", "robots", "decode_error")
 GIVE_UP_AFTER = 3
+# An article whose fetch failed for a passing reason (timeout, 5xx …) is fetched again by the next
+# runs, directly (an incremental walk may never reach its list page again), this many times at most,
+# within this many days of its last failure.
+RETRY_AT_MOST = 5
+RETRY_WITHIN_DAYS = 7
 
 
 def start_run(db: sqlite_utils.Database, source_id: str, pid: int | None = None) -> int:
@@ -146,6 +152,23 @@ def given_up(db: sqlite_utils.Database, url: str) -> bool:
         [url, *PERMANENT_REASONS],
     ).fetchone()[0]
     return n >= GIVE_UP_AFTER
+
+
+def pending_retries(db: sqlite_utils.Database, source_id: str, reasons: Sequence[str], limit: int = 200) -> list[str]:
+    """Article URLs of a source whose last fetches failed for one of `reasons` (passing ones), that are
+    not stored, have failed fewer than RETRY_AT_MOST times and lately; most recent failure first."""
+    if not reasons:
+        return []
+    since = now(utc_now() - timedelta(days=RETRY_WITHIN_DAYS))
+    marks = ",".join("?" for _ in reasons)
+    rows = db.execute(
+        f"""SELECT f.url FROM fetch_failures f
+            WHERE f.source_id = ? AND f.reason IN ({marks}) AND f.at >= ?
+              AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.url = f.url)
+            GROUP BY f.url HAVING COUNT(*) < ? ORDER BY MAX(f.at) DESC LIMIT ?""",
+        [source_id, *reasons, since, RETRY_AT_MOST, limit],
+    ).fetchall()
+    return [url for (url,) in rows if not given_up(db, url)]
 
 
 def list_page_state(db: sqlite_utils.Database, source_id: str) -> dict[str, dict]:

@@ -121,6 +121,10 @@ class CrawlLedger:
     def given_up(self, url: str) -> bool:
         return db_runs.given_up(self.db, url)
 
+    def pending_retries(self, reasons: Iterable[str]) -> list[str]:
+        """Articles of this source whose fetch failed for a passing reason lately: fetch them again."""
+        return db_runs.pending_retries(self.db, self.source_id, sorted(reasons))
+
     def failures_by_reason(self) -> dict[str, int]:
         return db_runs.failures_by_reason(self.db, self.run_id) if self.run_id else {}
 
@@ -136,7 +140,11 @@ class CrawlLedger:
         if self.run_id:
             db_runs.update_run(self.db, self.run_id, new_articles=new, updated_articles=updated, pages_fetched=pages)
 
-    def save_list_pages(self, pages: dict[str, dict]) -> None:
+    def save_list_pages(self, pages: dict[str, dict], validators: bool = True) -> None:
+        """Store the list pages' state; without `validators` (the walk was not whole) only the pages
+        marked `keep` (e-paper days …), with no ETag / Last-Modified: the next run re-reads the lists."""
+        if not validators:
+            pages = {u: {**s, "etag": None, "last_modified": None} for u, s in pages.items() if s.get("keep")}
         db_runs.save_list_pages(self.db, self.source_id, pages)
 
     def finish_run(self, status: str, **fields: object) -> None:

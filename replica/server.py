@@ -54,6 +54,8 @@ class App:
         self.log: list[dict] = []
         self.log_lock = threading.Lock()
         self.hits: dict[tuple[str, str], int] = {}
+        # (host, path) -> [answers left, status]: a page that fails for a while, then recovers
+        self.outages: dict[tuple[str, str], list[int]] = {}
 
     # ---- control ----------------------------------------------------------------------------
     def reset(self) -> None:
@@ -66,6 +68,19 @@ class App:
         with self.log_lock:
             self.rate_limit_nth = nth
             self.hits.clear()
+
+    def fail_page(self, host: str, path: str, times: int, status: int = 503) -> None:
+        """Answer the next `times` requests for host+path with `status` (a server error), then recover."""
+        with self.log_lock:
+            self.outages[(host, path)] = [times, status]
+
+    def _outage(self, host: str, path: str) -> Resp | None:
+        with self.log_lock:
+            left = self.outages.get((host, path))
+            if not left or left[0] <= 0:
+                return None
+            left[0] -= 1
+            return Resp(left[1], b"<html><body><h1>Service Unavailable</h1></body></html>", "text/html")
 
     def record(self, entry: dict) -> None:
         with self.log_lock:
@@ -98,6 +113,9 @@ class App:
         if path == "/robots.txt":
             robots = self.site.cfg["robots"]
             return Resp(200, robots.get(host, robots["default"]).encode(), "text/plain")
+        failing = self._outage(host, path)
+        if failing is not None:
+            return failing
         if host == self.hz_host:
             return self.hznews(path, query)
         if host in self.gov_hosts:
@@ -416,6 +434,9 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError as exc:
                 return self._json(400, {"error": str(exc)})
             out = [{"url": f"https://{a.host}{a.path}", "title": a.title, "family": a.family} for a in made]
+        elif path == "/fail" and method == "POST":
+            app.fail_page(query["host"], query["path"], int(query.get("times", "1")), int(query.get("status", "503")))
+            out = {"ok": True}
         elif path == "/articles":
             out = app.articles()
         elif path == "/info":
@@ -500,6 +521,11 @@ class ReplicaServer:
     def publish(self, n: int, target: str = "hznews") -> list[str]:
         """Add n new articles on top of target's lists; returns their real URLs."""
         return [f"https://{a.host}{a.path}" for a in self.app.site.publish(n, target)]
+
+    def fail_page(self, real_url: str, times: int, status: int = 503) -> None:
+        """The next `times` requests for this page get `status`, then it is served again."""
+        parts = urlsplit(real_url)
+        self.app.fail_page(parts.netloc, parts.path, times, status)
 
     def articles(self) -> list[dict]:
         return self.app.articles()

@@ -12,6 +12,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from support_wait import wait_until
@@ -366,3 +367,34 @@ def test_unreachable_site_fails_in_seconds_with_one_plain_reason(kind, tmp_path,
         [sys.executable, "-m", "monitor.cli", "status", "--db", str(dbpath)], cwd=REPO, capture_output=True, text=True
     )
     assert f"{reason}：kj.hangzhou.gov.cn" in status.stdout, status.stdout
+
+
+def test_an_article_that_failed_for_a_passing_reason_is_fetched_again_though_its_list_is_not_walked(tmp_path):
+    """A 503 on an old article: the run ends 'partial'; the next, incremental run stops at the first
+    list page with nothing new, yet fetches that article directly, once; the run after asks nothing."""
+    srv = start(articles=300, seed=5)
+    try:
+        dbpath = tmp_path / "retry.db"
+        want = expected(srv, "hznews")
+        # the oldest article sits on the channel's last list page, which an incremental run never reaches
+        oldest = min(want.values(), key=lambda a: a["date"])["url"]
+        srv.fail_page(oldest, times=2)  # --fast retries once: two 503s make the fetch fail
+        lines, first, _ = crawl(srv, dbpath, ["hznews"])
+        stored = {u for (u,) in q(dbpath, "SELECT url FROM articles")}
+        assert stored == set(want) - {oldest}, lines
+        assert q(dbpath, "SELECT reason FROM fetch_failures WHERE url = ?", oldest) == [("http_503",)]
+        assert q(dbpath, "SELECT status FROM runs") == [("partial",)]
+
+        lines, log, _ = crawl(srv, dbpath, ["hznews"])
+        assert [r["path"] for r in article_hits(log)] == [urlsplit(oldest).path], lines
+        # the walk stopped early: the list page that shows the article was not asked again
+        lists = [r["path"] for r in log if not ARTICLE_PATH.search(r["path"]) and r["path"] != "/robots.txt"]
+        walked = [r["path"] for r in first if not ARTICLE_PATH.search(r["path"]) and r["path"] != "/robots.txt"]
+        assert len(lists) < len(walked) and walked[-1] not in lists, (lists, walked)
+        assert {u for (u,) in q(dbpath, "SELECT url FROM articles")} == set(want)
+        assert q(dbpath, "SELECT status FROM runs ORDER BY id DESC LIMIT 1") == [("ok",)]
+
+        _, log, _ = crawl(srv, dbpath, ["hznews"])
+        assert article_hits(log) == []
+    finally:
+        srv.stop()

@@ -23,7 +23,15 @@ from twisted.python.failure import Failure
 from db.clock import today_beijing
 from db.records import Article
 from scrapers.encoding import decode_html
-from scrapers.spiders.failures import TRANSIENT, failure_reason, not_html, reason_name, run_status, unreachable_message
+from scrapers.spiders.failures import (
+    RETRYABLE,
+    TRANSIENT,
+    failure_reason,
+    not_html,
+    reason_name,
+    run_status,
+    unreachable_message,
+)
 from scrapers.spiders.pages import ALL_VIEW as _ALL_VIEW
 from scrapers.spiders.pages import numbered_pages
 
@@ -39,23 +47,10 @@ MAX_REPLACEMENT_SHARE = 0.02
 LIST_FAILURE_PREFIX = "list_"
 RATE_LIMIT_RETRIES = 1
 # request meta keys the spiders set themselves (copied when a request is asked again)
-_OWN_META = {
-    "list_idx",
-    "page",
-    "conditional",
-    "col",
-    "params",
-    "start",
-    "n",
-    "column_url",
-    "mode",
-    "day",
-    "article_url",
-    "list_title",
-    "list_date",
-    "pages",
-    "follow",
-}
+_OWN_META = frozenset(
+    "list_idx page conditional col params start n column_url mode day article_url list_title list_date pages"
+    " follow".split()
+)
 
 
 def _extract_mod():
@@ -127,6 +122,18 @@ class SourceSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for request in self.initial_requests():
             yield request
+        for request in self.retry_requests():
+            yield request
+
+    def retry_requests(self) -> Iterator[scrapy.Request]:
+        """Articles that failed for a passing reason (timeout, 5xx …) before, fetched again directly
+        (an incremental walk stops at the first list page with nothing new: it may never reach them)."""
+        if self.ledger is None:
+            return
+        urls = [u for u in self.ledger.pending_retries(RETRYABLE) if self.host_allowed(u) and u not in self.scheduled]
+        self.counters["retried"] += len(urls)
+        self.scheduled.update(urls)
+        yield from self.article_requests([ListItem(u, None, None) for u in urls])
 
     def initial_requests(self) -> Iterable[scrapy.Request]:
         """The first requests of the strategy (list pages, days)."""
@@ -150,17 +157,7 @@ class SourceSpider(scrapy.Spider):
         if self.ledger is None or self.run_id is None:
             return
         complete = self.listing_complete and reason == "finished"
-        if complete and not self.transient_failure:
-            self.ledger.save_list_pages(self.new_list_state)
-        else:
-            # Keep item counts of epaper days etc. but no validators: the next run re-reads the lists.
-            self.ledger.save_list_pages(
-                {
-                    u: {**s, "etag": None, "last_modified": None}
-                    for u, s in self.new_list_state.items()
-                    if s.get("keep")
-                },
-            )
+        self.ledger.save_list_pages(self.new_list_state, validators=complete and not self.transient_failure)
         failures = self.ledger.failures_by_reason()
         new, upd = self.counters["new"], self.counters["updated"]
         status = run_status(reason, failures, pages=self.counters["pages"], new=new)

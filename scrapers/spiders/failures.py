@@ -13,6 +13,10 @@ if TYPE_CHECKING:
 
 # Reasons that may fix themselves: the list walk is incomplete, not finished.
 TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
+# Reasons an article fetch is tried again by later runs (db.runs.pending_retries bounds how often).
+RETRYABLE = frozenset(
+    TRANSIENT | {f"http_{code}" for code in (429, 500, 502, 503, 504, 520, 521, 522, 523, 524)} | {"rate_limited"}
+)
 
 
 # The three ways a site can be unreachable, in the words users read (CLI, status, source health).
