@@ -214,6 +214,19 @@ def mark_attempt_failed(
             )
 
 
+def withdraw(db: sqlite_utils.Database, outbox_ids: Iterable[int], reason: str) -> None:
+    """Close claimed rows unsent: what they announce was changed since (a reviewer rejected it)."""
+    ids = list(outbox_ids)
+    if not ids:
+        return
+    with db.atomic():
+        db.execute(
+            f"UPDATE outbox SET status = 'withdrawn', claimed_at = NULL, last_error = ? "
+            f"WHERE id IN ({','.join('?' * len(ids))})",
+            [reason, *ids],
+        )
+
+
 def release(db: sqlite_utils.Database, outbox_ids: Iterable[int]) -> None:
     """Give claimed rows back without counting an attempt (e.g. on shutdown)."""
     ids = list(outbox_ids)
@@ -288,7 +301,8 @@ def article_for_message(db: sqlite_utils.Database, article_id: int) -> dict | No
     rows = list(
         db.query(
             """SELECT a.id, a.url, a.title, a.published, a.site, a.source_id, a.source_name, a.score,
-                  a.story_id, a.fetched_at, s.name AS source_display
+                  a.story_id, a.fetched_at, s.name AS source_display, a.relevant,
+                  a.candidate IS NOT NULL AS is_candidate
            FROM articles a LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = ?""",
             [article_id],
         )

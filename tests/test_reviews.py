@@ -152,6 +152,25 @@ def test_rejected_link_never_alerts_and_confirmed_candidate_does(db, tmp_path, m
     assert review_lists.queue(db, kind="candidate") == []
 
 
+def test_an_alert_queued_before_a_rejection_is_withdrawn_not_sent(db, tmp_path, monkeypatch, webhook):
+    monkeypatch.setenv("T_HOOK", webhook.apprise_url())
+    path = tmp_path / "subs.yaml"
+    path.write_text("subscriptions:\n  - {name: housing, urls_env: [T_HOOK], filters: {items: [T-housing]}}\n")
+    subset = load_subscriptions(str(path))
+    alerts.enqueue_new(db, subset)  # the backlog is not alerted
+    for aid, value in ((5, 6200), (7, 6300)):
+        article(db, aid, aid, f"2024-11-0{aid}T09:00:00+08:00")
+        save_match(db, aid, housing(value, "2024-11-05"), "v1")
+    assert alerts.enqueue_new(db, subset) == {"housing": 2}
+    reviews.record(db, reviews.Review(5, "link", "reject", item_id="T-housing", reason="误配"), "lin")
+    result = alerts.dispatch_immediate(db, subset)
+    assert (result.sent, result.withdrawn) == (1, 1)
+    assert ["住房保障进展 7" in str(m["body"]) for m in webhook.received] == [True]
+    rows = dict(db.execute("SELECT article_id, status FROM outbox ORDER BY article_id").fetchall())
+    assert rows == {5: "withdrawn", 7: "sent"}
+    assert alerts.dispatch_immediate(db, subset).sent == 0 and len(webhook.received) == 1
+
+
 def test_export_eval_and_stats(db, tmp_path):
     reviews.record(db, figure_review("reject"), "lin")
     reviews.record(db, reviews.Review(2, "link", "confirm", item_id="T-housing"), "lin")

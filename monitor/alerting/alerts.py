@@ -38,6 +38,7 @@ class DispatchResult:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    withdrawn: int = 0
     errors: list[str] = field(default_factory=list)
     failed_subs: set[str] = field(default_factory=set)
 
@@ -162,6 +163,32 @@ def enqueue_new(db: sqlite_utils.Database, subset: SubscriptionSet) -> dict[str,
 # -- dispatch ----------------------------------------------------------------------------
 
 
+def _still_wanted(db: sqlite_utils.Database, sub: Subscription, row: dict) -> bool:
+    """Does the queued article still pass the subscription? A reviewer may have rejected its links or
+    marked it not relevant since it was queued: a rejected link never alerts."""
+    article = store.article_for_message(db, row["article_id"])
+    if article is None:
+        return True  # _render says it no longer exists
+    if not (article["relevant"] == 1 or (sub.candidates and article["is_candidate"])):
+        return False
+    matches = store.article_matches(db, [article["id"]])[article["id"]]
+    progress = store.article_progress(db, [article["id"]])[article["id"]]
+    return accepts(sub, article, matches, progress, store.item_ancestors(db))
+
+
+def _withdraw_unwanted(
+    db: sqlite_utils.Database, sub: Subscription, rows: list[dict], subset: SubscriptionSet, result: DispatchResult
+) -> list[dict]:
+    """The rows still wanted; the others are closed as 'withdrawn' with the reason."""
+    keep = [r for r in rows if _still_wanted(db, sub, r)]
+    gone = [r["id"] for r in rows if r not in keep]
+    if gone:
+        store.withdraw(db, gone, subset.messages["withdrawn"])
+        result.withdrawn += len(gone)
+        log.info("subscription %s: %d queued alert(s) withdrawn after review", sub.name, len(gone))
+    return keep
+
+
 def _render(db: sqlite_utils.Database, row: dict, subset: SubscriptionSet) -> messages.Message:
     article = store.article_for_message(db, row["article_id"])
     if article is None:
@@ -265,6 +292,8 @@ def dispatch_immediate(
             break
         row = rows[0]
         sub = subset.get(row["subscription"])
+        if not _withdraw_unwanted(db, sub, [row], subset, result):
+            continue
         try:
             message = _render(db, row, subset)
         except Exception as exc:
@@ -286,6 +315,7 @@ def dispatch_digest(
         return result
     # a retry sends only the rows that were due at a digest time already: new rows wait for the cron
     rows = store.claim_due(db, [name], lease, limit=1000, retries_only=retry_only)
+    rows = _withdraw_unwanted(db, sub, rows, subset, result)
     groups: dict[str, list[dict]] = {}
     for row in rows:
         groups.setdefault(row["delivered"] or "[]", []).append(row)

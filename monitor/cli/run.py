@@ -224,7 +224,9 @@ def status(db_path: str, interval_scale: float) -> None:
         )
     click.echo(f"service: running (pid {pid})" if pid else "service: not running")
     counts = st.outbox_counts(db)
-    click.echo("alerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sending", "failed", "sent")))
+    click.echo(
+        "alerts: " + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("pending", "sending", "failed", "sent", "withdrawn"))
+    )
     for line in _alert_trouble(db):
         click.echo(line)
 
@@ -275,7 +277,9 @@ def alerts_test(subscriptions_path: str | None, name: str) -> None:
 
 @alerts.command("list")
 @db_option
-@click.option("--status", "status_", type=click.Choice(["pending", "sending", "sent", "failed"]), default=None)
+@click.option(
+    "--status", "status_", type=click.Choice(["pending", "sending", "sent", "failed", "withdrawn"]), default=None
+)
 @click.option("--limit", type=int, default=50, show_default=True)
 def alerts_list(db_path: str, status_: str | None, limit: int) -> None:
     """Show the outbox, newest first."""
