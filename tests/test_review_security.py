@@ -60,7 +60,7 @@ def site(tmp_path_factory):
     build_fixture_db(db_path, generated=60)
     accounts = tmp / "reviewers.txt"
     env = dict(os.environ, HZWATCH_REVIEWERS=str(accounts))
-    passwords = {name: secrets.token_urlsafe(12) for name in ("alice", "bob")}
+    passwords = {name: secrets.token_urlsafe(12) for name in ("alice", "bob", "carol")}
     for name, password in passwords.items():
         done = subprocess.run(
             [*CLI, "review", "passwd", name, "--password", password], cwd=REPO, env=env, capture_output=True, text=True
@@ -175,6 +175,18 @@ def test_wrong_password_bad_redirect_and_get_writes(site):
     status, _, _ = request(site["url"] + "/-/review/login", data, jar)
     assert status == 302  # signed in, but sent home, never off the site
     assert request(site["url"] + f"/-/review/article/{a_relevant_article(site)}")[0] in (403, 405)
+
+
+def test_repeated_wrong_passwords_lock_that_name_for_a_while(site):
+    for _ in range(5):
+        token, jar = csrf(site)
+        data = {"csrftoken": token, "username": "carol", "password": "guess", "next": "/"}
+        assert request(site["url"] + "/-/review/login", data, jar)[0] == 403
+    token, jar = csrf(site)
+    data = {"csrftoken": token, "username": "carol", "password": site["passwords"]["carol"], "next": "/"}
+    status, set_cookies, html = request(site["url"] + "/-/review/login", data, jar)
+    assert status == 429 and "hz_session" not in set_cookies and "尝试次数过多，请 15 分钟后再试" in html
+    sign_in(site, "alice")  # another name from the same address still signs in
 
 
 def test_passwords_appear_nowhere(site):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,6 +40,50 @@ log = logging.getLogger("hzwatch.review")
 _accounts: dict = {}
 # Checked when a name is unknown, so a wrong name costs as long as a wrong password.
 _DUMMY_HASH = reviewers.hash_password("not a password")
+# Sign-in attempts: after this many failures for one name from one address (or ten times as many
+# from one address for any names) within the window, further attempts are refused until it passes.
+MAX_FAILURES = 5
+WINDOW_SECONDS = 15 * 60
+
+
+class SignInThrottle:
+    """Failed sign-ins per (address, name) and per address, in this process's memory."""
+
+    def __init__(self, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS):
+        self.max_failures, self.window = max_failures, window
+        self._failures: dict[tuple[str, str | None], list[float]] = {}
+
+    def _recent(self, key: tuple[str, str | None]) -> list[float]:
+        cutoff = time.monotonic() - self.window
+        kept = [t for t in self._failures.get(key, []) if t > cutoff]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def wait_minutes(self, address: str, name: str) -> int:
+        """0 if an attempt may be made now, else the whole minutes until one may."""
+        blocked = [
+            times
+            for key, limit in (((address, name), self.max_failures), ((address, None), 10 * self.max_failures))
+            if len(times := self._recent(key)) >= limit
+        ]
+        if not blocked:
+            return 0
+        until = max(times[-1] for times in blocked) + self.window
+        return max(1, math.ceil((until - time.monotonic()) / 60))
+
+    def failed(self, address: str, name: str) -> None:
+        now = time.monotonic()
+        for key in ((address, name), (address, None)):
+            self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, address: str, name: str) -> None:
+        self._failures.pop((address, name), None)
+
+
+_throttle = SignInThrottle()
 
 
 def monitored_database(datasette: Datasette) -> Database:
@@ -109,14 +155,25 @@ async def login(datasette: Datasette, request: Request) -> Response:
         form = await request.post_vars()
         next_path = safe_next(form.get("next"))
         name, password = form.get("username", ""), form.get("password", "")
+        address = (request.scope.get("client") or ("?",))[0]
+        wait = _throttle.wait_minutes(address, name)
+        if wait:
+            log.warning("sign-in refused for %r from %s: too many failed attempts", name, address)
+            error = f"尝试次数过多，请 {wait} 分钟后再试"
+            html = await datasette.render_template(
+                "review_login.html", {"error": error, "next": next_path}, request=request
+            )
+            return Response.html(html, status=429)
         encoded = accounts().get(name)
         ok = await asyncio.to_thread(reviewers.verify_password, password, encoded or _DUMMY_HASH)
         if ok and encoded:
+            _throttle.succeeded(address, name)
             token = await run_write(datasette, lambda db: reviewers.start_session(db, name))
             log.info("reviewer %s signed in", name)
             response = Response.redirect(next_path)
             response.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=reviewers.SESSION_HOURS * 3600)
             return response
+        _throttle.failed(address, name)
         error = "用户名或密码不正确" if accounts() else "本站未配置审阅账号"
     html = await datasette.render_template("review_login.html", {"error": error, "next": next_path}, request=request)
     return Response.html(html, status=403 if error else 200)
