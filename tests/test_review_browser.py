@@ -101,6 +101,15 @@ def latest_on(site, where: str) -> tuple[str, str]:
     return (text(latest[0]) if latest else "—", text(percent[0]) if percent else "—")
 
 
+def origins_on_target_page(site) -> dict[str, str]:
+    """{story id: who gave the figure (机器匹配 / 人工确认 …)} off the target page's figure table."""
+    doc = page(site["browser"], site["url"] + f"/target/{TARGET}")
+    return {
+        tr.get("data-story"): text(tr.xpath(".//*[@data-check='origin']")[0])
+        for tr in doc.xpath("//table[@class='hz-figures']//tr[@data-story]")
+    }
+
+
 def feed_values(site) -> list[str]:
     with urllib.request.urlopen(site["url"] + f"/feeds/target.atom?target={TARGET}", timeout=60) as r:
         feed = ET.fromstring(r.read())
@@ -210,3 +219,19 @@ def test_reject_figure_then_confirm_candidate_then_rematch(site):
     assert feed_values(site) == after_feed
     audit = text(page(b, site["url"] + "/-/review/audit"))
     assert "lin" in audit and "数字取自往年报道" in audit
+
+    # The target's figure table says who gave each figure: the matcher until a person confirms it.
+    marks = origins_on_target_page(site)
+    assert marks and set(marks.values()) == {"机器匹配"}, marks
+    latest = next(db.query("SELECT * FROM target_latest WHERE target_id = ?", [TARGET]))
+    page(b, site["url"] + f"/article/{latest['article_id']}")
+    b.act(
+        f"""const li = Array.from(document.querySelectorAll('li[data-figure]'))
+              .find(e => e.dataset.figure.startsWith('{TARGET}='));
+        li.querySelector('form.hz-review-figure button[value=confirm]').click()"""
+    )
+    marks_after = origins_on_target_page(site)
+    assert marks_after[str(latest["story_id"])] == "人工确认"
+    assert {k: v for k, v in marks_after.items() if k != str(latest["story_id"])} == {
+        k: v for k, v in marks.items() if k != str(latest["story_id"])
+    }
