@@ -362,3 +362,47 @@ def test_item_page_lists_candidates_after_reports_apart(site):
     assert f'href="/article/{row[0]}"' not in reports
     by_item = client.get("/hzwatch/by_item.json", params={"item": "T-housing", "_shape": "array"}).json()
     assert row[0] not in {r["article_id"] for r in by_item}
+
+
+def test_datasette_own_pages_speak_chinese(site):
+    """The database, table and query pages come from Datasette's own templates, translated as they
+    load (datasette/plugins/chrome_zh.yaml): no English chrome left, the Chinese in its place."""
+    client, _info, _path = site
+    pages = {
+        "/hzwatch": (["数据表", "查询", "视图", " 行"], ["Tables", "Queries", "Views", " rows", "Custom SQL query"]),
+        "/hzwatch/articles": (
+            ["导出为", "高级导出", " 行", "首页", "应用", "下一页", ">包含</option>", "建议的分面"],
+            [
+                "This data as",
+                ">advanced<",
+                " rows",
+                ">home<",
+                "Apply",
+                "Next page",
+                "JSON shape",
+                "Export CSV",
+                ">contains<",
+            ],
+        ),
+        "/hzwatch/coverage": (["导出为", "查询"], ["This data as", "Custom SQL query", " rows"]),
+        "/hzwatch/articles/1": (["导出为", "其他表中引用本行的记录"], ["This data as", "Links from other tables"]),
+    }
+    for path, (chinese, english) in pages.items():
+        r = client.get(path)
+        assert r.status_code == 200, path
+        text = re.sub(r"<script.*?</script>|<style.*?</style>", "", r.text, flags=re.S)
+        for word in chinese:
+            assert word in text, (path, word)
+        for word in english:
+            assert word not in text, (path, word)
+
+
+def test_a_chrome_phrase_datasette_no_longer_has_stops_the_site():
+    sys.path.insert(0, str(serve.PLUGINS))
+    import chinese_chrome
+
+    rules = chinese_chrome.load_rules()
+    assert rules["table.html"] and all(len(r) == 3 for rs in rules.values() for r in rs)
+    assert chinese_chrome.translate("x.html", "<h3>Tables</h3>", [("Tables", "数据表", 1)]) == "<h3>数据表</h3>"
+    with pytest.raises(chinese_chrome.ChromeError, match="occurs 0 times"):
+        chinese_chrome.translate("x.html", "<h3>Tablez</h3>", [("Tables", "数据表", 1)])
