@@ -83,11 +83,20 @@ def test_required_canned_queries_declared():
     } <= set(canned_queries())
 
 
-@pytest.mark.parametrize("name", sorted(canned_queries()))
+# Canned queries with nothing to show on the fixture, and where they are read with rows instead.
+EMPTY_ON_FIXTURE = {"story_reviews": "no reviews in the fixture; test_review_browser reads it on the article page"}
+# The article an `:id` query is asked about: one with figures for the figure query, else a syndicated copy.
+ID_QUERY = {"article_figures": "SELECT min(article_id) FROM progress"}
+
+
+@pytest.mark.parametrize("name", sorted(set(canned_queries()) - set(EMPTY_ON_FIXTURE)))
 def test_every_canned_query_returns_rows(site, name):
-    client, _info, _path = site
+    client, _info, path = site
     sql = canned_queries()[name]["sql"]
-    params = dict(params_for(sql), **({"id": _info["syndicated_article_id"]} if ":id" in sql else {}))
+    article = _info["syndicated_article_id"]
+    if name in ID_QUERY:
+        article = dbpkg.connect(path).execute(ID_QUERY[name]).fetchone()[0]
+    params = dict(params_for(sql), **({"id": article} if ":id" in sql else {}))
     page = client.get(f"/hzwatch/{name}", params=params)
     assert page.status_code == 200, page.text[:500]
     data = client.get(f"/hzwatch/{name}.json", params=dict(params, _shape="array"))

@@ -1,4 +1,5 @@
-"""Template functions for the custom pages: run a canned query, run SQL, search articles."""
+"""Template functions for the custom pages: run a canned query of metadata.yml, search articles (pages
+hold no SQL of their own)."""
 
 from __future__ import annotations
 
@@ -71,4 +72,4 @@ def extra_template_vars(datasette: Datasette, request: Request | None) -> dict[s
         terms = sorted(set((q or "").split()) | set(search_db.normalise(q).split()))
         return {"total": total, "rows": rows, "page_size": PAGE_SIZE, "offset": offset, "terms": terms}
 
-    return {"hz_db": db_name, "sql": sql, "canned": canned, "search_articles": search_articles}
+    return {"hz_db": db_name, "canned": canned, "search_articles": search_articles}
