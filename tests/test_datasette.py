@@ -410,8 +410,9 @@ def test_a_chrome_phrase_datasette_no_longer_has_stops_the_site():
     sys.path.insert(0, str(serve.PLUGINS))
     import chinese_chrome
 
-    rules = chinese_chrome.load_rules()
+    rules, words = chinese_chrome.load()
     assert rules["table.html"] and all(len(r) == 3 for rs in rules.values() for r in rs)
+    assert words["contains"] == "包含"
     assert chinese_chrome.translate("x.html", "<h3>Tables</h3>", [("Tables", "数据表", 1)]) == "<h3>数据表</h3>"
     with pytest.raises(chinese_chrome.ChromeError, match="occurs 0 times"):
         chinese_chrome.translate("x.html", "<h3>Tablez</h3>", [("Tables", "数据表", 1)])

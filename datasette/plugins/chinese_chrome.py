@@ -24,20 +24,16 @@ class ChromeError(RuntimeError):
 Rule = tuple[str, str, int]
 
 
-def load_rules(path: Path = RULES) -> dict[str, list[Rule]]:
-    """{template name: [(English text, Chinese text, how many times it occurs)]}."""
+def load(path: Path = RULES) -> tuple[dict[str, list[Rule]], dict[str, str]]:
+    """The file read once: ({template name: [(English, Chinese, how many times it occurs)]},
+    {English word Datasette's code supplies: Chinese} for the hz_zh filter)."""
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {
-        name: [(str(r[0]), str(r[1]), int(r[2]) if len(r) > 2 else 1) for r in rules]
-        for name, rules in data.items()
+    rules = {
+        name: [(str(r[0]), str(r[1]), int(r[2]) if len(r) > 2 else 1) for r in entries]
+        for name, entries in data.items()
         if name.endswith(".html")
     }
-
-
-def load_words(path: Path = RULES) -> dict[str, str]:
-    """{English word Datasette's code supplies: Chinese} for the hz_zh filter."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    return {str(k): str(v) for k, v in (data.get("words") or {}).items()}
+    return rules, {str(k): str(v) for k, v in (data.get("words") or {}).items()}
 
 
 def translate(name: str, source: str, rules: list[Rule]) -> str:
@@ -69,9 +65,8 @@ class TranslatingLoader(BaseLoader):
 
 @hookimpl
 def prepare_jinja2_environment(env: Environment) -> None:
-    words = load_words()
+    rules, words = load()
     env.filters["hz_zh"] = lambda value: words.get(str(value), value)
-    rules = load_rules()
     loader = TranslatingLoader(env.loader, rules)
     for name in rules:  # fail at start-up, not on the first visit of the page
         loader.get_source(env, name)

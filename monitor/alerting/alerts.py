@@ -163,7 +163,7 @@ def enqueue_new(db: sqlite_utils.Database, subset: SubscriptionSet) -> dict[str,
 # -- dispatch ----------------------------------------------------------------------------
 
 
-def _still_wanted(db: sqlite_utils.Database, sub: Subscription, row: dict) -> bool:
+def _still_wanted(db: sqlite_utils.Database, sub: Subscription, row: dict, ancestors: dict[str, set[str]]) -> bool:
     """Does the queued article still pass the subscription? A reviewer may have rejected its links or
     marked it not relevant since it was queued: a rejected link never alerts."""
     article = store.article_for_message(db, row["article_id"])
@@ -173,14 +173,17 @@ def _still_wanted(db: sqlite_utils.Database, sub: Subscription, row: dict) -> bo
         return False
     matches = store.article_matches(db, [article["id"]])[article["id"]]
     progress = store.article_progress(db, [article["id"]])[article["id"]]
-    return accepts(sub, article, matches, progress, store.item_ancestors(db))
+    return accepts(sub, article, matches, progress, ancestors)
 
 
 def _withdraw_unwanted(
     db: sqlite_utils.Database, sub: Subscription, rows: list[dict], subset: SubscriptionSet, result: DispatchResult
 ) -> list[dict]:
     """The rows still wanted; the others are closed as 'withdrawn' with the reason."""
-    keep = [r for r in rows if _still_wanted(db, sub, r)]
+    if not rows:
+        return rows
+    ancestors = store.item_ancestors(db)  # once per batch, not once per row
+    keep = [r for r in rows if _still_wanted(db, sub, r, ancestors)]
     gone = [r["id"] for r in rows if r not in keep]
     if gone:
         store.withdraw(db, gone, subset.messages["withdrawn"])
