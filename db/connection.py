@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -14,6 +16,35 @@ BUSY_TIMEOUT_MS = 30_000
 
 class DatabaseError(Exception):
     """A database that cannot be opened or migrated."""
+
+
+class Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose `atomic()` blocks take the write lock at their first statement.
+
+    sqlite-utils begins a plain (deferred) transaction. One that reads and then writes, while another
+    process commits in between (the service queueing alerts while a crawl stores an article), fails
+    at once with "database is locked", whatever the busy timeout: SQLite cannot wait for a snapshot
+    that is already stale. BEGIN IMMEDIATE waits (busy timeout) for the lock up front instead.
+    Nested blocks stay savepoints.
+    """
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[Database]:
+        if self.conn.in_transaction:
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.conn.rollback()
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.rollback()
+            raise
 
 
 def default_db_path() -> Path:
@@ -27,7 +58,7 @@ def connect(path: str | os.PathLike | None = None, *, migrate: bool = True) -> s
     if path.parent and not path.parent.exists():
         raise DatabaseError(f"directory does not exist: {path.parent}")
     try:
-        db = sqlite_utils.Database(path)
+        db = Database(path)
         # Datasette reads while a crawl writes: WAL plus a generous busy timeout.
         db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         db.enable_wal()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from scrapy.exceptions import DropItem
+
 from db.records import Article
 
 if TYPE_CHECKING:
@@ -52,17 +54,33 @@ class StorePipeline:
         spider = self.crawler.spider
         if self.writer is None:
             return item
-        with self.writer.db.atomic():  # one savepoint: the article, its match and its index entry
-            article_id, status = self.writer.store(item)
-            if status != UNCHANGED:
-                self._match(spider, article_id, item)
-                self.writer.index(article_id)
+        try:
+            with self.writer.db.atomic():  # one savepoint: the article, its match and its index entry
+                article_id, status = self.writer.store(item)
+                if status != UNCHANGED:
+                    self._match(spider, article_id, item)
+                    self.writer.index(article_id)
+        except Exception as exc:  # noqa: BLE001 - a storage error must not pass unrecorded (see store_failed)
+            self.store_failed(spider, item, exc)
         spider.counters[status] += 1
         changed = spider.counters["new"] + spider.counters["updated"]
         if self.ledger is not None and changed % PROGRESS_EVERY == 1:
             self.ledger.update_progress(spider.counters["pages"], spider.counters["new"], spider.counters["updated"])
         self.writer.done()
         return item
+
+    @staticmethod
+    def store_failed(spider: SourceSpider, item: Article, exc: Exception) -> None:
+        """The article was fetched but could not be stored (a locked or failing database …): record it
+        as a passing failure, so this run does not count as a whole walk (its list pages are asked
+        again) and later runs fetch the article again; then drop the item."""
+        log.warning("%s: could not store %s: %r", spider.name, item.url, exc)
+        spider.listing_complete = False  # the next run walks every list page, even if no row below is written
+        try:
+            spider.fail(item.url, "store_error", repr(exc)[:300], transient=True)
+        except Exception as again:  # noqa: BLE001 - the failure row itself could not be written
+            log.warning("%s: could not record the failure of %s: %r", spider.name, item.url, again)
+        raise DropItem(f"not stored: {exc!r}") from exc
 
     def _match(self, spider: SourceSpider, article_id: int, article: Article) -> None:
         """Match one stored article; a matcher error leaves it stored and unmatched (for `hzwatch

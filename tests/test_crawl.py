@@ -9,6 +9,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -398,3 +399,70 @@ def test_an_article_that_failed_for_a_passing_reason_is_fetched_again_though_its
         assert article_hits(log) == []
     finally:
         srv.stop()
+
+
+def test_an_article_the_database_refuses_is_recorded_and_stored_by_the_next_run(tmp_path):
+    """A fetched article whose insert fails (here a real SQLite trigger aborts it; in the field a
+    locked or failing database) is not dropped unrecorded: the run names it as store_error and ends
+    'partial' without list validators, and the next run fetches and stores it."""
+    srv = start(articles=30, seed=11)
+    try:
+        dbpath = tmp_path / "refuse.db"
+        want = expected(srv, "hznews")
+        victim = sorted(want)[len(want) // 2]
+        subprocess.run([sys.executable, "-m", "monitor.cli", "init", "--db", str(dbpath)], cwd=REPO, check=True)
+        con = sqlite3.connect(dbpath)
+        con.execute(
+            "CREATE TRIGGER refuse_one BEFORE INSERT ON articles WHEN NEW.url = ? "
+            "BEGIN SELECT RAISE(ABORT, 'disk trouble'); END".replace("?", "'" + victim + "'")
+        )
+        con.commit()
+        con.close()
+        lines, first, _ = crawl(srv, dbpath, ["hznews"])
+        assert {u for (u,) in q(dbpath, "SELECT url FROM articles")} == set(want) - {victim}, lines
+        [(reason, detail)] = q(dbpath, "SELECT reason, detail FROM fetch_failures WHERE url = ?", victim)
+        assert reason == "store_error" and "disk trouble" in detail
+        assert q(dbpath, "SELECT status, listing_complete FROM runs") == [("partial", 0)]
+        assert q(dbpath, "SELECT count(*) FROM list_pages WHERE etag IS NOT NULL OR last_modified IS NOT NULL") == [
+            (0,)
+        ]
+
+        q(dbpath, "DROP TRIGGER refuse_one")
+        lines, log, _ = crawl(srv, dbpath, ["hznews"])
+        assert urlsplit(victim).path in [r["path"] for r in article_hits(log)], lines
+        assert {u for (u,) in q(dbpath, "SELECT url FROM articles")} == set(want)
+        assert q(dbpath, "SELECT status FROM runs ORDER BY id DESC LIMIT 1") == [("ok",)]
+    finally:
+        srv.stop()
+
+
+def test_a_crawl_stores_every_article_while_another_process_keeps_writing(tmp_path):
+    """The service writes (alerts queued and sent, figures refreshed) while a crawl stores: a store
+    must wait for the write lock, not fail because another writer committed in between its read and
+    its write. Another connection commits as fast as it can for the whole crawl."""
+    srv = start(articles=60, seed=12)
+    stop_writing = threading.Event()
+    dbpath = tmp_path / "busy.db"
+    subprocess.run([sys.executable, "-m", "monitor.cli", "init", "--db", str(dbpath)], cwd=REPO, check=True)
+    commits = [0]
+
+    def keep_writing() -> None:
+        con = sqlite3.connect(dbpath, timeout=30)
+        con.execute("CREATE TABLE IF NOT EXISTS other_writer (n INTEGER)")
+        while not stop_writing.is_set():
+            con.execute("INSERT INTO other_writer VALUES (?)", [commits[0]])
+            con.commit()
+            commits[0] += 1
+        con.close()
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        lines, _, _ = crawl(srv, dbpath, ["hznews"])
+    finally:
+        stop_writing.set()
+        writer.join()
+        srv.stop()
+    assert commits[0] > 100, commits
+    assert q(dbpath, "SELECT reason, count(*) FROM fetch_failures GROUP BY reason") == [], lines
+    assert {u for (u,) in q(dbpath, "SELECT url FROM articles")} == set(expected(srv, "hznews"))

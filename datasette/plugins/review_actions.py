@@ -16,7 +16,7 @@ from datasette import hookimpl
 sys.path += [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent / "vendor")]
 import sqlite_utils  # noqa: E402
 
-from db import review_lists, reviews  # noqa: E402
+from db import connection, review_lists, reviews  # noqa: E402
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -60,7 +60,7 @@ def refused(message: str = "只有已登录的审阅人可以修改", status: in
 
 
 async def write(datasette: Datasette, fn: Callable[[sqlite_utils.Database], T]) -> T:
-    return await monitored_database(datasette).execute_write_fn(lambda conn: fn(sqlite_utils.Database(conn)))
+    return await monitored_database(datasette).execute_write_fn(lambda conn: fn(connection.Database(conn)))
 
 
 async def review_article(datasette: Datasette, request: Request) -> Response:

@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path += [str(REPO), str(Path(__file__).resolve().parent / "vendor")]
 import sqlite_utils  # noqa: E402
 
-from db import reviewers  # noqa: E402
+from db import connection, reviewers  # noqa: E402
 
 if TYPE_CHECKING:
     from datasette.app import Datasette
@@ -109,7 +109,7 @@ def accounts() -> dict[str, str]:
 
 
 async def run_write(datasette: Datasette, fn: Callable[[sqlite_utils.Database], T]) -> T:
-    return await monitored_database(datasette).execute_write_fn(lambda conn: fn(sqlite_utils.Database(conn)))
+    return await monitored_database(datasette).execute_write_fn(lambda conn: fn(connection.Database(conn)))
 
 
 @hookimpl

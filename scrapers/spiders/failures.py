@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 TRANSIENT = {"timeout", "connection", "dns", "error", "http_5xx"}
 # Reasons an article fetch is tried again by later runs (db.runs.pending_retries bounds how often).
 RETRYABLE = frozenset(
-    TRANSIENT | {f"http_{code}" for code in (429, 500, 502, 503, 504, 520, 521, 522, 523, 524)} | {"rate_limited"}
+    TRANSIENT
+    | {f"http_{code}" for code in (429, 500, 502, 503, 504, 520, 521, 522, 523, 524)}
+    | {"rate_limited", "store_error"}
 )
 
 
