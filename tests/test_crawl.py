@@ -351,7 +351,8 @@ def test_unreachable_site_fails_in_seconds_with_one_plain_reason(kind, tmp_path,
     out = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120, env=env)
     secs = time.monotonic() - t0
     print(f"\n{kind}: both crawls failed after {secs:.1f} s")
-    assert secs < 15, secs  # not 150 s of retries (issue 14)
+    # Not 150 s of retries (issue 14): here 3-8 s idle; the bound leaves room for a loaded machine.
+    assert secs < 60, secs
     assert out.returncode == 1
     assert "Traceback" not in out.stderr and "Deprecat" not in out.stderr, out.stderr
     assert len(out.stderr.strip().splitlines()) <= 2, out.stderr  # one line per source
