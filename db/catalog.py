@@ -8,6 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from db.clock import now_iso
+from db.figures import refresh_figures
 
 _KIND_ORDER = {"group": 0, "aim": 0, "project": 1, "task": 1}
 
@@ -90,6 +91,7 @@ def sync_catalog(db: sqlite_utils.Database, catalog: Any) -> dict:
             db["targets"].upsert_all(targets, pk="id")
         if aliases:
             db["aliases"].insert_all(aliases, pk=("item_id", "term", "kind"), ignore=True)
+        refresh_figures(db)  # targets whose rules changed (the triggers marked them)
     return {table: db[table].count for table in ("plans", "items", "targets", "aliases")}
 
 

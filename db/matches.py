@@ -65,30 +65,38 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, 
             reapply(db, article_id, version)
 
 
-def count_articles_needing_match(db: sqlite_utils.Database, version: str, force: bool = False) -> int:
+def count_articles_needing_match(
+    db: sqlite_utils.Database, version: str, force: bool = False, after_id: int = 0
+) -> int:
     """How many articles `iter_articles_needing_match` would yield."""
+    where, params = _needing(version, force, after_id)
+    return db.execute(f"SELECT count(*) FROM articles WHERE {where}", params).fetchone()[0]
+
+
+def _needing(version: str, force: bool, after_id: int) -> tuple[str, list]:
     if force:
-        return db["articles"].count
-    return db.execute(
-        "SELECT count(*) FROM articles WHERE matcher_version IS NULL OR matcher_version != ?", [version]
-    ).fetchone()[0]
+        return "id > ?", [after_id]
+    return "id > ? AND (matcher_version IS NULL OR matcher_version != ?)", [after_id, version]
 
 
-def iter_articles_needing_match(db: sqlite_utils.Database, version: str, force: bool = False) -> Iterator[Article]:
-    """Articles whose matcher_version differs from `version` (all with force), with their `id`."""
-    where = "1" if force else "(matcher_version IS NULL OR matcher_version != ?)"
-    params = [] if force else [version]
+def iter_article_batches(
+    db: sqlite_utils.Database, version: str, force: bool = False, after_id: int = 0
+) -> Iterator[list[Article]]:
+    """Articles whose matcher_version differs from `version` (all with force) and whose id is above
+    `after_id`, in id order, BATCH at a time."""
+    where, params = _needing(version, force, after_id)
     # Take the ids first: the caller updates rows while iterating.
     ids = [r[0] for r in db.execute(f"SELECT id FROM articles WHERE {where} ORDER BY id", params)]
     for i in range(0, len(ids), BATCH):
         chunk = ids[i : i + BATCH]
         marks = ",".join("?" for _ in chunk)
-        for row in db.query(
+        rows = db.query(
             f"SELECT id, url, site, title, published, body, source_name FROM articles "
             f"WHERE id IN ({marks}) ORDER BY id",
             chunk,
-        ):
-            yield Article(
+        )
+        yield [
+            Article(
                 id=row["id"],
                 url=row["url"],
                 site=row["site"],
@@ -97,3 +105,43 @@ def iter_articles_needing_match(db: sqlite_utils.Database, version: str, force: 
                 body=row["body"] or "",
                 source_name=row["source_name"],
             )
+            for row in rows
+        ]
+
+
+def iter_articles_needing_match(db: sqlite_utils.Database, version: str, force: bool = False) -> Iterator[Article]:
+    """Articles whose matcher_version differs from `version` (all with force), with their `id`."""
+    for batch in iter_article_batches(db, version, force):
+        yield from batch
+
+
+# ------------------------------------------------------------------ resumable forced re-match
+
+
+def rematch_resume_point(db: sqlite_utils.Database, version: str) -> dict | None:
+    """The unfinished forced re-match with this matcher version (last article done, count), if any."""
+    rows = list(db.query("SELECT * FROM rematch_state WHERE id = 1 AND matcher_version = ?", [version]))
+    return rows[0] if rows else None
+
+
+def rematch_start(db: sqlite_utils.Database, version: str) -> None:
+    """Record a new forced re-match from the first article (replacing one of another version)."""
+    with db.atomic():
+        db.execute(
+            "INSERT OR REPLACE INTO rematch_state (id, matcher_version, started_at, last_article_id, matched,"
+            " updated_at) VALUES (1, ?, ?, 0, 0, ?)",
+            [version, now_iso(), now_iso()],
+        )
+
+
+def rematch_advance(db: sqlite_utils.Database, last_article_id: int, matched: int) -> None:
+    """Record a finished batch; call inside the batch's transaction so both commit together."""
+    db.execute(
+        "UPDATE rematch_state SET last_article_id = ?, matched = matched + ?, updated_at = ? WHERE id = 1",
+        [last_article_id, matched, now_iso()],
+    )
+
+
+def rematch_finish(db: sqlite_utils.Database) -> None:
+    with db.atomic():
+        db.execute("DELETE FROM rematch_state WHERE id = 1")

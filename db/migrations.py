@@ -111,6 +111,29 @@ def m010_reviews(db: sqlite_utils.Database) -> None:
     db.executescript((SCHEMA_DIR / "010_reviews.sql").read_text(encoding="utf-8"))
 
 
+def m011_figure_table(db: sqlite_utils.Database) -> None:
+    # Story figures and assessments stored per target, kept exact by triggers marking dirty targets
+    # (computed on the fly until db.figures.refresh_figures stores them): db/schema/011_figure_table.sql.
+    db.executescript((SCHEMA_DIR / "011_figure_table.sql").read_text(encoding="utf-8"))
+
+
+def m012_rematch_state(db: sqlite_utils.Database) -> None:
+    # A forced re-match of the whole database (`hzwatch match --all --force`) records after each
+    # batch the last article it matched, so an interrupted run continues where it stopped.
+    db.executescript(
+        """
+        CREATE TABLE rematch_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),  -- at most one re-match in progress
+            matcher_version TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            last_article_id INTEGER NOT NULL,       -- articles with id <= this are done
+            matched INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT
+        );
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -122,6 +145,8 @@ MIGRATIONS: list[Migration] = [
     m008_candidates,
     m009_publisher,
     m010_reviews,
+    m011_figure_table,
+    m012_rematch_state,
 ]
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from db.clock import now_iso
+from db.figures import refresh_figures
 
 ACTIONS = {
     "relevance": {"relevant", "not_relevant"},
@@ -70,6 +71,7 @@ def record(db: sqlite_utils.Database, review: Review, reviewer: str) -> int:
         review_id = db["reviews"].insert(row).last_pk
         for article_id in articles:
             _apply(db, article_id)
+        refresh_figures(db)
     return int(review_id)
 
 
@@ -101,6 +103,7 @@ def undo(db: sqlite_utils.Database, review_id: int, reviewer: str) -> int:
         db.execute("UPDATE reviews SET undone_by = ?, undone_at = ? WHERE id = ?", [reviewer, now_iso(), review_id])
         for article_id in story_articles(db, row[0]):
             _apply(db, article_id)
+        refresh_figures(db)
     return int(row[0])
 
 

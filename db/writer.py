@@ -15,6 +15,7 @@ import sqlite_utils
 from db import articles as db_articles
 from db import runs as db_runs
 from db import search as db_search
+from db.figures import refresh_figures
 from db.matches import save_match
 from db.records import Article, MatchResult
 
@@ -76,6 +77,11 @@ class ArticleWriter:
             self._limit = min(2 * self._limit, self._max_items)
         if self.db.conn.in_transaction:
             self.db.conn.commit()
+
+    def finish(self) -> None:
+        """Commit the open batch, then store the figures its matches changed (db/figures.py)."""
+        self.commit()
+        refresh_figures(self.db)
 
     # ------------------------------------------------------------------ batching
     def _begin(self) -> None:

@@ -48,7 +48,7 @@ class StorePipeline:
 
     def close_spider(self) -> None:
         if self.writer is not None:
-            self.writer.commit()
+            self.writer.finish()
 
     def process_item(self, item: Article) -> Article:
         spider = self.crawler.spider

@@ -110,32 +110,77 @@ def match(source: Any, jsonl: bool, all_: bool, force: bool, db_path: str, plan_
 
 
 def _match_all(db_path: str, force: bool, plan_paths: tuple[str, ...]) -> None:
+    """Re-match stored articles a batch per transaction, with a progress bar, elapsed time and rate.
+
+    A forced run records after each batch the last article done (db.matches.rematch_*): run the same
+    command again after an interruption and it continues there. Without --force the matcher version
+    already says what is left. The stored figures are refreshed once at the end (db/figures.py).
+    """
+    import time
+
     from tqdm import tqdm
 
-    from db.matches import count_articles_needing_match, iter_articles_needing_match, save_match
+    from db import matches as db_matches
+    from db.figures import refresh_figures
     from monitor.cli.options import open_db
 
     db = open_db(db_path)
     matcher = _matcher(plan_paths)
-    total = count_articles_needing_match(db, matcher.version, force)
-    relevant = done = failed = 0
-    with tqdm(total=total, desc="matching", unit="article", file=sys.stderr, disable=None) as bar:
-        for article in iter_articles_needing_match(db, matcher.version, force):
+    after_id = 0
+    if force:
+        resume = db_matches.rematch_resume_point(db, matcher.version)
+        if resume:
+            after_id = resume["last_article_id"]
+            click.echo(
+                f"继续上次中断的重新匹配（开始于 {resume['started_at']}，已完成 {resume['matched']} 篇，"
+                f"从文章 {after_id} 之后继续）",
+                err=True,
+            )
+        else:
+            db_matches.rematch_start(db, matcher.version)
+    total = db_matches.count_articles_needing_match(db, matcher.version, force, after_id)
+    counts = {"done": 0, "relevant": 0, "failed": 0}
+    started = time.monotonic()
+    try:
+        with tqdm(total=total, desc="重新匹配", unit="篇", file=sys.stderr, disable=None) as bar:
+            for batch in db_matches.iter_article_batches(db, matcher.version, force, after_id):
+                _match_batch(db, matcher, batch, counts, bar, force)
+    except KeyboardInterrupt:
+        click.echo(f"\n已中断：本次完成 {counts['done']} 篇；再次运行同一命令即从中断处继续。", err=True)
+        raise SystemExit(130) from None
+    if force:
+        db_matches.rematch_finish(db)
+    refresh_figures(db)
+    elapsed = time.monotonic() - started
+    click.echo(
+        f"matched {counts['done']} articles with matcher {matcher.version}: {counts['relevant']} relevant"
+        + (f", {counts['failed']} failed" if counts["failed"] else "")
+    )
+    rate = counts["done"] / elapsed if elapsed > 0 else 0.0
+    click.echo(f"用时 {elapsed:.1f} 秒，每秒 {rate:,.0f} 篇")
+
+
+def _match_batch(db: Any, matcher: Matcher, batch: list, counts: dict, bar: Any, force: bool) -> None:
+    """Match and save one batch in one transaction (with the resume point when forced)."""
+    from db import matches as db_matches
+
+    done = 0
+    with db.atomic():
+        for article in batch:
             try:
                 result = matcher.match(article)
             except Exception as exc:  # one bad article must not stop the re-match
-                failed += 1
+                counts["failed"] += 1
                 click.echo(f"hzwatch match: article {article.id} ({article.url}): {exc}", err=True)
                 bar.update(1)
                 continue
-            save_match(db, article.id, result, matcher.version)
+            db_matches.save_match(db, article.id, result, matcher.version)
             done += 1
-            relevant += bool(result.relevant)
+            counts["relevant"] += bool(result.relevant)
             bar.update(1)
-    click.echo(
-        f"matched {done} articles with matcher {matcher.version}: {relevant} relevant"
-        + (f", {failed} failed" if failed else "")
-    )
+        if force and batch:
+            db_matches.rematch_advance(db, batch[-1].id, done)
+    counts["done"] += done
 
 
 @click.command("eval")

@@ -105,7 +105,7 @@ def run_crawl(
             max_articles=max_articles,
         )
     process.start()
-    writer.commit()  # nothing written in the crawl stays uncommitted
+    writer.finish()  # nothing written in the crawl stays uncommitted; its figures stored
     elapsed = time.monotonic() - started
     results = []
     for src, crawler in crawlers:

@@ -1,0 +1,31 @@
+"""The stored story figures and their assessments (`figure_table`, migration m011_figure_table).
+
+`figure_assessments` is always exact: targets marked in `figure_dirty` (by triggers, on any write
+that may change their figures) are computed on the fly, the others read from `figure_table`. This
+module stores the dirty targets' rows and clears the marks, so pages stay fast; call it after a
+batch of writes (a match run, a crawl, a review).
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+
+
+def dirty_targets(db: sqlite_utils.Database) -> list[str]:
+    """Targets whose figures are computed on the fly until the next refresh."""
+    return [r[0] for r in db.execute("SELECT target_id FROM figure_dirty ORDER BY target_id")]
+
+
+def refresh_figures(db: sqlite_utils.Database, everything: bool = False) -> int:
+    """Store the figures of every dirty target (every target with `everything`); return how many."""
+    with db.atomic():
+        if everything:
+            db.execute("INSERT OR IGNORE INTO figure_dirty (target_id) SELECT id FROM targets")
+            db.execute("INSERT OR IGNORE INTO figure_dirty (target_id) SELECT DISTINCT target_id FROM figure_table")
+        count = db.execute("SELECT count(*) FROM figure_dirty").fetchone()[0]
+        if not count:
+            return 0
+        db.execute("DELETE FROM figure_table WHERE target_id IN (SELECT target_id FROM figure_dirty)")
+        db.execute("INSERT INTO figure_table SELECT * FROM figure_assessments_computed")
+        db.execute("DELETE FROM figure_dirty")
+    return count
