@@ -201,12 +201,16 @@ def sizes(path: Path) -> dict:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         total = conn.execute("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size").fetchone()[0]
-        fts = conn.execute(
-            "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'articles_search%'"
-        ).fetchone()[0]
+        fts = conn.execute("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name LIKE 'articles_search%'").fetchone()[
+            0
+        ]
     finally:
         conn.close()
-    return {"db_mb": round(total / 2**20), "search_index_mb": round(fts / 2**20), "search_index_share": f"{fts / total:.0%}"}
+    return {
+        "db_mb": round(total / 2**20),
+        "search_index_mb": round(fts / 2**20),
+        "search_index_share": f"{fts / total:.0%}",
+    }
 
 
 def timed(client: httpx.Client, url: str, params: dict | None = None) -> float:

@@ -80,15 +80,15 @@ def _needing(version: str, force: bool, after_id: int) -> tuple[str, list]:
 
 
 def iter_article_batches(
-    db: sqlite_utils.Database, version: str, force: bool = False, after_id: int = 0
+    db: sqlite_utils.Database, version: str, force: bool = False, after_id: int = 0, size: int = BATCH
 ) -> Iterator[list[Article]]:
     """Articles whose matcher_version differs from `version` (all with force) and whose id is above
     `after_id`, in id order, BATCH at a time."""
     where, params = _needing(version, force, after_id)
     # Take the ids first: the caller updates rows while iterating.
     ids = [r[0] for r in db.execute(f"SELECT id FROM articles WHERE {where} ORDER BY id", params)]
-    for i in range(0, len(ids), BATCH):
-        chunk = ids[i : i + BATCH]
+    for i in range(0, len(ids), size):
+        chunk = ids[i : i + size]
         marks = ",".join("?" for _ in chunk)
         rows = db.query(
             f"SELECT id, url, site, title, published, body, source_name FROM articles "

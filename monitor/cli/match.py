@@ -53,10 +53,13 @@ def _dump(obj: Any, pretty: bool = False) -> str:
 @click.argument("source", required=False, type=click.File("r", encoding="utf-8"))
 @click.option("--jsonl", is_flag=True, help="SOURCE holds one article per line; one result per line.")
 @click.option("--all", "all_", is_flag=True, help="Re-match stored articles whose matcher version differs.")
-@click.option("--force", is_flag=True, help="With --all: re-match every stored article.")
+@click.option("--force", is_flag=True, help="With --all: re-match every stored article (resumes if interrupted).")
+@click.option("--batch", type=click.IntRange(1), default=500, show_default=True, help="With --all: articles per commit.")
 @db_option
 @plan_option
-def match(source: Any, jsonl: bool, all_: bool, force: bool, db_path: str, plan_paths: tuple[str, ...]) -> None:
+def match(
+    source: Any, jsonl: bool, all_: bool, force: bool, batch: int, db_path: str, plan_paths: tuple[str, ...]
+) -> None:
     """Match an article (JSON FILE or - for stdin) against the plan; print the result as JSON.
 
     \b
@@ -67,7 +70,7 @@ def match(source: Any, jsonl: bool, all_: bool, force: bool, db_path: str, plan_
     if all_:
         if source is not None:
             raise click.ClickException("--all reads the database; give no FILE")
-        _match_all(db_path, force, plan_paths)
+        _match_all(db_path, force, plan_paths, batch)
         return
     if force:
         raise click.ClickException("--force only goes with --all")
@@ -109,7 +112,7 @@ def match(source: Any, jsonl: bool, all_: bool, force: bool, db_path: str, plan_
     click.echo(_dump(matcher.match(article).to_json(), pretty=True))
 
 
-def _match_all(db_path: str, force: bool, plan_paths: tuple[str, ...]) -> None:
+def _match_all(db_path: str, force: bool, plan_paths: tuple[str, ...], batch_size: int = 500) -> None:
     """Re-match stored articles a batch per transaction, with a progress bar, elapsed time and rate.
 
     A forced run records after each batch the last article done (db.matches.rematch_*): run the same
@@ -143,7 +146,7 @@ def _match_all(db_path: str, force: bool, plan_paths: tuple[str, ...]) -> None:
     started = time.monotonic()
     try:
         with tqdm(total=total, desc="重新匹配", unit="篇", file=sys.stderr, disable=None) as bar:
-            for batch in db_matches.iter_article_batches(db, matcher.version, force, after_id):
+            for batch in db_matches.iter_article_batches(db, matcher.version, force, after_id, batch_size):
                 _match_batch(db, matcher, batch, counts, bar, force)
     except KeyboardInterrupt:
         click.echo(f"\n已中断：本次完成 {counts['done']} 篇；再次运行同一命令即从中断处继续。", err=True)
