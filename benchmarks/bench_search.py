@@ -59,10 +59,62 @@ def char_pool() -> tuple[list[str], list[int]]:
     return chars, [counts[c] for c in chars]
 
 
+def _one_article(rng: random.Random, aid: int, filler, items: set, sources: list, recent_stories: list) -> tuple:
+    """One synthetic article: its row, its matches and progress rows, and its story row if it starts one."""
+    from db.articles import normalise_text
+
+    month, day = rng.randint(1, 12), rng.randint(1, 28)
+    published = f"2024-{month:02d}-{day:02d}T{rng.randint(7, 20):02d}:00:00+08:00"
+    sentences, linked, progress = [], [], []
+    for _ in range(rng.randint(12, 40)):  # about 300-1,300 characters of filler
+        sentences.append(filler(rng.randint(12, 30)) + "。")
+    for text, share, item, target in PHRASES:
+        if rng.random() < share:
+            value = round(target[2] * month / 12 * rng.uniform(0.9, 1.05), 1) if target else 0
+            sentence = text.format(n=value)
+            sentences.insert(rng.randrange(len(sentences) + 1), sentence)
+            if item in items:
+                linked.append(item)
+            if target:
+                progress.append((aid, target[0], value, target[1], published[:10], sentence))
+    title = filler(rng.randint(8, 18))
+    if linked and rng.random() < 0.3:
+        title = PHRASES[[p[2] for p in PHRASES].index(linked[0])][0][:12].replace("{n}", "") + title[:6]
+    body = "\n".join(sentences)
+    sid, sname = sources[aid % 3]
+    # About one article in six is a syndicated copy of a recent story (the others start one).
+    story_row = None
+    if recent_stories and rng.random() < 0.15:
+        story = rng.choice(recent_stories)
+    else:
+        story = aid
+        story_row = (aid, title, aid, published)
+        recent_stories.append(aid)
+        del recent_stories[:-50]
+    article = (
+        aid,
+        f"https://www.hangzhou.gov.cn/art/{aid}.html",
+        sid,
+        "www.hangzhou.gov.cn",
+        title,
+        published,
+        sname,
+        body,
+        normalise_text(body),
+        hashlib.md5(body.encode()).hexdigest(),
+        published,
+        int(bool(linked)),
+        float(len(linked)),
+        published,
+        story,
+    )
+    matches = [(aid, item, 1.0, json.dumps([{"term": item}])) for item in set(linked)]
+    return article, matches, progress, story_row
+
+
 def generate(path: Path, n: int, seed: int = 1) -> dict:
     """Write n synthetic articles with matches and progress; return timings."""
     import db as dbpkg
-    from db.articles import normalise_text
     from db.catalog import sync_catalog
     from db.search import reindex
     from monitor.matching.catalog import load_catalog
@@ -114,54 +166,12 @@ def generate(path: Path, n: int, seed: int = 1) -> dict:
             batch.clear()
 
     for aid in range(1, n + 1):
-        month, day = rng.randint(1, 12), rng.randint(1, 28)
-        published = f"2024-{month:02d}-{day:02d}T{rng.randint(7, 20):02d}:00:00+08:00"
-        sentences, linked = [], []
-        for _ in range(rng.randint(12, 40)):  # about 300-1,300 characters of filler
-            sentences.append(filler(rng.randint(12, 30)) + "。")
-        for text, share, item, target in PHRASES:
-            if rng.random() < share:
-                value = round(target[2] * month / 12 * rng.uniform(0.9, 1.05), 1) if target else 0
-                sentence = text.format(n=value)
-                sentences.insert(rng.randrange(len(sentences) + 1), sentence)
-                if item in items:
-                    linked.append(item)
-                if target:
-                    batch_progress.append((aid, target[0], value, target[1], published[:10], sentence))
-        title = filler(rng.randint(8, 18))
-        if linked and rng.random() < 0.3:
-            title = PHRASES[[p[2] for p in PHRASES].index(linked[0])][0][:12].replace("{n}", "") + title[:6]
-        body = "\n".join(sentences)
-        sid, sname = sources[aid % 3]
-        # About one article in six is a syndicated copy of a recent story (the others start one).
-        if recent_stories and rng.random() < 0.15:
-            story = rng.choice(recent_stories)
-        else:
-            story = aid
-            batch_stories.append((aid, title, aid, published))
-            recent_stories.append(aid)
-            del recent_stories[:-50]
-        batch_articles.append(
-            (
-                aid,
-                f"https://www.hangzhou.gov.cn/art/{aid}.html",
-                sid,
-                "www.hangzhou.gov.cn",
-                title,
-                published,
-                sname,
-                body,
-                normalise_text(body),
-                hashlib.md5(body.encode()).hexdigest(),
-                published,
-                int(bool(linked)),
-                float(len(linked)),
-                published,
-                story,
-            )
-        )
-        for item in set(linked):
-            batch_matches.append((aid, item, 1.0, json.dumps([{"term": item}])))
+        article, matches, progress, story = _one_article(rng, aid, filler, items, sources, recent_stories)
+        batch_articles.append(article)
+        batch_matches.extend(matches)
+        batch_progress.extend(progress)
+        if story:
+            batch_stories.append(story)
         if len(batch_articles) >= 2000:
             flush()
     flush()

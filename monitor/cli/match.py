@@ -54,7 +54,9 @@ def _dump(obj: Any, pretty: bool = False) -> str:
 @click.option("--jsonl", is_flag=True, help="SOURCE holds one article per line; one result per line.")
 @click.option("--all", "all_", is_flag=True, help="Re-match stored articles whose matcher version differs.")
 @click.option("--force", is_flag=True, help="With --all: re-match every stored article (resumes if interrupted).")
-@click.option("--batch", type=click.IntRange(1), default=500, show_default=True, help="With --all: articles per commit.")
+@click.option(
+    "--batch", type=click.IntRange(1), default=500, show_default=True, help="With --all: articles per commit."
+)
 @db_option
 @plan_option
 def match(
