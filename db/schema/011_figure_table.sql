@@ -139,51 +139,64 @@ WHERE pick = 1;
 
 -- What marks a target dirty: its figures (progress rows of relevant articles in a story), anything
 -- about the articles of a story with figures (relevance, story, date, source: copies and rank), and
--- the target's or its plan's rules.
+-- the target's or its plan's rules. (NOT IN rather than OR IGNORE: an outer statement's conflict
+-- clause, e.g. an upsert's, would override the trigger's.)
 CREATE TRIGGER figure_dirty_progress_insert AFTER INSERT ON progress BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id) VALUES (new.target_id);
+  INSERT INTO figure_dirty (target_id)
+  SELECT new.target_id WHERE new.target_id NOT IN (SELECT target_id FROM figure_dirty);
 END;
 CREATE TRIGGER figure_dirty_progress_delete AFTER DELETE ON progress BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id) VALUES (old.target_id);
+  INSERT INTO figure_dirty (target_id)
+  SELECT old.target_id WHERE old.target_id NOT IN (SELECT target_id FROM figure_dirty);
 END;
 CREATE TRIGGER figure_dirty_progress_update AFTER UPDATE ON progress BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id) VALUES (old.target_id), (new.target_id);
+  INSERT INTO figure_dirty (target_id)
+  SELECT t FROM (SELECT old.target_id AS t UNION SELECT new.target_id)
+  WHERE t NOT IN (SELECT target_id FROM figure_dirty);
 END;
 CREATE TRIGGER figure_dirty_article_insert AFTER INSERT ON articles WHEN new.story_id IS NOT NULL BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id)
-  SELECT p.target_id FROM articles a JOIN progress p ON p.article_id = a.id
-  WHERE a.story_id = new.story_id AND a.relevant = 1;
+  INSERT INTO figure_dirty (target_id)
+  SELECT DISTINCT p.target_id FROM articles a JOIN progress p ON p.article_id = a.id
+  WHERE a.story_id = new.story_id AND a.relevant = 1 AND p.target_id NOT IN (SELECT target_id FROM figure_dirty);
 END;
 CREATE TRIGGER figure_dirty_article_update AFTER UPDATE OF relevant, story_id, published, source_name, site ON articles
 WHEN old.relevant IS NOT new.relevant OR old.story_id IS NOT new.story_id OR old.published IS NOT new.published
   OR old.source_name IS NOT new.source_name OR old.site IS NOT new.site
 BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id) SELECT target_id FROM progress WHERE article_id = new.id;
-  INSERT OR IGNORE INTO figure_dirty (target_id)
+  INSERT INTO figure_dirty (target_id)
+  SELECT target_id FROM progress WHERE article_id = new.id
+  UNION
   SELECT p.target_id FROM articles a JOIN progress p ON p.article_id = a.id
-  WHERE a.story_id IN (old.story_id, new.story_id) AND a.relevant = 1;
+  WHERE a.story_id IN (old.story_id, new.story_id) AND a.relevant = 1
+  EXCEPT
+  SELECT target_id FROM figure_dirty;
 END;
 CREATE TRIGGER figure_dirty_article_delete BEFORE DELETE ON articles BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id) SELECT target_id FROM progress WHERE article_id = old.id;
-  INSERT OR IGNORE INTO figure_dirty (target_id)
+  INSERT INTO figure_dirty (target_id)
+  SELECT target_id FROM progress WHERE article_id = old.id
+  UNION
   SELECT p.target_id FROM articles a JOIN progress p ON p.article_id = a.id
-  WHERE a.story_id = old.story_id AND a.relevant = 1;
+  WHERE a.story_id = old.story_id AND a.relevant = 1
+  EXCEPT
+  SELECT target_id FROM figure_dirty;
 END;
 CREATE TRIGGER figure_dirty_target_insert AFTER INSERT ON targets BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id) VALUES (new.id);
+  INSERT INTO figure_dirty (target_id) SELECT new.id WHERE new.id NOT IN (SELECT target_id FROM figure_dirty);
 END;
 CREATE TRIGGER figure_dirty_target_delete AFTER DELETE ON targets BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id) VALUES (old.id);
+  INSERT INTO figure_dirty (target_id) SELECT old.id WHERE old.id NOT IN (SELECT target_id FROM figure_dirty);
 END;
 CREATE TRIGGER figure_dirty_target_update AFTER UPDATE ON targets
 WHEN old.id IS NOT new.id OR old.plan_id IS NOT new.plan_id OR old.item_id IS NOT new.item_id
   OR old.comparator IS NOT new.comparator OR old.value IS NOT new.value OR old.unit IS NOT new.unit
   OR old.due IS NOT new.due OR old.responsible IS NOT new.responsible OR old.cumulative IS NOT new.cumulative
 BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id) VALUES (old.id), (new.id);
+  INSERT INTO figure_dirty (target_id)
+  SELECT t FROM (SELECT old.id AS t UNION SELECT new.id) WHERE t NOT IN (SELECT target_id FROM figure_dirty);
 END;
 CREATE TRIGGER figure_dirty_plan_update AFTER UPDATE OF city_papers ON plans
 WHEN old.city_papers IS NOT new.city_papers
 BEGIN
-  INSERT OR IGNORE INTO figure_dirty (target_id) SELECT id FROM targets WHERE plan_id = new.id;
+  INSERT INTO figure_dirty (target_id)
+  SELECT id FROM targets WHERE plan_id = new.id AND id NOT IN (SELECT target_id FROM figure_dirty);
 END;
