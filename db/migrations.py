@@ -134,6 +134,19 @@ def m012_rematch_state(db: sqlite_utils.Database) -> None:
     )
 
 
+def m013_story_indexes(db: sqlite_utils.Database) -> None:
+    # Covering indexes for the story queries of the home, plan, item and dashboard pages: at a million
+    # articles, reading each matched article's row (bodies inline) for relevant/story_id/published
+    # cost seconds. By id (joins from matches), by relevance (relevant stories), by story (copies).
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS idx_articles_id_story ON articles(id, relevant, story_id, published);
+        CREATE INDEX IF NOT EXISTS idx_articles_relevant_story ON articles(relevant, story_id, published);
+        CREATE INDEX IF NOT EXISTS idx_articles_story_relevant ON articles(story_id, relevant, published, id);
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -147,6 +160,7 @@ MIGRATIONS: list[Migration] = [
     m010_reviews,
     m011_figure_table,
     m012_rematch_state,
+    m013_story_indexes,
 ]
 
 
