@@ -126,3 +126,23 @@ def test_sync_index_catches_up_missing_changed_and_deleted(tmp_path):
     assert [r["id"] for r in search.search(db, "一网通办")] == [a]
     assert search.search(db, "人才") == [] and search.search(db, "住房") == []
     assert search.reindex(db) == 1
+
+
+def test_a_rebuild_across_batches_finds_what_indexing_one_by_one_finds(tmp_path, monkeypatch):
+    """reindex (no deletes, merging deferred) gives the same hits as indexing article by article,
+    spans several batches, and leaves FTS5's automerge setting as it found it."""
+    monkeypatch.setattr(search, "REBUILD_BATCH", 3)
+    db = dbpkg.connect(tmp_path / "hzwatch.db")
+    bodies = ["人才新政", "住房保障", "一网通办", "中国数谷", "人才住房", "数谷人才", "保障性住房", "杭州"]
+    for i, body in enumerate(bodies):
+        article_id, _ = store_article(db, Article(**{"url": f"https://x.cn/{i}", "title": f"标题{i}", "body": body}))
+        search.index_article(db, article_id)
+    terms = ["人才", "住房", "数谷", "一网通办", "杭州", "标题", "保障"]
+    before = {t: [r["id"] for r in search.search(db, t)] for t in terms}
+    assert search.reindex(db) == len(bodies)
+    assert {t: [r["id"] for r in search.search(db, t)] for t in terms} == before
+    assert len(before["人才"]) == 3 and len(before["标题"]) == len(bodies)
+    assert db.execute(f"SELECT count(*) FROM {search.FTS_TABLE}").fetchone()[0] == len(bodies)
+    assert db.execute(f"SELECT count(*) FROM {search.STATE_TABLE}").fetchone()[0] == len(bodies)
+    config = dict(db.execute(f"SELECT k, v FROM {search.FTS_TABLE}_config").fetchall())
+    assert config.get("automerge", search.DEFAULT_AUTOMERGE) == search.DEFAULT_AUTOMERGE
