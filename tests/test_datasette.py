@@ -395,6 +395,10 @@ def test_datasette_own_pages_speak_chinese(site):
         ),
         "/hzwatch/coverage": (["导出为", "查询"], ["This data as", "Custom SQL query", " rows"]),
         "/hzwatch/articles/1": (["导出为", "其他表中引用本行的记录"], ["This data as", "Links from other tables"]),
+        "/hzwatch/articles?_sort_desc=id&relevant=1&title__contains=杭州": (
+            ["条件：", " 包含 ", " 且 ", "按 id 降序排列", "仪表板"],
+            ["where ", "sorted by", "descending", ">contains<", "Dashboards"],
+        ),
     }
     for path, (chinese, english) in pages.items():
         r = client.get(path)
@@ -410,9 +414,19 @@ def test_a_chrome_phrase_datasette_no_longer_has_stops_the_site():
     sys.path.insert(0, str(serve.PLUGINS))
     import chinese_chrome
 
-    rules, words = chinese_chrome.load()
+    chrome = chinese_chrome.Chrome()
+    rules = chrome.rules
     assert rules["table.html"] and all(len(r) == 3 for rs in rules.values() for r in rs)
-    assert words["contains"] == "包含"
+    assert chrome.word("contains") == "包含" and chrome.word("Dashboards") == "仪表板"
+    # the table description: words translated, quoted values as typed
+    assert (
+        chrome.describe(
+            'where source_id = "hzrb and in", title contains "like 住房" and relevant = 1 sorted by id descending'
+        )
+        == '条件：source_id = "hzrb and in"，title 包含 "like 住房" 且 relevant = 1 按 id 降序排列'
+    )
+    assert chrome.describe("sorted by published") == "按 published 排序"
+    assert chrome.describe('search matches "数谷"') == '全文搜索 "数谷"'
     assert chinese_chrome.translate("x.html", "<h3>Tables</h3>", [("Tables", "数据表", 1)]) == "<h3>数据表</h3>"
     with pytest.raises(chinese_chrome.ChromeError, match="occurs 0 times"):
         chinese_chrome.translate("x.html", "<h3>Tablez</h3>", [("Tables", "数据表", 1)])

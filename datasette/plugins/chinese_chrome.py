@@ -4,6 +4,7 @@ project's own templates (datasette/templates) are never touched."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,16 +25,34 @@ class ChromeError(RuntimeError):
 Rule = tuple[str, str, int]
 
 
-def load(path: Path = RULES) -> tuple[dict[str, list[Rule]], dict[str, str]]:
-    """The file read once: ({template name: [(English, Chinese, how many times it occurs)]},
-    {English word Datasette's code supplies: Chinese} for the hz_zh filter)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    rules = {
-        name: [(str(r[0]), str(r[1]), int(r[2]) if len(r) > 2 else 1) for r in entries]
-        for name, entries in data.items()
-        if name.endswith(".html")
-    }
-    return rules, {str(k): str(v) for k, v in (data.get("words") or {}).items()}
+class Chrome:
+    """chrome_zh.yaml read once: template phrases, words for hz_zh, description patterns for hz_describe."""
+
+    def __init__(self, path: Path = RULES) -> None:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        self.rules: dict[str, list[Rule]] = {
+            name: [(str(r[0]), str(r[1]), int(r[2]) if len(r) > 2 else 1) for r in entries]
+            for name, entries in data.items()
+            if name.endswith(".html")
+        }
+        self.words = {str(k): str(v) for k, v in (data.get("words") or {}).items()}
+        operators = sorted((w for w in self.words if w[:1].islower()), key=len, reverse=True)
+        self._operators = re.compile(r"(?<![\w\"])(" + "|".join(map(re.escape, operators)) + r")(?![\w\"])")
+        self._describe = [(re.compile(str(p)), str(r)) for p, r in data.get("describe") or []]
+
+    def word(self, value: object) -> object:
+        return self.words.get(str(value), value)
+
+    def describe(self, text: object) -> str:
+        """Datasette's English description of a table's filters and sort, in Chinese; the quoted
+        values (what the reader typed or clicked) are left as they are."""
+        parts = re.split(r'("(?:[^"\\]|\\.)*")', str(text or ""))
+        for i in range(0, len(parts), 2):  # even parts are outside quotes
+            part = self._operators.sub(lambda m: self.words[m.group(1)], parts[i])
+            for pattern, chinese in self._describe:
+                part = pattern.sub(chinese, part)
+            parts[i] = part
+        return "".join(parts)
 
 
 def translate(name: str, source: str, rules: list[Rule]) -> str:
@@ -65,9 +84,10 @@ class TranslatingLoader(BaseLoader):
 
 @hookimpl
 def prepare_jinja2_environment(env: Environment) -> None:
-    rules, words = load()
-    env.filters["hz_zh"] = lambda value: words.get(str(value), value)
-    loader = TranslatingLoader(env.loader, rules)
-    for name in rules:  # fail at start-up, not on the first visit of the page
+    chrome = Chrome()
+    env.filters["hz_zh"] = chrome.word
+    env.filters["hz_describe"] = chrome.describe
+    loader = TranslatingLoader(env.loader, chrome.rules)
+    for name in chrome.rules:  # fail at start-up, not on the first visit of the page
         loader.get_source(env, name)
     env.loader = loader
