@@ -147,6 +147,12 @@ def m013_story_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+def m014_failure_url_index(db: sqlite_utils.Database) -> None:
+    # Every article link a crawl meets asks whether its URL was given up (db.runs.given_up), and each
+    # crawl start asks which failed URLs to fetch again: by URL, not by scanning every failure kept.
+    db.execute("CREATE INDEX IF NOT EXISTS idx_fetch_failures_url ON fetch_failures(url, reason)")
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -161,6 +167,7 @@ MIGRATIONS: list[Migration] = [
     m011_figure_table,
     m012_rematch_state,
     m013_story_indexes,
+    m014_failure_url_index,
 ]
 
 

@@ -161,14 +161,18 @@ def pending_retries(db: sqlite_utils.Database, source_id: str, reasons: Sequence
         return []
     since = now(utc_now() - timedelta(days=RETRY_WITHIN_DAYS))
     marks = ",".join("?" for _ in reasons)
+    permanent = ",".join("?" for _ in PERMANENT_REASONS)
     rows = db.execute(
         f"""SELECT f.url FROM fetch_failures f
             WHERE f.source_id = ? AND f.reason IN ({marks}) AND f.at >= ?
               AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.url = f.url)
-            GROUP BY f.url HAVING COUNT(*) < ? ORDER BY MAX(f.at) DESC LIMIT ?""",
-        [source_id, *reasons, since, RETRY_AT_MOST, limit],
+            GROUP BY f.url
+            HAVING COUNT(*) < ?
+               AND (SELECT COUNT(*) FROM fetch_failures p WHERE p.url = f.url AND p.reason IN ({permanent})) < ?
+            ORDER BY MAX(f.at) DESC LIMIT ?""",  # the second condition: not given_up()
+        [source_id, *reasons, since, RETRY_AT_MOST, *PERMANENT_REASONS, GIVE_UP_AFTER, limit],
     ).fetchall()
-    return [url for (url,) in rows if not given_up(db, url)]
+    return [url for (url,) in rows]
 
 
 def list_page_state(db: sqlite_utils.Database, source_id: str) -> dict[str, dict]:
