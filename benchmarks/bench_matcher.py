@@ -1,8 +1,10 @@
 """Matcher throughput: articles/s through `hzwatch match --jsonl` and through Matcher.match.
 
-Articles are the labelled cases in tests/eval_cases and tests/data/eval_dev (61 articles),
-each padded with other news (negatives of tests/eval_real naming no plan term) or its own text
-to about --chars characters, repeated to --count articles.
+Articles are the real labelled pages of tests/eval_real and tests/data/eval_dev (150 articles
+as published, none invented), each padded with other real news (negatives of tests/eval_real
+naming no plan term) or its own text to about --chars characters, repeated to --count articles.
+The `match --jsonl` run is pinned to one core (taskset, where there is one) and its figures count
+the process from start to exit (start-up included), per wall-clock second and per CPU-second.
 Usage: .venv/bin/python benchmarks/bench_matcher.py [--count 5000] [--chars 2000]
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,16 +24,20 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 
-def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
+def articles(
+    count: int, chars: int, mode: str = "filler", distinct: bool = False, dirs: list[Path] | None = None
+) -> list[dict]:
     """Labelled cases as articles of about `chars` characters.
 
     mode "filler": each case's text, then paragraphs of the non-relevant cases until long enough
     (like a real page: one story plus other news); "crawl": the same, one relevant case in ten;
     "repeat": the case's own text repeated (every alias and figure sentence several times).
+    distinct: each distinct article once (`count` is ignored). dirs: where the cases come from.
     """
-    dirs = [REPO / "tests" / "eval_cases", REPO / "tests" / "data" / "eval_dev"]
+    # Real pages only: tests/eval_cases are invented sentences, shorter and denser than news.
+    real = [REPO / "tests" / "eval_real", REPO / "tests" / "data" / "eval_dev"]
     cases = []
-    for d in dirs:
+    for d in dirs or real:
         for path in sorted(d.glob("*.json")):
             cases.append(json.loads(path.read_text(encoding="utf-8")))
     # Filler is other news: non-relevant texts that name no plan item at all.
@@ -38,12 +45,10 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
     from monitor.matching.catalog import load_catalog
 
     terms = [t for i in load_catalog().items.values() for t in i.aliases + i.weak]
-    # Every labelled negative above now names some plan term, so the filler also draws on the
-    # real pages' negatives (tests/eval_real); an empty filler padded articles with bare newlines.
-    others = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((REPO / "tests" / "eval_real").glob("*.json"))]
     filler = "\n".join(
         c["text"]
-        for c in cases + others
+        for c in cases
+        + ([] if dirs is None else [json.loads(p.read_text("utf-8")) for p in sorted(real[0].glob("*.json"))])
         if not c["label"]["relevant"] and not any(t in normalize(c["text"]) for t in terms)
     )
     if len(filler) < 1000:
@@ -64,6 +69,8 @@ def articles(count: int, chars: int, mode: str = "filler") -> list[dict]:
                 k = (k + 400) % max(1, len(filler) - 400)
         data["text"] = text[:chars]
         base.append(data)
+    if distinct:
+        return base
     # Fresh objects for every article, as a crawl or a JSONL stream gives them.
     return [json.loads(json.dumps(base[i % len(base)])) for i in range(count)]
 
@@ -111,9 +118,12 @@ def main() -> None:
         path = fh.name
     t0 = time.perf_counter()
     before = os.times()
+    cmd = [sys.executable, "-m", "monitor.cli", "match", "--jsonl", "-"]
+    if shutil.which("taskset") and hasattr(os, "sched_getaffinity"):
+        cmd = ["taskset", "-c", str(min(os.sched_getaffinity(0))), *cmd]  # one core
     with open(path, encoding="utf-8") as stdin:
         proc = subprocess.run(
-            [sys.executable, "-m", "monitor.cli", "match", "--jsonl", "-"],
+            cmd,
             stdin=stdin,
             capture_output=True,
             cwd=REPO,
