@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick, Implementation, MatchKind
 
 if TYPE_CHECKING:
     from monitor.matching.catalog import Catalog, Plan
@@ -42,9 +42,6 @@ class Payload:
 # tuples (building a NamedTuple per hit costs measurably in the scan); read by unpacking.
 Hit = tuple[int, int, str, Payload]
 Hits = dict[str, list[Hit]]
-
-# bytes.translate table: UTF-8 continuation bytes -> 0, every other byte -> 1.
-_LEAD_BYTES = bytes(0 if 0x80 <= i <= 0xBF else 1 for i in range(256))
 
 
 def _place_payloads(catalog: Catalog, payloads: dict[str, list[Payload]]) -> None:
@@ -92,53 +89,35 @@ class TermIndex:
         _place_payloads(catalog, payloads)
         for plan in catalog.plans:
             _plan_payloads(plan, payloads)
-        # Keys are UTF-8 bytes spelled as latin-1 characters: pyahocorasick scans a node's
-        # children linearly, and a few hundred distinct first characters made every step slow;
-        # as bytes the fan-out is small (measured 3x faster). UTF-8 is self-synchronising, so a
-        # key can only match at a character boundary.
-        self._auto = ahocorasick.Automaton()
+        # Per term (by its index in the automaton): (length, term, ((kind, payloads), ...)).
+        self._values: list[tuple[int, str, tuple]] = []
         for term, plist in payloads.items():
-            key = term.encode("utf-8").decode("latin-1")
             groups = defaultdict(list)
             for p in plist:
                 groups[p.kind].append(p)
-            self._auto.add_word(key, (len(term), term, tuple((k, tuple(v)) for k, v in groups.items())))
-        self._auto.make_automaton()
+            self._values.append((len(term), term, tuple((k, tuple(v)) for k, v in groups.items())))
+        # A DFA (ahocorasick_rs, Rust) hands back every overlapping match of a text in one call,
+        # as character offsets: no Python work per step and no byte-to-character counting.
+        self._auto = AhoCorasick(
+            [v[1] for v in self._values], matchkind=MatchKind.Standard, implementation=Implementation.DFA
+        )
 
     def scan(self, norm: str) -> Hits:
         """Every term occurrence in `norm`, by kind: {kind: [(start, end, term, payload)]}."""
         hits: Hits = {kind: [] for kind in KINDS}
-        data = norm.encode("utf-8")
-        raw = data.decode("latin-1")
-        # Character count up to a byte offset = lead bytes before it: continuation bytes
-        # (0x80-0xBF) become 0 and the rest 1, then bytes.count does the counting in C.
-        leads = None if len(data) == len(norm) else data.translate(_LEAD_BYTES)
-        # Hits come in order of their end; they are gathered per term first (one append per
-        # hit), then spread to their kinds a term at a time (repeated terms are the bulk).
-        ends_by_term: dict[str, list] = {}
+        # Matches come in order of their end; they are gathered per term first (one append per
+        # match), then spread to their kinds a term at a time (repeated terms are the bulk).
+        ends_by_term: dict[int, list[int]] = {}
         get = ends_by_term.get
-        if leads is None:
-            for end, value in self._auto.iter(raw):
-                ends = get(value[1])
-                if ends is None:
-                    ends_by_term[value[1]] = [value, end + 1]
-                else:
-                    ends.append(end + 1)
-        else:
-            last_byte = last_char = 0
-            count = leads.count
-            for end, value in self._auto.iter(raw):
-                end += 1
-                if end > last_byte:  # characters up to this end, incrementally
-                    last_char += count(1, last_byte, end)
-                    last_byte = end
-                ends = get(value[1])
-                if ends is None:
-                    ends_by_term[value[1]] = [value, last_char]
-                else:
-                    ends.append(last_char)
-        for value, *ends in ends_by_term.values():
-            n, term, groups = value
+        for index, _start, end in self._auto.find_matches_as_indexes(norm, overlapping=True):
+            ends = get(index)
+            if ends is None:
+                ends_by_term[index] = [end]
+            else:
+                ends.append(end)
+        values = self._values
+        for index, ends in ends_by_term.items():
+            n, term, groups = values[index]
             for kind, plist in groups:
                 bucket = hits[kind]
                 for p in plist:
