@@ -83,30 +83,30 @@ class Locality:
 
 def _mentions(plan: Plan, hits: Hits, title_end: int, title_bonus: float) -> tuple[dict[str, float], set[str]]:
     """Each city's score from the place names in the text, and the cities the title names."""
-    pid = plan.id
+    pid, city = plan.id, plan.city
+    loc = hits["loc"]
+    # One list comprehension per source (an article holds dozens of 杭州): the sort below orders
+    # them by the whole tuple, so the order they are gathered in does not matter.
+    spans = [(s, -e, city, p.weight) for s, e, _t, p in loc if p.plan == pid]
     not_city = [(s, e) for s, e, _t, p in hits["notcity"] if p.plan == pid]
-    spans = []
-    for s, e, _t, p in hits["loc"]:
-        if p.plan == pid:
-            if not not_city or not any(s < ne and ns < e for ns, ne in not_city):
-                spans.append((s, -e, plan.city, p.weight))
-        elif p.city != plan.city:
-            spans.append((s, -e, p.city, 1.0))  # another plan's city competes with this one
-    for s, e, _t, p in hits["place"]:
-        spans.append((s, -e, p.city, 1.0))
+    if not_city:
+        spans = [span for span in spans if not any(span[0] < ne and ns < -span[1] for ns, ne in not_city)]
+    # Another plan's city competes with this one.
+    spans += [(s, -e, p.city, 1.0) for s, e, _t, p in loc if p.plan != pid and p.city != city]
+    spans += [(s, -e, p.city, 1.0) for s, e, _t, p in hits["place"]]
     spans.sort()  # by start, longest first
     scores: dict[str, float] = defaultdict(float)
     title_places = set()
     last_end = -1
-    for s, e, city, w in spans:
+    for s, e, where, w in spans:
         e = -e
         if e <= last_end:  # 杭州 inside 杭州市, 宁波 inside 宁波日报
             continue
         last_end = e
         if s < title_end:
-            title_places.add(city)
+            title_places.add(where)
             w *= title_bonus
-        scores[city] += w
+        scores[where] += w
     return scores, title_places
 
 
