@@ -185,9 +185,10 @@ class Matcher:
         self._mask_terms = {plan.id: _mask_terms(plan) for plan in plans}
         self._contains = _containment(plans)
         self._enough = {plan.id: _enough(plan) for plan in plans}
-        self._context_re = {
-            i.id: re.compile("|".join(re.escape(c) for c in i.context)) for p in plans for i in p.items if i.context
-        }
+        # Context words by item; each item's regex is compiled when a weak hit first needs it (a
+        # third of the catalog's start-up went to compiling all of them, most never used).
+        self._context_words = {i.id: i.context for p in plans for i in p.items if i.context}
+        self._context_re: dict[str, re.Pattern] = {}
         self._order = {plan.id: {i.id: i.position for i in plan.items} for plan in plans}
         self._context_full = {
             i.id: p.matching.context_full if i.context_full is None else i.context_full for p in plans for i in p.items
@@ -369,7 +370,9 @@ class Matcher:
     def _weak_weight(self, m: MatchingSettings, item_id: str, norm: str, s: int, e: int) -> float:
         """A weak hit's weight: none without a context term near it, `weak_weight` with one, full
         weight with `context_full` different ones (indirect wording the passage corroborates)."""
-        ctx, window = self._context_re[item_id], m.context_window
+        ctx, window = self._context_re.get(item_id), m.context_window
+        if ctx is None:
+            ctx = self._context_re[item_id] = re.compile("|".join(re.escape(c) for c in self._context_words[item_id]))
         before, after = norm[max(0, s - window) : s], norm[e : e + window]
         if not (ctx.search(before) or ctx.search(after)):
             return 0.0
