@@ -28,15 +28,19 @@ def host_match(host: str, fragment: str) -> bool:
 class Locality:
     """Places articles; build once per catalog (it caches host and source lookups)."""
 
-    def __init__(self, places: dict):
+    def __init__(self, places: dict, plan_cities: set[str] | None = None):
         self._place_hosts: dict[str, dict] = dict(places["cities"])
+        # The cities of the catalog's plans (None: not known, so always look for rival plans'
+        # names): when every plan is about one city, no plan's names compete with another's.
+        self._plan_cities = plan_cities
         self._host_city: dict[tuple[str, str], str | None] = {}
         self._source_city: dict[tuple[str, str], str | None] = {}
 
     def judge(self, plan: Plan, hits: Hits, norm: str, title_end: int, host: str, source: str) -> tuple[bool, float]:
         """Is this the plan city's news? Returns (ok, plan city's share of place mentions)."""
         settings = plan.matching.locality
-        scores, title_places = _mentions(plan, hits, title_end, settings.title_bonus)
+        rivals = self._plan_cities is None or bool(self._plan_cities - {plan.city})
+        scores, title_places = _mentions(plan, hits, title_end, settings.title_bonus, rivals)
         host_city = self._host_city_of(plan, host)
         if host_city:
             scores[host_city] += settings.host_bonus
@@ -81,7 +85,9 @@ class Locality:
         return self._source_city[key]
 
 
-def _mentions(plan: Plan, hits: Hits, title_end: int, title_bonus: float) -> tuple[dict[str, float], set[str]]:
+def _mentions(
+    plan: Plan, hits: Hits, title_end: int, title_bonus: float, rivals: bool = True
+) -> tuple[dict[str, float], set[str]]:
     """Each city's score from the place names in the text, and the cities the title names."""
     pid, city = plan.id, plan.city
     loc = hits["loc"]
@@ -91,8 +97,8 @@ def _mentions(plan: Plan, hits: Hits, title_end: int, title_bonus: float) -> tup
     not_city = [(s, e) for s, e, _t, p in hits["notcity"] if p.plan == pid]
     if not_city:
         spans = [span for span in spans if not any(span[0] < ne and ns < -span[1] for ns, ne in not_city)]
-    # Another plan's city competes with this one.
-    spans += [(s, -e, p.city, 1.0) for s, e, _t, p in loc if p.plan != pid and p.city != city]
+    if rivals:  # another plan's city competes with this one
+        spans += [(s, -e, p.city, 1.0) for s, e, _t, p in loc if p.plan != pid and p.city != city]
     spans += [(s, -e, p.city, 1.0) for s, e, _t, p in hits["place"]]
     spans.sort()  # by start, longest first
     scores: dict[str, float] = defaultdict(float)

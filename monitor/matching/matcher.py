@@ -180,7 +180,7 @@ class Matcher:
         self.version = f"{LOGIC_VERSION}+{self.catalog.hash}"
         plans = self.catalog.plans
         self._terms = TermIndex(self.catalog)
-        self._locality = Locality(self.catalog.places)
+        self._locality = Locality(self.catalog.places, {plan.city for plan in plans})
         self._items = self.catalog.items
         self._mask_terms = {plan.id: _mask_terms(plan) for plan in plans}
         self._contains = _containment(plans)
