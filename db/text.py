@@ -54,6 +54,8 @@ _COMMON_FULLWIDTH = "，：；（）！？％"
 
 def _fullwidth_all(text: str) -> str:
     """Full-width ASCII forms to ASCII: the common ones by str.replace, the rest by regex."""
+    if not _FULLWIDTH_RE.search(text):  # one scan (most texts): none of the eight str.replace scans
+        return text
     for c in _COMMON_FULLWIDTH:
         if c in text:
             text = text.replace(c, chr(ord(c) - 0xFEE0))
