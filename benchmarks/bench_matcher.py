@@ -134,6 +134,8 @@ def main() -> None:
     child_cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
     lines = proc.stdout.decode("utf-8").count("\n")
     assert lines == len(arts), (lines, len(arts))
+    if sys.dont_write_bytecode:  # PYTHONDONTWRITEBYTECODE: modules without a .pyc compile at every start
+        print("(PYTHONDONTWRITEBYTECODE is set: start-up compiles any project module without bytecode)")
     print(
         f"hzwatch match --jsonl: {len(arts) / elapsed:,.0f} articles/s "
         f"wall, {len(arts) / child_cpu:,.0f} per CPU-second "
