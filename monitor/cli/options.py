@@ -35,9 +35,10 @@ def open_db(db_path: str) -> sqlite_utils.Database:
 
 
 def load_catalog_or_fail(plan_paths: Iterable[str] = ()) -> Catalog:
-    from monitor.matching.catalog import CatalogError, load_catalog
+    from monitor.matching.catalog import CatalogError
+    from monitor.matching.catalog_cache import load
 
     try:
-        return load_catalog(list(plan_paths) or None)
+        return load(list(plan_paths) or None)
     except CatalogError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -12,15 +12,12 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from db.text import normalize
 
-# libyaml's safe loader when built in: the same documents, parsed about ten times faster
-# (process start-up of `hzwatch match --jsonl` is mostly catalog parsing).
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    import yaml
 
 
 class CatalogError(ValueError):
@@ -66,9 +63,13 @@ class Problems:
 
 def parse_yaml(problems: Problems, text: str) -> Any:
     """yaml.safe_load (with libyaml when available); a syntax error is recorded with its line and
-    column, and gives None."""
+    column, and gives None. (yaml is imported here: a start-up that reads the catalog from the
+    disk cache never needs it.)"""
+    import yaml
+
+    # libyaml's safe loader when built in: the same documents, parsed about ten times faster.
     try:
-        return yaml.load(text, Loader=_SAFE_LOADER)
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         problems.add("file", "yaml", yaml_problem(exc))
         return None
@@ -76,6 +77,8 @@ def parse_yaml(problems: Problems, text: str) -> Any:
 
 def yaml_problem(exc: yaml.YAMLError) -> str:
     """A YAML error in one line, with the line and column (1-based) where the parser stopped."""
+    import yaml
+
     mark = getattr(exc, "problem_mark", None)
     if not isinstance(exc, yaml.MarkedYAMLError) or mark is None:
         return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
