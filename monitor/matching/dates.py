@@ -26,7 +26,10 @@ _DATELINE = re.compile(
     r"(?:(?:发布|日期|时间|更新于?)[:：\s]*)?(?<!\d)(20\d\d)\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})日?"
     r"(?=\s|$|\d{1,2}:\d\d|来源|作者|发布|[)|])"
 )
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)年")
+# A year (not part of a longer number) before 年. The "no digit before it" test is a lookbehind
+# after the four digits: a pattern that starts with 19|20 lets the regex engine skip ahead to a
+# 1 or 2, where one that starts with a lookbehind tries every position (4x slower on a page).
+_YEAR = re.compile(r"((?:19|20)\d\d)(?<!\d\d{4})年")
 
 
 def _valid(y: str, m: str, d: str = "1") -> dt.date | None:
