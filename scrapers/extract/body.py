@@ -60,7 +60,6 @@ def _chrome_in_scan(scan: Scan, protected: set[int], verdict: Callable[[str], in
     """Chrome elements of <body> read from mark_blocks' list; the inside of a doomed element is skipped
     (it leaves with it), so nested chrome costs nothing."""
     doomed: list[etree._Element] = []
-    index: dict[int, int] | None = None
     i, n = 1, len(scan)  # scan[0] is <body> itself, which //body//* leaves out
     while i < n:
         el, _, attrs = scan[i]
@@ -71,12 +70,15 @@ def _chrome_in_scan(scan: Scan, protected: set[int], verdict: Callable[[str], in
         if v == _ALWAYS or (v == _CHROME and not is_prose(el, g)):
             doomed.append(el)
             if len(el):
-                if index is None:
-                    index = {id(e): k for k, (e, _, _) in enumerate(scan)}
+                # its subtree follows it in the list and ends at its last descendant: step over it
                 last = el
                 while len(last):
                     last = last[-1]
-                i = max(i, index.get(id(last), i - 1) + 1)
+                j = i
+                while j < n and scan[j][0] is not last:
+                    j += 1
+                if j < n:
+                    i = j + 1
     return doomed
 
 

@@ -136,56 +136,34 @@ def drop_scripts(root: etree._Element) -> None:
 Scan = list[tuple[etree._Element, str, "str | None"]]
 
 
-def _mark(el: etree._Element, tag: str) -> None:
-    if tag in BLOCK_TAGS:
-        el.text = BREAK + (el.text or "")
-        el.tail = BREAK + (el.tail or "")
-    elif tag == "br":
-        el.tail = BREAK + (el.tail or "")
-    elif tag == "a":
-        el.text = LINK_ON + (el.text or "")
-        el.tail = LINK_OFF + (el.tail or "")
-
-
 def mark_blocks(root: etree._Element) -> Scan | None:
     """Write line breaks around block elements and sentinels around links into the tree.
 
     After this, any element's text serialised by lxml (in C) splits into the page's lines,
     and link text inside a line can be counted without walking the tree again in Python.
-    The same walk lists <body> and its elements with their class/id (`Scan`), which the headline
+    A second walk lists <body> and its elements with their class/id (`Scan`), which the headline
     and chrome stages read instead of walking the tree again; None if the page has not exactly
     one <body> under its root (they then walk it themselves).
     """
+    # iter(etree.Element): elements only, filtered in C; this loop runs once per element of the page
+    for el in root.iter(etree.Element):
+        tag = el.tag
+        if tag in BLOCK_TAGS:
+            el.text = BREAK + (el.text or "")
+            el.tail = BREAK + (el.tail or "")
+        elif tag == "a":
+            el.text = LINK_ON + (el.text or "")
+            el.tail = LINK_OFF + (el.tail or "")
+        elif tag == "br":
+            el.tail = BREAK + (el.tail or "")
     body = root.find("body")
     if body is None or sum(1 for _ in root.iter("body")) != 1:
-        for el in root.iter():
-            if isinstance(el.tag, str):
-                _mark(el, el.tag)
         return None
-    last = body  # the last node of body's subtree: the walk leaves <body> after it
-    while len(last):
-        last = last[-1]
     scan: Scan = []
     add = scan.append
-    inside = False
-    for el in root.iter():
-        if el is body:
-            inside = True
-        tag = el.tag
-        if isinstance(tag, str):
-            if tag in BLOCK_TAGS:  # _mark, inlined: this loop runs once per node of the page
-                el.text = BREAK + (el.text or "")
-                el.tail = BREAK + (el.tail or "")
-            elif tag == "a":
-                el.text = LINK_ON + (el.text or "")
-                el.tail = LINK_OFF + (el.tail or "")
-            elif tag == "br":
-                el.tail = BREAK + (el.tail or "")
-            if inside:
-                c, i = el.get("class"), el.get("id")
-                add((el, tag, None if c is None and i is None else f"{c or ''} {i or ''}"))
-        if el is last:
-            inside = False
+    for el in body.iter(etree.Element):
+        c, i = el.get("class"), el.get("id")
+        add((el, el.tag, None if c is None and i is None else f"{c or ''} {i or ''}"))
     return scan
 
 

@@ -109,12 +109,14 @@ def _heading_elements(root: etree._Element, g: dict, scan: Scan | None = None) -
         body = root.find("body")
         return _walk_headings(body if body is not None else root, tags, words)
     has_word = _word_test(words)
+    # each distinct class/id string is tested once; the loop over the page's elements only looks it up
+    hits = {a for a in {attrs for _, _, attrs in scan} if a is not None and has_word(a)}
     found = []
     for el, tag, attrs in scan:  # the same walk over <body>, read from mark_blocks' list
         if tag in tags:
             found.append(el)
             continue
-        if has_word(attrs or " "):
+        if attrs in hits:
             found.append(el)
         if len(found) >= 200:
             break
