@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import compress
+from operator import itemgetter
 from typing import Callable
 
 from lxml import etree
@@ -59,14 +61,18 @@ def _chrome_verdict(subs: tuple, toks: tuple, keep: tuple, always: tuple) -> Cal
 def _chrome_in_scan(scan: Scan, protected: set[int], verdict: Callable[[str], int], g: dict) -> list[etree._Element]:
     """Chrome elements of <body> read from mark_blocks' list; the inside of a doomed element is skipped
     (it leaves with it), so nested chrome costs nothing."""
+    # each distinct class/id string is judged once; only the elements it names chrome are visited
+    verdicts = {a: verdict(a) for a in set(map(itemgetter(2), scan)) if a is not None}
+    named = {a for a, v in verdicts.items() if v}
     doomed: list[etree._Element] = []
-    i, n = 1, len(scan)  # scan[0] is <body> itself, which //body//* leaves out
-    while i < n:
-        el, _, attrs = scan[i]
-        i += 1
-        if attrs is None or id(el) in protected:
+    n, free = len(scan), 1  # scan[0] is <body> itself, which //body//* leaves out
+    for i in compress(range(n), map(named.__contains__, map(itemgetter(2), scan))):
+        if i < free:  # inside a doomed element
             continue
-        v = verdict(attrs)
+        el, _, attrs = scan[i]
+        if id(el) in protected:
+            continue
+        v = verdicts[attrs]
         if v == _ALWAYS or (v == _CHROME and not is_prose(el, g)):
             doomed.append(el)
             if len(el):
@@ -74,11 +80,11 @@ def _chrome_in_scan(scan: Scan, protected: set[int], verdict: Callable[[str], in
                 last = el
                 while len(last):
                     last = last[-1]
-                j = i
+                j = i + 1
                 while j < n and scan[j][0] is not last:
                     j += 1
                 if j < n:
-                    i = j + 1
+                    free = j + 1
     return doomed
 
 

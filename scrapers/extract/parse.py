@@ -10,6 +10,7 @@ later text query (`lines`, `page_lines`, `text`) is one C-level serialisation in
 from __future__ import annotations
 
 import re
+from itertools import compress
 from typing import Iterable
 
 from lxml import etree
@@ -136,17 +137,22 @@ def drop_scripts(root: etree._Element) -> None:
 Scan = list[tuple[etree._Element, str, "str | None"]]
 
 
-def mark_blocks(root: etree._Element) -> Scan | None:
-    """Write line breaks around block elements and sentinels around links into the tree.
+def _mark(el: etree._Element, tag: str) -> None:
+    """Marks of one element (the walks below do the same, inlined: they run once per element)."""
+    if tag in BLOCK_TAGS:
+        el.text = BREAK + (el.text or "")
+        el.tail = BREAK + (el.tail or "")
+    elif tag == "a":
+        el.text = LINK_ON + (el.text or "")
+        el.tail = LINK_OFF + (el.tail or "")
+    elif tag == "br":
+        el.tail = BREAK + (el.tail or "")
 
-    After this, any element's text serialised by lxml (in C) splits into the page's lines,
-    and link text inside a line can be counted without walking the tree again in Python.
-    A second walk lists <body> and its elements with their class/id (`Scan`), which the headline
-    and chrome stages read instead of walking the tree again; None if the page has not exactly
-    one <body> under its root (they then walk it themselves).
-    """
-    # iter(etree.Element): elements only, filtered in C; this loop runs once per element of the page
-    for el in root.iter(etree.Element):
+
+def _mark_all(top: etree._Element) -> None:
+    """mark_blocks' marking of `top` and everything under it."""
+    # iter(etree.Element): elements only, filtered in C; this loop runs once per element
+    for el in top.iter(etree.Element):
         tag = el.tag
         if tag in BLOCK_TAGS:
             el.text = BREAK + (el.text or "")
@@ -156,14 +162,40 @@ def mark_blocks(root: etree._Element) -> Scan | None:
             el.tail = LINK_OFF + (el.tail or "")
         elif tag == "br":
             el.tail = BREAK + (el.tail or "")
+
+
+def mark_blocks(root: etree._Element) -> Scan | None:
+    """Write line breaks around block elements and sentinels around links into the tree.
+
+    After this, any element's text serialised by lxml (in C) splits into the page's lines,
+    and link text inside a line can be counted without walking the tree again in Python.
+    The same walk lists <body> and its elements with their class/id (`Scan`), which the headline
+    and chrome stages read instead of walking the tree again; None if the page has not exactly
+    one <body> under its root (they then walk it themselves).
+    """
     body = root.find("body")
     if body is None or sum(1 for _ in root.iter("body")) != 1:
+        _mark_all(root)
         return None
+    # outside <body>: the root and its other children (<head> ...); the order of marking does not matter
+    _mark(root, root.tag)
+    for top in root.iterchildren(etree.Element):
+        if top is not body:
+            _mark_all(top)
     scan: Scan = []
     add = scan.append
-    for el in body.iter(etree.Element):
+    for el in body.iter(etree.Element):  # = _mark_all(body), inlined, and the list of <body>'s elements
+        tag = el.tag
+        if tag in BLOCK_TAGS:
+            el.text = BREAK + (el.text or "")
+            el.tail = BREAK + (el.tail or "")
+        elif tag == "a":
+            el.text = LINK_ON + (el.text or "")
+            el.tail = LINK_OFF + (el.tail or "")
+        elif tag == "br":
+            el.tail = BREAK + (el.tail or "")
         c, i = el.get("class"), el.get("id")
-        add((el, el.tag, None if c is None and i is None else f"{c or ''} {i or ''}"))
+        add((el, tag, None if c is None and i is None else f"{c or ''} {i or ''}"))
     return scan
 
 
@@ -182,14 +214,22 @@ def lines(root: etree._Element | None) -> list[tuple[str, int]]:
     return split_lines(etree.tostring(root, method="text", encoding="unicode", with_tail=False))
 
 
+def _line_texts(raw: str) -> list[str]:
+    """Normalised text of each BREAK-separated line of raw, empty ones included (aligned with raw.split(BREAK)).
+
+    Whitespace is collapsed over the whole text in one C call (BREAK is not whitespace, so no run
+    crosses a line end); stripping each line then equals collapsing it on its own.
+    """
+    return list(map(str.strip, " ".join(_unlink(raw).split()).split(BREAK)))
+
+
 def split_lines(raw: str) -> list[tuple[str, int]]:
     """`lines` of an element's serialised text (when the caller has it already)."""
+    texts = _line_texts(raw)
+    if LINK_ON not in raw and LINK_OFF not in raw:
+        return [(t, 0) for t in texts if t]
     out = []
-    # the page's lines normalised in one go: sentinels out, then each line split and joined
-    for line, clean in zip(raw.split(BREAK), _unlink(raw).split(BREAK), strict=True):
-        t = " ".join(clean.split())
-        if not t:
-            continue
+    for line, t in compress(zip(raw.split(BREAK), texts, strict=True), texts):  # the non-empty lines
         if LINK_ON in line or LINK_OFF in line:
             link = sum(len(seg.strip()) for seg in _LINK_SEG.findall(line))
             off = line.find(LINK_OFF)
@@ -205,12 +245,10 @@ def split_lines(raw: str) -> list[tuple[str, int]]:
 def page_lines(root: etree._Element) -> tuple[list[str], list[str]]:
     """Lines of a marked page, and the same lines with mostly-link lines cut to their plain text."""
     raw = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
-    full, plain = [], []
-    for line, clean in zip(raw.split(BREAK), _unlink(raw).split(BREAK), strict=True):
-        t = " ".join(clean.split())
-        if not t:
-            continue
-        full.append(t)
+    texts = _line_texts(raw)
+    full = [t for t in texts if t]
+    plain = []
+    for line, t in compress(zip(raw.split(BREAK), texts, strict=True), texts):  # the non-empty lines
         if LINK_ON in line or LINK_OFF in line:
             off, on = line.find(LINK_OFF), line.find(LINK_ON)
             rest = line[off + 1 :] if off != -1 and (on == -1 or off < on) else line

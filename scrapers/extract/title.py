@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from operator import itemgetter
 from typing import Callable
 
 from lxml import etree
@@ -109,10 +110,13 @@ def _heading_elements(root: etree._Element, g: dict, scan: Scan | None = None) -
         body = root.find("body")
         return _walk_headings(body if body is not None else root, tags, words)
     has_word = _word_test(words)
-    # each distinct class/id string is tested once; the loop over the page's elements only looks it up
-    hits = {a for a in {attrs for _, _, attrs in scan} if a is not None and has_word(a)}
+    # each distinct class/id string is tested once; the pass over the page's elements only looks it up
+    hits = {a for a in set(map(itemgetter(2), scan)) if a is not None and has_word(a)}
+    found = [el for el, tag, attrs in scan if tag in tags or attrs in hits]
+    if len(found) < 200:
+        return found
     found = []
-    for el, tag, attrs in scan:  # the same walk over <body>, read from mark_blocks' list
+    for el, tag, attrs in scan:  # the cap as _walk_headings counts it
         if tag in tags:
             found.append(el)
             continue
