@@ -17,7 +17,19 @@ from typing import Callable
 from lxml import etree
 
 from scrapers.extract.config import AnyOf, Config, Rules, css
-from scrapers.extract.parse import BREAK, Scan, drop, first_css, lines, norm, split_lines, text
+from scrapers.extract.parse import (
+    BREAK,
+    LINK_OFF,
+    LINK_ON,
+    Scan,
+    drop,
+    first_css,
+    line_texts,
+    lines,
+    norm,
+    split_lines,
+    text,
+)
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _ALWAYS, _CHROME = 1, 2  # class/id verdicts of drop_chrome
@@ -128,34 +140,44 @@ def is_prose(el: etree._Element, g: dict) -> bool:
     if len(raw) < g["prose_min_chars"] or len(_PUNCT.findall(raw)) < g["prose_min_punct"]:
         return False
     n, link = 0, 0
-    for t, lk in split_lines(raw):  # = text_links(el), from the text already serialised
+    for t, lk in split_lines(raw):  # = lines(el), from the text already serialised
         n += len(t)
         link += lk
     return n >= g["prose_min_chars"] and link <= n * 0.25
 
 
-def text_links(el: etree._Element) -> tuple[int, int]:
-    """(visible characters, characters inside links) of a marked element."""
+def _count(found: list[tuple[str, int]]) -> tuple[int, int]:
+    """(visible characters, characters inside links) of an element's `lines`."""
     n, link = 0, 0
-    for t, lk in lines(el):
+    for t, lk in found:
         n += len(t)
         link += lk
     return n, link
 
 
-def _paragraph_text(el: etree._Element, noise: AnyOf) -> str | None:
-    """Text a <p> or paragraph-like <span> adds to its parent's score, or None."""
-    if el.tag == "span":
+def _paragraph_text(el: etree._Element, tag: str, noise: AnyOf) -> str | None:
+    """Text a <p> or paragraph-like <span> (tag) adds to its parent's score, or None."""
+    if tag == "span":
         # WeChat-style pages: paragraphs are spans in sections, no <p>
         up = el.getparent()
         if up is None or up.tag in _INLINE_PARENTS:
             return None
-    found = lines(el)
-    n = sum(len(t) for t, _ in found)
-    if n < 10 or sum(lk for _, lk in found) > n * 0.5:
+    raw = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+    if len(raw) < 10:  # the lines' characters are a part of raw's
         return None
-    t = " ".join(t for t, _ in found)  # = text(el): the lines are its text split at the breaks
-    if el.tag == "span" and n < 20:
+    if LINK_ON in raw or LINK_OFF in raw:
+        found = split_lines(raw)  # = lines(el)
+        texts = [t for t, _ in found]
+        n = sum(map(len, texts))
+        if n < 10 or sum(lk for _, lk in found) > n * 0.5:
+            return None
+    else:  # no link: split_lines without the link count
+        texts = [t for t in line_texts(raw) if t]
+        n = sum(map(len, texts))
+        if n < 10:
+            return None
+    t = " ".join(texts)  # = text(el): the lines are its text split at the breaks
+    if tag == "span" and n < 20:
         return None
     if noise.search(t):
         return None
@@ -164,7 +186,7 @@ def _paragraph_text(el: etree._Element, noise: AnyOf) -> str | None:
 
 def _direct_text(el: etree._Element, noise: AnyOf) -> str | None:
     """Text sitting directly in a div/td (paragraphs separated by <br>), or None if short."""
-    raw = (el.text or "") + "".join((c.tail or "") for c in el if c.tag != "a")
+    raw = (el.text or "") + "".join([c.tail or "" for c in el if c.tag != "a"])
     if len(raw) < 20:
         return None
     # dropping noise lines only shortens the text: too short with them is too short without
@@ -181,12 +203,18 @@ def _density_scores(root: etree._Element, cfg: Config) -> dict[etree._Element, f
     scores: dict[etree._Element, float] = {}
     noise = cfg.noise_re
     for el in root.iter("p", "div", "td", "section", "article", "span"):
-        if el.tag in ("p", "span"):
-            t, parent = _paragraph_text(el, noise), el.getparent()
+        tag = el.tag
+        if tag == "p" or tag == "span":
+            t = _paragraph_text(el, tag, noise)
+            if t is None:
+                continue
+            parent = el.getparent()
+            if parent is None:
+                continue
         else:
             t, parent = _direct_text(el, noise), el
-        if t is None or parent is None:
-            continue
+            if t is None:
+                continue
         if next(el.iterancestors("a"), None) is not None:
             continue  # teaser text inside a link (live lists, recommendation cards)
         score = min(len(t), 300) / 10 + len(_PUNCT.findall(t)) + 1
@@ -197,18 +225,19 @@ def _density_scores(root: etree._Element, cfg: Config) -> dict[etree._Element, f
     return scores
 
 
-def density_body(root: etree._Element, cfg: Config) -> etree._Element | None:
-    """Element holding the most sentence-like, link-free text (readability-style scoring)."""
-    best, best_score = None, 0.0
+def density_body(root: etree._Element, cfg: Config) -> tuple[etree._Element | None, list[tuple[str, int]]]:
+    """Element holding the most sentence-like, link-free text (readability-style scoring), and its `lines`."""
+    best, best_score, best_lines = None, 0.0, []
     for el, s in _density_scores(root, cfg).items():
         if el.tag == "html" or s <= best_score:
             continue
         # penalise link-heavy containers (navigation, related lists)
-        n, link = text_links(el)
+        found = lines(el)
+        n, link = _count(found)
         s2 = s * (1 - min(link / (n or 1), 1.0))
         if s2 > best_score:
-            best, best_score = el, s2
-    return best
+            best, best_score, best_lines = el, s2, found
+    return best, best_lines
 
 
 def _drop_tags(root: etree._Element, body_node: etree._Element | None, g: dict) -> None:
@@ -226,11 +255,13 @@ def _drop_tags(root: etree._Element, body_node: etree._Element | None, g: dict) 
 
 def find_body(
     root: etree._Element, rules: Rules, cfg: Config, scan: Scan | None = None
-) -> tuple[etree._Element | None, str | None, list[str]]:
-    """(body element, how it was found, its raw lines); removes page chrome from the tree on the way.
+) -> tuple[etree._Element | None, str | None, list[str], list[tuple[str, int]] | None]:
+    """(body element, how it was found, its raw lines, its `lines` as the tree now stands or None);
+    removes page chrome from the tree on the way.
 
     The profile's `body` selectors are tried on the whole page; text density only after the chrome
-    is gone. The raw lines of a selector body are taken before any chrome inside it is removed.
+    is gone. The raw lines of a selector body are taken before any chrome inside it is removed
+    (its `lines` are then None: they changed, and `body_lines` reads them again).
     """
     g = cfg.generic
     body_node, body_how = None, None
@@ -240,11 +271,12 @@ def find_body(
     raw_body_lines = [t for t, _ in lines(body_node)] if body_node is not None else []
     drop_chrome(root, rules, cfg, keep=body_node, scan=scan)
     _drop_tags(root, body_node, g)
+    if body_node is not None:
+        return body_node, body_how, raw_body_lines, None
+    body_node, found = density_body(root, cfg)
     if body_node is None:
-        body_node = density_body(root, cfg)
-        body_how = "density" if body_node is not None else None
-        raw_body_lines = [t for t, _ in lines(body_node)] if body_node is not None else []
-    return body_node, body_how, raw_body_lines
+        return None, None, [], None
+    return body_node, "density", [t for t, _ in found], found
 
 
 @functools.lru_cache(maxsize=32)
@@ -277,13 +309,18 @@ def _sentence_span(found: list[str], sent: set[str]) -> list[str]:
     return found[first : last + 1]
 
 
-def body_lines(el: etree._Element, rules: Rules, cfg: Config, drop_texts: set[str]) -> list[str]:
-    """The body element's paragraphs: no noise lines, link lists, headline or date line."""
+def body_lines(
+    el: etree._Element, rules: Rules, cfg: Config, drop_texts: set[str], found: list[tuple[str, int]] | None = None
+) -> list[str]:
+    """The body element's paragraphs: no noise lines, link lists, headline or date line.
+
+    found: the element's `lines` if the caller has them (as find_body returns them), else read here.
+    """
     g = cfg.generic
     noise = _combined_noise(cfg, rules)
     max_ld = g["max_link_density"]
-    found = []
-    for t, link in lines(el):
+    kept = []
+    for t, link in lines(el) if found is None else found:
         if len(t) < g["min_paragraph_chars"]:
             continue
         if t in drop_texts:
@@ -294,11 +331,11 @@ def body_lines(el: etree._Element, rules: Rules, cfg: Config, drop_texts: set[st
             continue
         t = cfg.inline_noise.sub("", t).strip()
         if t:
-            found.append(t)
-    found = _sentence_span(found, set(g["sentence_chars"]))
+            kept.append(t)
+    kept = _sentence_span(kept, set(g["sentence_chars"]))
     # drop consecutive duplicates (same paragraph in print/mobile copies)
     out: list[str] = []
-    for t in found:
+    for t in kept:
         if not out or out[-1] != t:
             out.append(t)
     return out

@@ -214,7 +214,7 @@ def lines(root: etree._Element | None) -> list[tuple[str, int]]:
     return split_lines(etree.tostring(root, method="text", encoding="unicode", with_tail=False))
 
 
-def _line_texts(raw: str) -> list[str]:
+def line_texts(raw: str) -> list[str]:
     """Normalised text of each BREAK-separated line of raw, empty ones included (aligned with raw.split(BREAK)).
 
     Whitespace is collapsed over the whole text in one C call (BREAK is not whitespace, so no run
@@ -225,7 +225,7 @@ def _line_texts(raw: str) -> list[str]:
 
 def split_lines(raw: str) -> list[tuple[str, int]]:
     """`lines` of an element's serialised text (when the caller has it already)."""
-    texts = _line_texts(raw)
+    texts = line_texts(raw)
     if LINK_ON not in raw and LINK_OFF not in raw:
         return [(t, 0) for t in texts if t]
     out = []
@@ -245,7 +245,7 @@ def split_lines(raw: str) -> list[tuple[str, int]]:
 def page_lines(root: etree._Element) -> tuple[list[str], list[str]]:
     """Lines of a marked page, and the same lines with mostly-link lines cut to their plain text."""
     raw = etree.tostring(root, method="text", encoding="unicode", with_tail=False)
-    texts = _line_texts(raw)
+    texts = line_texts(raw)
     full = [t for t in texts if t]
     plain = []
     for line, t in compress(zip(raw.split(BREAK), texts, strict=True), texts):  # the non-empty lines

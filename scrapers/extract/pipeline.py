@@ -86,7 +86,7 @@ def _read_lines(p: Page) -> None:
     # link text (related news, navigation) never carries the article's own date or byline:
     # mostly-link lines keep only their plain text
     p.page_lines, p.plain_lines = page_lines(body_el if body_el is not None else p.root)
-    body_node, body_how, raw_body_lines = find_body(p.root, p.rules, cfg, p.scan)
+    body_node, body_how, raw_body_lines, body_found = find_body(p.root, p.rules, cfg, p.scan)
     body_start = _body_start(p.page_lines, raw_body_lines, cfg.generic["sentence_chars"])
     # a <title> that is only the site/column name: the headline is the line above the body
     above = headline_above_body(out.title or "", out.methods.get("title"), p.page_lines, body_start, cfg)
@@ -95,7 +95,7 @@ def _read_lines(p: Page) -> None:
     _headline_window(p, body_start)
     drop_texts = {x for x in (out.title, out.subtitle, out.kicker) if x}
     drop_texts.update(t for t in p.window if is_dateline(t, cfg))
-    p.body_lines = body_lines(body_node, p.rules, cfg, drop_texts) if body_node is not None else []
+    p.body_lines = body_lines(body_node, p.rules, cfg, drop_texts, body_found) if body_node is not None else []
     out.body = "\n".join(p.body_lines)
     if body_how:
         out.methods["body"] = body_how
