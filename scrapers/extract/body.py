@@ -50,13 +50,19 @@ def _chrome_verdict(subs: tuple, toks: tuple, keep: tuple, always: tuple) -> Cal
     """
     sub_re, tok_re, keep_re = re.compile("|".join(map(re.escape, subs))), _word_regex(toks), _word_regex(keep)
     always_re = re.compile("|".join(map(re.escape, always)))
+    # one search says whether any of the three can match (most class names name no chrome at all)
+    any_re = re.compile("|".join(p.pattern for p in (always_re, sub_re, tok_re)))
     seen: dict[str, int] = {}
 
     def verdict(attrs: str) -> int:
         v = seen.get(attrs)
         if v is None:
-            low = _CAMEL.sub(" ", attrs).lower()
-            if always_re.search(low):
+            low = attrs.lower()
+            if low != attrs:  # an upper-case letter: split camelCase first
+                low = _CAMEL.sub(" ", attrs).lower()
+            if not any_re.search(low):
+                v = 0
+            elif always_re.search(low):
                 v = _ALWAYS
             elif (sub_re.search(low) or tok_re.search(low)) and not keep_re.search(low):
                 v = _CHROME

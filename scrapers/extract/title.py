@@ -179,7 +179,7 @@ def page_title(
     """
     g = cfg.generic
     head_title = ""
-    t = root.find(".//title")
+    t = next(root.iterdescendants("title"), None)  # = root.find(".//title"), without ElementPath
     if t is not None:
         head_title = plain_text(t)
     stripped = strip_site_suffix(head_title, cfg) if head_title else ""
