@@ -37,7 +37,8 @@ FIXTURE_URLS = {
     "zjol_t20240821.shtml": "https://zjnews.zjol.com.cn/zjnews/hznews/202408/t20240821_30000001.shtml",
 }
 JUNK = [
-    "<html><body><h1>控制字符标题</h1><p>控制\x0b字符\x1f\x00 杭州市政府发布通知，要求各地加强管理，确保各项工作落到实处。</p></body></html>",
+    "<html><body><h1>控制字符标题</h1><p>控制\x0b字符\x1f\x00 "
+    "杭州市政府发布通知，要求各地加强管理，确保各项工作落到实处。</p></body></html>",
     "<?xml version='1.0' encoding='gbk'?><html><body><p>x</p></body></html>",
     "<div>" * 3000 + "深层嵌套" + "</div>" * 3000,
     bytes(range(256)) * 20,
