@@ -145,12 +145,13 @@ def _candidates(root: etree._Element, metas: dict[str, str], g: dict, scan: Scan
 def _best_in_head_title(cands: list[tuple[str, str]], head_title: str, stripped: str, lo: int) -> tuple | None:
     """The longest candidate contained in <title> (headings win ties), as (score, text, how)."""
     best: tuple[int, str, str] | None = None
+    if not head_title:
+        return None
+    head_key = _dash_key(head_title)
     for txt, how in cands:
-        if not head_title:
-            break
         if txt == head_title and stripped != head_title and how.startswith("meta"):
             txt = stripped
-        if _dash_key(txt) in _dash_key(head_title) and len(txt) >= lo:
+        if _dash_key(txt) in head_key and len(txt) >= lo:
             score = len(txt) + (1 if how.startswith("selector") else 0)
             if best is None or score > best[0]:
                 best = (score, txt, how)
