@@ -221,10 +221,13 @@ def lines(root: etree._Element | None) -> list[tuple[str, int]]:
 def line_texts(raw: str) -> list[str]:
     """Normalised text of each BREAK-separated line of raw, empty ones included (aligned with raw.split(BREAK)).
 
-    Whitespace is collapsed over the whole text in one C call (BREAK is not whitespace, so no run
-    crosses a line end); stripping each line then equals collapsing it on its own.
+    A long text has its whitespace collapsed in one C call (BREAK is not whitespace, so no run crosses
+    a line end) and each line stripped, which equals collapsing each line on its own (done for short ones).
     """
-    return list(map(str.strip, " ".join(_unlink(raw).split()).split(BREAK)))
+    clean = _unlink(raw)
+    if len(clean) < 1000:
+        return [" ".join(x.split()) for x in clean.split(BREAK)]
+    return list(map(str.strip, " ".join(clean.split()).split(BREAK)))
 
 
 def split_lines(raw: str) -> list[tuple[str, int]]:
