@@ -351,9 +351,8 @@ def main(argv=None) -> None:
     else:
         print(f"generating {n:,} articles in {path} …", file=sys.stderr, flush=True)
         build = generate(path, n)
-        build.update(sizes(path))
+        print(json.dumps(build, ensure_ascii=False), flush=True)  # at once: the steps below take a while
     if a.generate_only:
-        print(json.dumps(build, ensure_ascii=False), flush=True)
         return
     build.update(prepare(path))
     build.update(sizes(path))

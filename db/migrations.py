@@ -153,6 +153,11 @@ def m014_failure_url_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_fetch_failures_url ON fetch_failures(url, reason)")
 
 
+def m015_figure_view(db: sqlite_utils.Database) -> None:
+    # figure_assessments_computed without the quadratic last step: db/schema/015_figure_view.sql.
+    db.executescript((SCHEMA_DIR / "015_figure_view.sql").read_text(encoding="utf-8"))
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -168,6 +173,7 @@ MIGRATIONS: list[Migration] = [
     m012_rematch_state,
     m013_story_indexes,
     m014_failure_url_index,
+    m015_figure_view,
 ]
 
 
