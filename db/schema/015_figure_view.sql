@@ -1,8 +1,9 @@
--- Migration m015_figure_view: figure_assessments_computed as in 011_figure_table.sql, except that its
--- last step reads the earliest figure and the conflict of each figure by correlated subqueries
--- (SQLite gives those an automatic index) instead of LEFT JOINs on the two CTEs, which SQLite ran as
--- a scan of each CTE per figure: quadratic, more than 10 minutes for one refresh at a million
--- articles. Same rows (both unique per key: earliest is grouped by it, conflicts numbered within it).
+-- Migration m015_figure_view: figure_assessments_computed as in 011_figure_table.sql, except that it
+-- reads each story figure's first copy, earliest figure and conflict by correlated subqueries (SQLite
+-- gives those an automatic index) instead of joins on the CTEs, which SQLite ran as a scan of the CTE
+-- per figure: quadratic, more than 10 minutes for one refresh at a million articles. Same rows: each
+-- key has exactly one row there (the first copy of every story figure exists, being drawn from the
+-- same rows; earliest is grouped by the key; conflicts are numbered within it).
 -- Shipped: never edit; add a migration instead.
 
 DROP VIEW target_latest;
@@ -29,7 +30,10 @@ copies AS (
   WHERE a.relevant = 1 AND a.story_id IS NOT NULL AND p.target_id IN (SELECT target_id FROM figure_dirty)
 ),
 ranked AS (
-  SELECT sf.*, c.article_id, t.item_id, t.comparator, t.value AS target_value, t.unit AS target_unit, t.due,
+  SELECT sf.*,
+         (SELECT c.article_id FROM copies c WHERE c.n = 1 AND c.story_id = sf.story_id AND c.target_id = sf.target_id
+                                            AND c.value = sf.value AND c.unit = sf.unit) AS article_id,
+         t.item_id, t.comparator, t.value AS target_value, t.unit AS target_unit, t.due,
          coalesce(t.cumulative, 1) AS cumulative,
          CASE
            WHEN EXISTS (SELECT 1 FROM articles a, json_each(coalesce(t.responsible, '[]')) j
@@ -40,8 +44,6 @@ ranked AS (
          END AS rank,
          sf.as_of > substr(sf.published, 1, 10) AS after_publication
   FROM story_figs sf
-  JOIN copies c ON c.n = 1 AND c.story_id = sf.story_id AND c.target_id = sf.target_id
-               AND c.value = sf.value AND c.unit = sf.unit
   JOIN targets t ON t.id = sf.target_id
   JOIN plans pl ON pl.id = t.plan_id
 ),
