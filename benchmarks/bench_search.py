@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
+PLAN = "hangzhou-2024"
 TERMS = ["人才", "住房", "数谷", "保障性住房", "一网通办", "中国数谷", "杭州", "深化改革强基固本"]
 # Plan phrases: (sentence, share of articles containing it, item it supports, target figure)
 PHRASES = [
@@ -288,12 +289,19 @@ def bench_http(path: Path, repeat: int) -> list[dict]:
                 )
             )
         for item in ["R08", "T-housing", "T-talent-policy"]:
-            results.append(measure(client, f"/item/{item}", lambda i=item: timed(client, f"/item/{i}"), repeat))
+            url = f"/plan/{PLAN}/item/{item}"  # (/item/{id} redirects here)
+            results.append(measure(client, url, lambda u=url: timed(client, u), repeat))
         results.append(
-            measure(client, "/target/tgt-housing-6000", lambda: timed(client, "/target/tgt-housing-6000"), repeat)
+            measure(
+                client,
+                f"/plan/{PLAN}/target/tgt-housing-6000",
+                lambda: timed(client, f"/plan/{PLAN}/target/tgt-housing-6000"),
+                repeat,
+            )
         )
         results.append(measure(client, "/article/1", lambda: timed(client, "/article/1"), repeat))
-        results.append(measure(client, "/ (plan home)", lambda: timed(client, "/"), repeat))
+        results.append(measure(client, "/ (home)", lambda: timed(client, "/"), repeat))
+        results.append(measure(client, f"/plan/{PLAN} (plan home)", lambda: timed(client, f"/plan/{PLAN}"), repeat))
         charts = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["plugins"]["datasette-dashboards"]["tracker"][
             "charts"
         ]
