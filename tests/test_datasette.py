@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import sys
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
@@ -430,3 +431,33 @@ def test_a_chrome_phrase_datasette_no_longer_has_stops_the_site():
     assert chinese_chrome.translate("x.html", "<h3>Tables</h3>", [("Tables", "数据表", 1)]) == "<h3>数据表</h3>"
     with pytest.raises(chinese_chrome.ChromeError, match="occurs 0 times"):
         chinese_chrome.translate("x.html", "<h3>Tablez</h3>", [("Tables", "数据表", 1)])
+
+
+def test_page_reads_are_cached_until_another_connection_commits(tmp_path):
+    """template_data.cached_rows: a repeated read is served from the cache, also to another read
+    connection; a commit by any other connection (a crawl, a review) makes the next read run again."""
+    sys.path.insert(0, str(serve.PLUGINS))
+    import template_data
+
+    path = tmp_path / "cache.db"
+    reader, reader2, writer = sqlite3.connect(path), sqlite3.connect(path), sqlite3.connect(path)
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    writer.execute("INSERT INTO t VALUES (1)")
+    writer.commit()
+    sql = "SELECT count(*) AS n, sum(x) AS total FROM t WHERE x >= :least"
+    template_data.cached_rows(reader2, sql, {"least": 5})  # reader2 has looked before the commits below
+    first = template_data.cached_rows(reader, sql, {"least": 0})
+    assert first == [{"n": 1, "total": 1}]
+    assert template_data.cached_rows(reader, sql, {"least": 0}) is first  # not run again
+    assert template_data.cached_rows(reader2, sql, {"least": 0}) is first  # shared
+    assert template_data.cached_rows(reader, sql, {"least": 2}) == [{"n": 0, "total": None}]  # other params
+    writer.execute("INSERT INTO t VALUES (2)")
+    writer.commit()
+    # whichever connection reads first after the commit sees it
+    assert template_data.cached_rows(reader2, sql, {"least": 0}) == [{"n": 2, "total": 3}]
+    assert template_data.cached_rows(reader, sql, {"least": 2}) == [{"n": 1, "total": 2}]
+    writer.execute("INSERT INTO t VALUES (3)")
+    writer.commit()
+    assert template_data.cached_rows(reader, sql, {"least": 0}) == [{"n": 3, "total": 6}]
+    for conn in (reader, reader2, writer):
+        conn.close()
