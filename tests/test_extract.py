@@ -335,6 +335,13 @@ def test_pager_links_and_merge():
     url2 = f"{base}/content_8697001_2.htm"
     assert pager_links(fixture("hznews_content_8697001_2.htm"), url2) == [f"{base}/content_8697001_0.htm", HZNEWS_URL]
     assert pager_links(fixture("hanweb_art_812269.html"), HANWEB_URL) == []
+    # the crawl reads them from the tree extract() parses anyway: the same links, no second parse
+    assert extract(page1, url=HZNEWS_URL, pager=True).pager_links == links
+    assert extract(fixture("hznews_content_8697001_2.htm"), url=url2, pager=True).pager_links == pager_links(
+        fixture("hznews_content_8697001_2.htm"), url2
+    )
+    assert extract(fixture("hanweb_art_812269.html"), url=HANWEB_URL, pager=True).pager_links == []
+    assert extract(page1, url=HZNEWS_URL).pager_links is None  # not asked for
 
     merged = merge_pages(
         [
@@ -534,6 +541,14 @@ def test_replica_articles_extract_with_their_profiles(replica):
     assert not wrong, wrong[:5]
 
 
+def test_pager_links_from_the_extractor_tree_include_links_it_drops():
+    # <noscript> is dropped before the body is read; pager_links() of the raw page still sees the link
+    html = f"<html><body><h1>标题</h1><p>{'正文。' * 100}</p><noscript><a href='content_8697001_2.htm'>2</a></noscript>"
+    expected = [HZNEWS_URL.replace(".htm", "_2.htm")]
+    assert pager_links(html, HZNEWS_URL) == expected
+    assert extract(html, url=HZNEWS_URL, pager=True).pager_links == expected
+
+
 def test_replica_multipage_merge_equals_all_pages_view(replica):
     multi = [a for a in replica.articles() if a["pages"] > 1]
     assert multi
@@ -542,6 +557,7 @@ def test_replica_multipage_merge_equals_all_pages_view(replica):
         first = extract(raw, url=a["url"])
         links = pager_links(raw, a["url"])
         assert links and links[0].endswith("_0.htm"), links
+        assert extract(raw, url=a["url"], pager=True).pager_links == links
         pages, all_view = [first], None
         for u in links:
             _, _, raw_u = fetch(replica, u)

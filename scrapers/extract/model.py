@@ -36,6 +36,9 @@ class Extracted:
     profile: str = "generic"
     url: str | None = None
     kicker: str | None = None  # 引题 (e-papers): the line printed above the headline
+    # the other pages of a multi-page article (paging.links_in_tree), read from the tree this page was
+    # parsed into; None unless `extract(..., pager=True)` asked for them
+    pager_links: list[str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,7 +1,8 @@
 """Multi-page articles (_2.htm, _0.htm = all pages): find the other pages, merge the results.
 
-In: one page's HTML and URL (and profile); later the `Extracted` of every page. Out: the absolute
-URLs of the article's other pages, the all-pages URL first if linked; one `Extracted` with fields
+In: one page's HTML and URL (and profile), or its parsed tree (`extract(..., pager=True)` reads the
+links from the tree it parsed anyway); later the `Extracted` of every page. Out: the absolute URLs
+of the article's other pages, the all-pages URL first if linked; one `Extracted` with fields
 from the first page that has them and the bodies joined without repeated lines.
 """
 
@@ -13,7 +14,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from scrapers.extract.config import css, load_config, profile_for_url
+from scrapers.extract.config import Rules, css, load_config, profile_for_url
 from scrapers.extract.model import Extracted, ExtractionError
 from scrapers.extract.parse import decode, parse
 
@@ -43,6 +44,11 @@ def pager_links(html: str | bytes, url: str, profile: str | None = None) -> list
     root = parse(html)
     if root is None:
         return []
+    return links_in_tree(root, url, rules)
+
+
+def links_in_tree(root: etree._Element, url: str, rules: Rules) -> list[str]:
+    """`pager_links` of a page already parsed (before `drop_scripts`: a pager link may sit in <noscript>)."""
     # page numbers are short (_0, _2 ... _12); article ids are long, so content_8697001 stays whole
     stem = _PAGE_SUFFIX.sub("", url.split("?")[0].split("#")[0])
 

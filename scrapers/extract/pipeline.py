@@ -12,6 +12,7 @@ from scrapers.extract.config import load_config, profile_for_url, rules_for
 from scrapers.extract.errors import detect_error_page
 from scrapers.extract.metadata import HEAD_FIELDS, LINE_FIELDS, fill, ordered_methods
 from scrapers.extract.model import Extracted, Page
+from scrapers.extract.paging import links_in_tree
 from scrapers.extract.parse import (
     decode,
     drop_scripts,
@@ -117,12 +118,14 @@ def extract(
     url: str | None = None,
     profile: str | None = None,
     content_type: str | None = None,
+    pager: bool = False,
 ) -> Extracted:
     """Extract one article.
 
     html: page text or raw bytes (bytes are decoded with `decode_html`, checking content_type);
     url: the article URL (chooses the profile, gives the last-resort date, resolves links);
-    profile: a profiles.yaml name, overriding the URL choice; raises ExtractionError if unknown.
+    profile: a profiles.yaml name, overriding the URL choice; raises ExtractionError if unknown;
+    pager: also fill `pager_links` (what `pager_links()` finds) from the tree parsed here (needs url).
     """
     cfg = load_config()
     name = profile or profile_for_url(url)
@@ -133,6 +136,8 @@ def extract(
     if root is None:
         out.error = "empty-shell"
         return out
+    if pager and url:
+        out.pager_links = links_in_tree(root, url, rules)  # before drop_scripts, as pager_links() sees the page
     enp = enpproperty(page_text) if rules.raw.get("enpproperty") else {}
     p = Page(out=out, root=root, rules=rules, cfg=cfg, url=url, metas=metas(root), enp=enp)
     drop_scripts(root)

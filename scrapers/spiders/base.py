@@ -418,8 +418,10 @@ class SourceSpider(scrapy.Spider):
         if text is None:
             return
         ex_mod = _extract_mod()
+        first_page = not response.meta["pages"]
         try:
-            ex = ex_mod.extract(text, url=response.url, profile=self.source.profile)
+            # the first page's pager links come from the tree the extractor parses anyway
+            ex = ex_mod.extract(text, url=response.url, profile=self.source.profile, pager=first_page)
         except Exception as exc:  # extraction bugs must not stop the crawl
             self.fail(response.url, "extract_error", repr(exc)[:300])
             return
@@ -434,8 +436,8 @@ class SourceSpider(scrapy.Spider):
             )
             return
         pages = response.meta["pages"] + [ex]
-        if len(pages) == 1:
-            rest = [u for u in self.other_pages(text, response.url) if self.host_allowed(u)]
+        if first_page:
+            rest = [u for u in self.other_pages(text, response.url, ex.pager_links or []) if self.host_allowed(u)]
             if rest:
                 all_view = [u for u in rest if _ALL_VIEW.search(u)]
                 follow = all_view[:1] or rest
@@ -459,10 +461,10 @@ class SourceSpider(scrapy.Spider):
         merged = ex_mod.merge_pages(pages) if len(pages) > 1 else ex
         yield self.make_item(url, merged, response)
 
-    def other_pages(self, text: str, url: str) -> list[str]:
-        """Other pages of a multi-page article: the extractor's pager links, plus any link to
-        <article>_N.htm on the page (the all-pages _0 view first)."""
-        return numbered_pages(text, url, _extract_mod().pager_links(text, url, self.source.profile))
+    def other_pages(self, text: str, url: str, pager_links: list[str]) -> list[str]:
+        """Other pages of a multi-page article: the extractor's pager links (`Extracted.pager_links`),
+        plus any link to <article>_N.htm on the page (the all-pages _0 view first)."""
+        return numbered_pages(text, url, pager_links)
 
     def make_item(self, url: str, ex: Extracted, response: Response) -> Article:
         published = ex.published

@@ -20,6 +20,15 @@ from twisted.python.failure import Failure
 from scrapers.spiders.base import ListItem, SourceSpider, _extract_mod
 
 _YMD = re.compile(r"_(\d{8})(?:[A-Z]\d{2}|\.html)")
+_SPACES = re.compile(r"\s+")
+
+
+def _day_tree(text: str) -> etree._Element | None:
+    """A day page's tree; None for an empty or non-HTML answer (no links)."""
+    try:
+        return lxml_html.fromstring(text)
+    except (etree.ParserError, ValueError):
+        return None
 
 
 class EpaperDaySpider(SourceSpider):
@@ -99,12 +108,9 @@ class EpaperDaySpider(SourceSpider):
             self.failed_days.add(m.group(1))
         super().fail(url, reason, detail, transient)
 
-    def links(self, text: str, base: str, rx: re.Pattern | None) -> list[str]:
-        if rx is None:
-            return []
-        try:
-            root = lxml_html.fromstring(text)
-        except (etree.ParserError, ValueError):  # an empty or non-HTML answer: no links
+    def links(self, root: etree._Element | None, base: str, rx: re.Pattern | None) -> list[str]:
+        """Allowed links of a parsed day page (None: it did not parse) whose path matches `rx`."""
+        if rx is None or root is None:
             return []
         out = []
         for a in root.iter("a", "iframe", "area"):
@@ -129,10 +135,11 @@ class EpaperDaySpider(SourceSpider):
             return []
         lists = []
         if text is not None:
-            for url in self.links(text, response.url, self._page_re):
+            root = _day_tree(text) if self._page_re or self._list_re else None  # parsed once for both
+            for url in self.links(root, response.url, self._page_re):
                 a, b = self.cfg.get("page_to_list") or ["", ""]
                 lists.append(url.replace(a, b) if a else url)
-            lists += [u for u in self.links(text, response.url, self._list_re) if u not in lists]
+            lists += [u for u in self.links(root, response.url, self._list_re) if u not in lists]
             # the "404页面" answered with status 200 on days without an issue
             if not lists and _extract_mod().detect_error_page(text) == "not-found-page":
                 self.no_issue(response)
@@ -178,7 +185,7 @@ class EpaperDaySpider(SourceSpider):
             url = self.canonical(url)
             if any(i.url == url for i in items):
                 continue
-            title = re.sub(r"\s+", " ", (a.get("title") or a.text_content() or "")).strip() or None
+            title = _SPACES.sub(" ", (a.get("title") or a.text_content() or "")).strip() or None
             items.append(ListItem(url, title, self.url_date(url)))
         self.remember_list(response, len(items))
         fresh, _ = self.new_items(items)
