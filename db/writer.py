@@ -8,7 +8,8 @@ item pipeline never open the database or import its modules themselves.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 import sqlite_utils
 
@@ -50,6 +51,16 @@ class ArticleWriter:
         self._open: list[float] | None = None  # [articles in the open batch, its start (monotonic)]
 
     # ------------------------------------------------------------------ one article
+    @contextmanager
+    def article(self) -> Iterator[None]:
+        """One article's writes (store, match, index) as one savepoint inside the open batch.
+
+        The batch's transaction is begun first: a savepoint opened outside a transaction would
+        itself be the transaction, and commit every article on its own."""
+        self._begin()
+        with self.db.atomic():
+            yield
+
     def store(self, article: Article) -> tuple[int, str]:
         """Store one article in the open batch; returns (article id, new|updated|unchanged)."""
         self._begin()

@@ -55,7 +55,7 @@ class StorePipeline:
         if self.writer is None:
             return item
         try:
-            with self.writer.db.atomic():  # one savepoint: the article, its match and its index entry
+            with self.writer.article():  # one savepoint in the batch: the article, its match and its index entry
                 article_id, status = self.writer.store(item)
                 if status != UNCHANGED:
                     self._match(spider, article_id, item)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,7 +17,7 @@ import db as dbmod
 from db import articles as db_articles
 from db import runs as db_runs
 from db.records import Article
-from db.writer import CrawlLedger
+from db.writer import ArticleWriter, CrawlLedger
 from scrapers.middlewares import RemapMiddleware, parse_remap
 from scrapers.sources import load_sources
 from scrapers.spiders import ChannelListSpider, EpaperDaySpider, JcmsColumnSpider
@@ -224,6 +225,23 @@ def test_epaper_days_lists_and_missing_day(db):
 
 
 HZ_ARTICLE = (FIXTURE_PAGES / "hznews_content_8686834.htm").read_text(encoding="utf-8")
+
+
+def test_article_writer_commits_articles_in_batches(tmp_path):
+    # how the item pipeline stores: each article a savepoint inside the writer's open batch
+    db = dbmod.connect(tmp_path / "w.db")
+    writer = ArticleWriter(db, max_seconds=600)  # batches of 1, 2, 4 … articles
+    reader = sqlite3.connect(tmp_path / "w.db")
+    seen = []
+    for i in range(3):
+        with writer.article():
+            url = f"https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_868680{i}.htm"
+            assert writer.store(Article(url=url, title=f"第{i}条消息", body=f"第{i}条消息的正文。" * 20))[1] == "new"
+        writer.done()
+        seen.append(reader.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+    # the first article is committed alone, the next two together (not one commit per article)
+    assert seen == [1, 1, 3]
+    reader.close()
 
 
 def test_multi_page_article_follows_all_pages_view_and_yields_one_item(db):
