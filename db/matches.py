@@ -30,32 +30,23 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, 
     for e in result.evidence:
         evidence.setdefault(e.item, []).append({"term": e.term, "start": e.start, "end": e.end, "snippet": e.snippet})
     match_rows = [
-        {
-            "article_id": article_id,
-            "item_id": item,
-            "score": float(len(evidence.get(item, []))),
-            "evidence": json.dumps(evidence.get(item, []), ensure_ascii=False),
-        }
+        (article_id, item, float(len(evidence.get(item, []))), json.dumps(evidence.get(item, []), ensure_ascii=False))
         for item in result.items
     ]
-    progress_rows = [
-        {
-            "article_id": article_id,
-            "target_id": p.target,
-            "value": p.value,
-            "unit": p.unit,
-            "as_of": p.as_of,
-            "quote": p.quote,
-        }
-        for p in result.progress
-    ]
+    progress_rows = [(article_id, p.target, p.value, p.unit, p.as_of, p.quote) for p in result.progress]
     with db.atomic():
         db.execute("DELETE FROM matches WHERE article_id = ?", [article_id])
         db.execute("DELETE FROM progress WHERE article_id = ?", [article_id])
+        # plain statements: sqlite-utils' insert_all reads the schema again on every call
         if match_rows:
-            db["matches"].insert_all(match_rows, pk=("article_id", "item_id"), replace=True)
+            db.conn.executemany(
+                "INSERT OR REPLACE INTO matches (article_id, item_id, score, evidence) VALUES (?, ?, ?, ?)", match_rows
+            )
         if progress_rows:
-            db["progress"].insert_all(progress_rows)
+            db.conn.executemany(
+                "INSERT INTO progress (article_id, target_id, value, unit, as_of, quote) VALUES (?, ?, ?, ?, ?, ?)",
+                progress_rows,
+            )
         db.execute(
             "UPDATE articles SET relevant = ?, candidate = ?, score = ?, matcher_version = ?, matched_at = ?"
             " WHERE id = ?",

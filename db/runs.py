@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -173,6 +173,25 @@ def pending_retries(db: sqlite_utils.Database, source_id: str, reasons: Sequence
         [source_id, *reasons, since, RETRY_AT_MOST, *PERMANENT_REASONS, GIVE_UP_AFTER, limit],
     ).fetchall()
     return [url for (url,) in rows]
+
+
+def given_up_urls(db: sqlite_utils.Database, urls: Iterable[str]) -> set[str]:
+    """The subset of `urls` that `given_up` is true of (one query per 500 URLs, not one per URL)."""
+    urls = list(dict.fromkeys(urls))
+    reasons = ",".join("?" for _ in PERMANENT_REASONS)
+    found: set[str] = set()
+    for i in range(0, len(urls), 500):
+        chunk = urls[i : i + 500]
+        marks = ",".join("?" for _ in chunk)
+        found.update(
+            r[0]
+            for r in db.execute(
+                f"SELECT url FROM fetch_failures WHERE url IN ({marks}) AND reason IN ({reasons}) "
+                "GROUP BY url HAVING COUNT(*) >= ?",
+                [*chunk, *PERMANENT_REASONS, GIVE_UP_AFTER],
+            )
+        )
+    return found
 
 
 def list_page_state(db: sqlite_utils.Database, source_id: str) -> dict[str, dict]:

@@ -142,6 +142,10 @@ class CrawlLedger:
         """Articles of this source whose fetch failed for a passing reason lately: fetch them again."""
         return db_runs.pending_retries(self.db, self.source_id, sorted(reasons))
 
+    def given_up_urls(self, urls: Iterable[str]) -> set[str]:
+        """The subset of `urls` that `given_up` is true of."""
+        return db_runs.given_up_urls(self.db, urls)
+
     def failures_by_reason(self) -> dict[str, int]:
         return db_runs.failures_by_reason(self.db, self.run_id) if self.run_id else {}
 

@@ -82,7 +82,11 @@ class RemapMiddleware:
                     scheme = urlsplit(real).scheme
                     response.headers[b"Location"] = f"{scheme}://{host}{loc[len(base) :] or '/'}".encode()
                     break
-        return response.replace(url=real, request=request)
+        # in place: the download handler's response is not shared yet, and a copy (replace) rebuilds
+        # its headers and body for nothing
+        response._set_url(real)
+        response.request = request
+        return response
 
     def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
         self._restore(request)
@@ -195,8 +199,15 @@ class UnreachableSiteMiddleware(_SpiderAware):
         site = getattr(getattr(spider, "source", None), "site", None)
         return host if site and host == site.lower() else None
 
+    def _site_answered(self, spider: Spider | None) -> bool:
+        """The source's site has answered: nothing is left to do for any request (no URL parsing)."""
+        site = getattr(getattr(spider, "source", None), "site", None)
+        return bool(site) and site.lower() in self.answered
+
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         spider = self._spider(spider)
+        if self._site_answered(spider):
+            return None
         host = self._site(request, spider)
         if host is None or host in self.answered:
             return None
@@ -209,7 +220,10 @@ class UnreachableSiteMiddleware(_SpiderAware):
         return None
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:
-        host = self._site(request, self._spider(spider))
+        spider = self._spider(spider)
+        if "_hz_probe" not in request.meta and self._site_answered(spider):
+            return response
+        host = self._site(request, spider)
         if host:
             self.answered.add(host)
             if request.meta.pop("_hz_probe", None):
@@ -218,6 +232,8 @@ class UnreachableSiteMiddleware(_SpiderAware):
 
     def process_exception(self, request: Request, exception: Exception, spider: Spider | None = None) -> None:
         spider = self._spider(spider)
+        if self._site_answered(spider):
+            return None
         host = self._site(request, spider)
         if host is None or host in self.answered or not hasattr(spider, "unreachable"):
             return None

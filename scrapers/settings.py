@@ -58,6 +58,9 @@ BASE = {
     # Scrapy starts this many asyncio tasks per response to run its output through the pipeline;
     # StorePipeline is synchronous, so more than one only costs CPU (100 tasks per page by default).
     "CONCURRENT_ITEMS": 1,
+    # Scrapy's byte counts per request and response (it serialises every request to measure it):
+    # nothing reads them, the run row counts pages itself
+    "DOWNLOADER_STATS": False,
     # no listening ports from a crawl process
     "EXTENSIONS": {
         "scrapy.extensions.telnet.TelnetConsole": None,

@@ -244,6 +244,16 @@ def test_article_writer_commits_articles_in_batches(tmp_path):
     reader.close()
 
 
+def test_urls_given_up_in_one_query_are_those_given_up_one_by_one(db):
+    base = "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_"
+    reasons = {"1": ["http_404"] * 3, "2": ["http_404", "http_410"], "3": ["timeout"] * 4, "4": ["empty_shell"] * 5}
+    for n, rs in reasons.items():
+        for r in rs:
+            db_runs.record_failure(db, None, "hznews", f"{base}{n}.htm", r)
+    urls = [f"{base}{n}.htm" for n in "123456"] * 2
+    assert db_runs.given_up_urls(db, urls) == {u for u in urls if db_runs.given_up(db, u)} == {urls[0], urls[3]}
+
+
 def test_multi_page_article_follows_all_pages_view_and_yields_one_item(db):
     spider = ChannelListSpider(source=SOURCES["hznews"], ledger=CrawlLedger(db, "hznews"), since=date(2024, 1, 1))
     url = "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_8686834.htm"

@@ -83,6 +83,9 @@ def run_crawl(
     process = CrawlerProcess(base)
     configure_logging({"LOG_LEVEL": base["LOG_LEVEL"]}, install_root_handler=True)
     logging.getLogger("scrapy").setLevel(base["LOG_LEVEL"])
+    # the spiders' per-page info lines (a failure each) are dropped at the logger when the level hides
+    # them, instead of being formatted into records the handler then drops
+    logging.getLogger("scrapers").setLevel(base["LOG_LEVEL"])
     writer = ArticleWriter(db, call_later=_call_later)
     crawlers = []
     started = time.monotonic()

@@ -273,14 +273,12 @@ class SourceSpider(scrapy.Spider):
         any_new = False
         candidates = [i for i in items if i.url not in self.scheduled]
         known = self.ledger.known_urls([i.url for i in candidates]) if self.ledger is not None else set()
-        for it in candidates:
-            if it.url in known or it.url in self.scheduled:
-                continue
-            if it.date and it.date < self.since:
-                continue
-            if it.date and it.date > self.until + timedelta(days=1):
-                continue
-            if self.ledger is not None and self.ledger.given_up(it.url):
+        latest = self.until + timedelta(days=1)
+        wanted = [i for i in candidates if i.url not in known and (not i.date or self.since <= i.date <= latest)]
+        # one query for the page's URLs that failed for good, not one per URL
+        gave_up = self.ledger.given_up_urls([i.url for i in wanted]) if self.ledger is not None and wanted else set()
+        for it in wanted:
+            if it.url in self.scheduled or it.url in gave_up:
                 continue
             self.scheduled.add(it.url)
             fresh.append(it)
