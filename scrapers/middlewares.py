@@ -66,7 +66,9 @@ class RemapMiddleware:
     def _restore(self, request: Request) -> str | None:
         real = request.meta.pop("_hz_real_url", None)
         if real:
-            request._set_url(real)
+            # the URL the request had (normalised when it was made): put back as it was, not
+            # normalised a second time by _set_url
+            request._url = real
         return real
 
     def process_response(self, request: Request, response: Response, spider: Spider | None = None) -> Response:

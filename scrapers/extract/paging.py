@@ -23,6 +23,11 @@ _PAGE_SUFFIX_WHOLE = re.compile(r"(?:_\d{1,3})?\.s?html?")
 _PAGE_ENDS = (".htm", ".html", ".shtm", ".shtml")
 
 
+def _without_url_breaks(href: str) -> str:
+    """`href` without the tab, CR and LF characters urllib's URL parsing removes."""
+    return href.replace("\t", "").replace("\r", "").replace("\n", "")
+
+
 def _pager_hrefs(root: etree._Element, selectors: list[str] | None) -> list[str]:
     """hrefs of the profile's pager links, else of every link on the page."""
     hrefs: list[str] = []
@@ -57,12 +62,18 @@ def links_in_tree(root: etree._Element, url: str, rules: Rules) -> list[str]:
         return u.startswith(stem) and _PAGE_SUFFIX_WHOLE.fullmatch(u, len(stem)) is not None
 
     all_pages = re.compile(rules.raw["all_pages"]) if rules.raw.get("all_pages") else None
+    # the last path segment of a page of this article starts with the stem's, and urljoin keeps an
+    # href's last segment (minus the tabs and newlines it drops): an href without it is no page
+    name = stem.rsplit("/", 1)[1] if "/" in stem else ""
     first, rest = [], []
     me = url.split("#")[0]
     for h in _pager_hrefs(root, rules.raw.get("pager")):
-        if not h.strip().split("#")[0].endswith(_PAGE_ENDS):  # cannot name a page: skip before urljoin
+        h = h.strip()
+        if not h.split("#")[0].endswith(_PAGE_ENDS):  # cannot name a page: skip before urljoin
             continue
-        absu = urljoin(url, h.strip()).split("#")[0]
+        if name not in h and name not in _without_url_breaks(h):
+            continue
+        absu = urljoin(url, h).split("#")[0]
         if absu == me or not same_article(absu) or absu in first or absu in rest:
             continue
         (first if all_pages and all_pages.search(absu) else rest).append(absu)

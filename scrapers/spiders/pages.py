@@ -17,9 +17,14 @@ def numbered_pages(text: str, url: str, pager_links: Iterable[str]) -> list[str]
     if dot:
         # a plain suffix test instead of a regex compiled per page: <stem>_<digits>.<ext>
         head, tail = stem + "_", "." + ext
+        # such a page's last path segment starts with head's, and joining keeps an href's last segment
+        # (minus the tab, CR and LF characters urllib drops): an href without it is skipped before urljoin
+        name = head.rsplit("/", 1)[1] if "/" in head and "/" not in tail else ""
         for href in _HREF.findall(text):
             href = href.strip()
             if not href.endswith(tail):  # joining keeps the end of the path: skip before urljoin
+                continue
+            if name not in href and name not in href.replace("\t", "").replace("\r", "").replace("\n", ""):
                 continue
             absu = urljoin(url, href)
             if (
