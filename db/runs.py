@@ -40,7 +40,12 @@ RETRY_WITHIN_DAYS = 7
 
 
 def start_run(db: sqlite_utils.Database, source_id: str, pid: int | None = None) -> int:
-    """Insert a 'running' run row (visible even if the crawl is killed); mark dead ones 'killed'."""
+    """Insert a 'running' run row (visible even if the crawl is killed); mark dead ones 'killed'.
+
+    A killed run is ended here (as `mark_stale_runs` does), so it is the last finished run and the
+    new one walks every list (`CrawlLedger.last_listing_complete` is false): what the dead one fetched
+    but had not committed, or had in flight, is found again even where an incremental walk would
+    stop at a list page with nothing new."""
     pid = pid or os.getpid()
     with db.atomic():
         stale = db.execute(
@@ -49,9 +54,9 @@ def start_run(db: sqlite_utils.Database, source_id: str, pid: int | None = None)
         for run_id, run_pid in stale:
             if run_pid != pid and not pid_alive(run_pid):
                 db.execute(
-                    "UPDATE runs SET status = 'killed', error = COALESCE(error, 'process died before the run ended') "
-                    "WHERE id = ?",
-                    [run_id],
+                    "UPDATE runs SET status = 'killed', ended = COALESCE(ended, ?),"
+                    " error = COALESCE(error, 'process died before the run ended') WHERE id = ?",
+                    [now(), run_id],
                 )
         cur = db.execute(
             "INSERT INTO runs (source_id, started, status, pages_fetched, new_articles, updated_articles, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
+import subprocess
 from datetime import date
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +22,7 @@ from db.writer import ArticleWriter, CrawlLedger
 from scrapers.middlewares import RemapMiddleware, parse_remap
 from scrapers.sources import load_sources
 from scrapers.spiders import ChannelListSpider, EpaperDaySpider, JcmsColumnSpider
+from scrapers.spiders.epaper_day import BACKFILL_WINDOW
 
 SOURCES = {s.id: s for s in load_sources()}
 
@@ -224,6 +226,36 @@ def test_epaper_days_lists_and_missing_day(db):
     assert rows == [{"url": days[1], "reason": "no_issue"}]
 
 
+def test_epaper_backfill_asks_several_days_at_once_within_its_issue_budget(db):
+    def spider(budget):
+        return EpaperDaySpider(
+            source=SOURCES["dskb"],
+            ledger=CrawlLedger(db, "dskb"),
+            since=date(2026, 1, 1),
+            until=date(2026, 3, 29),
+            max_pages=budget,
+        )
+
+    def day(r):
+        return r.url.rsplit("_", 1)[1][:8]
+
+    wide = [day(r) for r in spider(20).initial_requests()]
+    assert wide == [f"202603{d}" for d in range(29, 19, -1)]  # 2 re-checked, BACKFILL_WINDOW older at once
+    assert len(wide) == 2 + BACKFILL_WINDOW
+    sp = spider(2)
+    first = list(sp.initial_requests())
+    assert [day(r) for r in first] == ["20260329", "20260328", "20260327", "20260326"]  # the budget: 2 days
+    missing = "<html><head><title>404页面</title></head><body><p>对不起，您访问的页面不存在或已删除！</p></body></html>"
+    issue = '<a href="page_detail_2_20260326A01.html">第A01版</a>'
+    # 27 had no issue: the next day is asked; 26 and 25 had one: the budget is spent, nothing more
+    [day25] = sp.parse_day(resp(first[2].url, missing, request=first[2]))
+    assert day(day25) == "20260325"
+    assert [r for r in sp.parse_day(resp(first[3].url, issue, request=first[3])) if "page_list" in r.url] == []
+    assert sp.counters["capped"] == 0
+    out = list(sp.parse_day(resp(day25.url, issue.replace("26A", "25A"), request=day25)))
+    assert [r.url for r in out if "page_list" in r.url] == [] and sp.counters["capped"] == 1
+
+
 HZ_ARTICLE = (FIXTURE_PAGES / "hznews_content_8686834.htm").read_text(encoding="utf-8")
 
 
@@ -242,6 +274,22 @@ def test_article_writer_commits_articles_in_batches(tmp_path):
     # the first article is committed alone, the next two together (not one commit per article)
     assert seen == [1, 1, 3]
     reader.close()
+
+
+def test_run_after_a_killed_run_walks_every_list(db):
+    # a complete run, then one killed mid-crawl (its process is gone): what the killed run had in an
+    # uncommitted batch or in flight is found again only by a walk that does not stop early
+    ledger = CrawlLedger(db, "hznews")
+    ledger.start_run()
+    ledger.finish_run("ok", listing_complete=True)
+    assert ledger.last_listing_complete()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    db_runs.start_run(db, "hznews", pid=dead.pid)
+    ledger.start_run()
+    killed = db.execute("SELECT status, ended FROM runs WHERE pid = ?", [dead.pid]).fetchone()
+    assert killed[0] == "killed" and killed[1]
+    assert not ledger.last_listing_complete()
 
 
 def test_urls_given_up_in_one_query_are_those_given_up_one_by_one(db):

@@ -21,6 +21,8 @@ from scrapers.spiders.base import ListItem, SourceSpider, _extract_mod
 
 _YMD = re.compile(r"_(\d{8})(?:[A-Z]\d{2}|\.html)")
 _SPACES = re.compile(r"\s+")
+# Backfill days asked at once per paper (the politeness settings still bound the requests in flight).
+BACKFILL_WINDOW = 8
 
 
 def _day_tree(text: str) -> etree._Element | None:
@@ -43,6 +45,7 @@ class EpaperDaySpider(SourceSpider):
         self._page_re = re.compile(self.cfg["page_link"]) if self.cfg.get("page_link") else None
         self._list_re = re.compile(self.cfg["list_link"]) if self.cfg.get("list_link") else None
         self.failed_days: set[str] = set()
+        self._in_flight = 0  # backfill days asked and not answered yet
 
     def day_url(self, day: date) -> str:
         return self.cfg["day_url"].format(
@@ -59,8 +62,17 @@ class EpaperDaySpider(SourceSpider):
                 yield self.day_request(day)
         self._backfill_from = self.until - timedelta(days=recent)
         self._issue_budget = self.max_pages
-        nxt = self.next_backfill_day()
-        if nxt is not None:
+        yield from self.more_backfill()
+
+    def more_backfill(self) -> Iterator[scrapy.Request]:
+        """Ask for the next backfill days, up to BACKFILL_WINDOW at once (one at a time, each day
+        costs a whole round trip: the walk of a paper's ~1,000 days took longer than all other
+        sources together)."""
+        while self._in_flight < BACKFILL_WINDOW:
+            nxt = self.next_backfill_day()
+            if nxt is None:
+                return
+            self._in_flight += 1
             yield self.day_request(nxt, backfill=True)
 
     def day_request(self, day: date, backfill: bool = False) -> scrapy.Request:
@@ -74,13 +86,19 @@ class EpaperDaySpider(SourceSpider):
 
     def next_backfill_day(self) -> date | None:
         """The next older day of the backfill not read by an earlier run (None: the backfill is
-        complete, or this run's budget of issue days is spent and the next run resumes here)."""
+        complete, or this run's budget of issue days is spent and the next run resumes here, or the
+        days in flight may spend what is left of it).
+
+        A day is asked only while the budget covers it even if every day in flight has an issue, so
+        the days asked are those a walk of one day at a time would ask, in any answer order."""
         day = self._backfill_from
         while day >= self.since:
             if self.day_url(day) not in self.list_state:
                 if self._issue_budget <= 0:
                     self.counters["capped"] += 1
                     return None
+                if self._issue_budget - self._in_flight <= 0:
+                    return None  # asked again when a day in flight is answered
                 self._backfill_from = day - timedelta(days=1)
                 return day
             day -= timedelta(days=1)
@@ -91,11 +109,10 @@ class EpaperDaySpider(SourceSpider):
         """After a backfill day: count it against the budget if it had an issue, ask for the next."""
         if not response.meta.get("backfill"):
             return
+        self._in_flight -= 1
         if had_issue:
             self._issue_budget -= 1
-        nxt = self.next_backfill_day()
-        if nxt is not None:
-            yield self.day_request(nxt, backfill=True)
+        yield from self.more_backfill()
 
     def day_error(self, failure: Failure) -> Iterator[scrapy.Request]:
         self.list_error(failure)
