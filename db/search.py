@@ -119,6 +119,14 @@ def index_article(db: sqlite_utils.Database, article_id: int) -> bool:
     return True
 
 
+def index_articles(db: sqlite_utils.Database, ids: Iterable[int]) -> int:
+    """(Re)index these stored articles in one go (the crawl's batch, before it commits); idempotent.
+
+    One savepoint per 500 articles: FTS5 writes its pending terms to disk at every savepoint, so
+    indexing articles one savepoint each left one index segment per article to merge."""
+    return _index_ids(db, list(dict.fromkeys(ids)))
+
+
 def _index_ids(db: sqlite_utils.Database, ids: list[int]) -> int:
     done = 0
     for start in range(0, len(ids), BATCH):

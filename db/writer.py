@@ -7,6 +7,7 @@ item pipeline never open the database or import its modules themselves.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -20,10 +21,14 @@ from db.figures import refresh_figures
 from db.matches import save_match
 from db.records import Article, MatchResult
 
+log = logging.getLogger(__name__)
+
 # Commit after this many articles or this many seconds, whichever comes first. Each article with its
-# match and index entry is one savepoint inside the batch, so a kill loses whole articles only (the
-# next run fetches them again, as they are not stored) and never leaves one half-written; a commit per
-# article cost ~0.4 ms of CPU plus an FTS segment each. The write lock is held at most about this long.
+# match is one savepoint inside the batch, and the batch's search entries are written just before it
+# commits, in the same transaction: a kill loses whole articles only (the next run walks every list
+# and fetches them again, as they are not stored) and never leaves one half-written or unindexed; a
+# commit per article cost ~0.4 ms of CPU plus an FTS segment each. The write lock is held at most
+# about this long.
 COMMIT_EVERY_ITEMS = 50
 COMMIT_EVERY_SECONDS = 0.5
 
@@ -49,6 +54,7 @@ class ArticleWriter:
         self._max_seconds = max_seconds
         self._limit = 1
         self._open: list[float] | None = None  # [articles in the open batch, its start (monotonic)]
+        self._to_index: list[int] = []  # articles of the open batch to (re)index before it commits
 
     # ------------------------------------------------------------------ one article
     @contextmanager
@@ -71,7 +77,9 @@ class ArticleWriter:
         save_match(self.db, article_id, result, version)
 
     def index(self, article_id: int) -> None:
-        db_search.index_article(self.db, article_id)
+        """(Re)index the article in the search table when its batch commits, in the same transaction
+        (all the batch's articles at once: FTS5 writes its pending terms at every savepoint)."""
+        self._to_index.append(article_id)
 
     def done(self) -> None:
         """One article is complete: commit when the batch is full or old."""
@@ -83,6 +91,8 @@ class ArticleWriter:
 
     def commit(self) -> None:
         """Commit the open batch (and whatever else this connection wrote in it)."""
+        if self._to_index:
+            self._index_batch()
         if self._open is not None:
             self._open = None
             self._limit = min(2 * self._limit, self._max_items)
@@ -93,6 +103,13 @@ class ArticleWriter:
         """Commit the open batch, then store the figures its matches changed (db/figures.py)."""
         self.commit()
         refresh_figures(self.db)
+
+    def _index_batch(self) -> None:
+        ids, self._to_index = self._to_index, []
+        try:
+            db_search.index_articles(self.db, ids)
+        except Exception as exc:  # noqa: BLE001 - the articles stay stored; `hzwatch serve` (sync_index) indexes them
+            log.warning("search index not updated for %d articles: %r", len(ids), exc)
 
     # ------------------------------------------------------------------ batching
     def _begin(self) -> None:
@@ -106,6 +123,11 @@ class ArticleWriter:
         if self._call_later is not None:
             self._call_later(self._max_seconds, self._commit_if_old)
 
+    def join(self) -> None:
+        """Let the next writes of this connection (crawl bookkeeping) join the open batch, opening one
+        if none is: they are committed with it, at the latest `max_seconds` later (with call_later)."""
+        self._begin()
+
     def _commit_if_old(self) -> None:
         if self._open is not None and time.monotonic() - self._open[1] >= self._max_seconds * 0.9:
             self.commit()
@@ -114,10 +136,13 @@ class ArticleWriter:
 class CrawlLedger:
     """One source's crawl bookkeeping: the run row, failures, list-page state, known URLs."""
 
-    def __init__(self, db: sqlite_utils.Database, source_id: str) -> None:
+    def __init__(self, db: sqlite_utils.Database, source_id: str, writer: ArticleWriter | None = None) -> None:
         self.db = db
         self.source_id = source_id
         self.run_id: int | None = None
+        # the crawl's writer (same connection): failure rows join its open batch instead of being
+        # committed one by one (an e-paper backfill records ~1,000 days without an issue per paper)
+        self.writer = writer
 
     # ------------------------------------------------------------------ reads
     def list_page_state(self) -> dict[str, dict]:
@@ -155,6 +180,9 @@ class CrawlLedger:
         return self.run_id
 
     def record_failure(self, url: str, reason: str, detail: str | None = None) -> None:
+        """One fetch_failures row; with a writer, committed with its batch (within its time limit)."""
+        if self.writer is not None:
+            self.writer.join()
         db_runs.record_failure(self.db, self.run_id, self.source_id, url, reason, detail)
 
     def update_progress(self, pages: int, new: int, updated: int) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Self
 from urllib.parse import urljoin, urlsplit
 
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from w3lib.url import safe_url_string
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider
@@ -35,7 +36,8 @@ class RemapMiddleware:
     """
 
     def __init__(self, mapping: dict[str, str]):
-        self.mapping = mapping
+        # bases made safe once here: a mapped URL is then safe as built (see process_request)
+        self.mapping = {host: safe_url_string(base) for host, base in mapping.items()}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -60,7 +62,9 @@ class RemapMiddleware:
         target = self._mapped(request.url)
         if target:
             request.meta["_hz_real_url"] = request.url
-            request._set_url(target)
+            # the mapped base plus the path and query of a URL already made safe: _set_url's second
+            # normalisation (w3lib) would change nothing
+            request._url = target
         return None
 
     def _restore(self, request: Request) -> str | None:

@@ -1,5 +1,5 @@
 """Item pipeline: each article the spider yields is stored once, and when new or changed, matched
-against the plans and indexed for search, in one savepoint.
+against the plans in one savepoint and indexed for search with its batch (`db.writer.ArticleWriter`).
 
 Nothing here opens the database or builds a matcher: the crawl hands each spider its `writer`
 (`db.writer.ArticleWriter`), its `ledger` (`db.writer.CrawlLedger`) and its `matcher` (anything
@@ -55,7 +55,7 @@ class StorePipeline:
         if self.writer is None:
             return item
         try:
-            with self.writer.article():  # one savepoint in the batch: the article, its match and its index entry
+            with self.writer.article():  # one savepoint in the batch: the article and its match (indexed at commit)
                 article_id, status = self.writer.store(item)
                 if status != UNCHANGED:
                     self._match(spider, article_id, item)

@@ -268,11 +268,16 @@ def test_article_writer_commits_articles_in_batches(tmp_path):
     for i in range(3):
         with writer.article():
             url = f"https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_868680{i}.htm"
-            assert writer.store(Article(url=url, title=f"第{i}条消息", body=f"第{i}条消息的正文。" * 20))[1] == "new"
+            article_id, status = writer.store(Article(url=url, title=f"第{i}条消息", body=f"第{i}条消息的正文。" * 20))
+            assert status == "new"
+            writer.index(article_id)
         writer.done()
         seen.append(reader.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
+        # the search entries are committed with their batch, none before, none after
+        assert reader.execute("SELECT COUNT(*) FROM articles_search_state").fetchone()[0] == seen[-1]
     # the first article is committed alone, the next two together (not one commit per article)
     assert seen == [1, 1, 3]
+    assert [r[0] for r in reader.execute("SELECT rowid FROM articles_search WHERE articles_search MATCH '消 息'")]
     reader.close()
 
 

@@ -99,7 +99,7 @@ def run_crawl(
         process.crawl(
             crawler,
             source=src,
-            ledger=CrawlLedger(db, src.id),
+            ledger=CrawlLedger(db, src.id, writer=writer),
             writer=writer,
             matcher=matcher,
             since=since,
