@@ -22,7 +22,7 @@ from scrapers.spiders.base import ListItem, SourceSpider, _extract_mod
 _YMD = re.compile(r"_(\d{8})(?:[A-Z]\d{2}|\.html)")
 _SPACES = re.compile(r"\s+")
 # Backfill days asked at once per paper (the politeness settings still bound the requests in flight).
-BACKFILL_WINDOW = 8
+BACKFILL_WINDOW = 16
 
 
 def _day_tree(text: str) -> etree._Element | None:
@@ -48,9 +48,9 @@ class EpaperDaySpider(SourceSpider):
         self._in_flight = 0  # backfill days asked and not answered yet
 
     def day_url(self, day: date) -> str:
-        return self.cfg["day_url"].format(
-            paper=self.cfg["paper"], y=f"{day:%Y}", m=f"{day:%m}", d=f"{day:%d}", ymd=f"{day:%Y%m%d}"
-        )
+        iso = day.isoformat()  # YYYY-MM-DD: one formatting for the four fields (asked for every day walked)
+        y, m, d = iso[:4], iso[5:7], iso[8:10]
+        return self.cfg["day_url"].format(paper=self.cfg["paper"], y=y, m=m, d=d, ymd=y + m + d)
 
     def initial_requests(self) -> Iterator[scrapy.Request]:
         """The re-check window (the newest `recent_days` days, every run), then the backfill: the
