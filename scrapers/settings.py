@@ -61,11 +61,19 @@ BASE = {
     # Scrapy's byte counts per request and response (it serialises every request to measure it):
     # nothing reads them, the run row counts pages itself
     "DOWNLOADER_STATS": False,
-    # no listening ports from a crawl process
+    # Scrapy's own counters (every middleware and signal adds to them per request and response):
+    # nothing reads them, the run row and fetch_failures are the crawl's record
+    "STATS_CLASS": "scrapy.statscollectors.DummyStatsCollector",
+    # no listening ports from a crawl process; no per-response stats signals (CoreStats) nor
+    # periodic stats lines (LogStats) for counters nobody keeps
     "EXTENSIONS": {
         "scrapy.extensions.telnet.TelnetConsole": None,
         "scrapy.extensions.remote_control.RemoteControl": None,
+        "scrapy.extensions.corestats.CoreStats": None,
+        "scrapy.extensions.logstats.LogStats": None,
     },
+    # depth is neither limited nor used for priority: the middleware only counted it, per request
+    "SPIDER_MIDDLEWARES": {"scrapy.spidermiddlewares.depth.DepthMiddleware": None},
 }
 
 FAST = {
