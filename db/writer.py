@@ -8,6 +8,7 @@ item pipeline never open the database or import its modules themselves.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -55,6 +56,7 @@ class ArticleWriter:
         self._limit = 1
         self._open: list[float] | None = None  # [articles in the open batch, its start (monotonic)]
         self._to_index: list[int] = []  # articles of the open batch to (re)index before it commits
+        self._if_lost: list[Callable[[], None]] = []  # what to do for each article if the batch is lost
 
     # ------------------------------------------------------------------ one article
     @contextmanager
@@ -64,8 +66,19 @@ class ArticleWriter:
         The batch's transaction is begun first: a savepoint opened outside a transaction would
         itself be the transaction, and commit every article on its own."""
         self._begin()
-        with self.db.atomic():
-            yield
+        try:
+            with self.db.atomic():
+                yield
+        except BaseException:
+            if self._open is not None and not self.db.conn.in_transaction:
+                self._batch_lost()  # the error took the whole transaction with it
+            raise
+
+    def if_lost(self, then: Callable[[], None]) -> None:
+        """Call `then` if the open batch is lost before it commits: an error that ends the whole
+        transaction (SQLITE_FULL, an I/O error, a RAISE(ROLLBACK) trigger …) or a failed COMMIT takes
+        the batch's earlier articles with it, and they must not pass for stored."""
+        self._if_lost.append(then)
 
     def store(self, article: Article) -> tuple[int, str]:
         """Store one article in the open batch; returns (article id, new|updated|unchanged)."""
@@ -97,7 +110,24 @@ class ArticleWriter:
             self._open = None
             self._limit = min(2 * self._limit, self._max_items)
         if self.db.conn.in_transaction:
-            self.db.conn.commit()
+            try:
+                self.db.conn.commit()
+            except sqlite3.Error as exc:
+                log.warning("batch not committed: %r", exc)
+                if self.db.conn.in_transaction:
+                    self.db.conn.rollback()
+                self._batch_lost()
+                return
+        self._if_lost = []
+
+    def _batch_lost(self) -> None:
+        """The open batch was rolled back: its articles are not stored; say so for each."""
+        lost, self._if_lost, self._to_index, self._open = self._if_lost, [], [], None
+        for then in lost:
+            try:
+                then()
+            except Exception as exc:  # noqa: BLE001 - one report failing must not stop the others
+                log.warning("could not report an article lost with its batch: %r", exc)
 
     def finish(self) -> None:
         """Commit the open batch, then store the figures its matches changed (db/figures.py)."""

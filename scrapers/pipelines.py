@@ -62,6 +62,7 @@ class StorePipeline:
                     self.writer.index(article_id)
         except Exception as exc:  # noqa: BLE001 - a storage error must not pass unrecorded (see store_failed)
             self.store_failed(spider, item, exc)
+        self.writer.if_lost(lambda: self.store_lost(spider, item, status))
         spider.counters[status] += 1
         changed = spider.counters["new"] + spider.counters["updated"]
         if self.ledger is not None and changed % PROGRESS_EVERY == 1:
@@ -81,6 +82,15 @@ class StorePipeline:
         except Exception as again:  # noqa: BLE001 - the failure row itself could not be written
             log.warning("%s: could not record the failure of %s: %r", spider.name, item.url, again)
         raise DropItem(f"not stored: {exc!r}") from exc
+
+    @staticmethod
+    def store_lost(spider: SourceSpider, item: Article, status: str) -> None:
+        """The article was stored in a batch that was then rolled back (see ArticleWriter.if_lost):
+        recorded as store_error like an article that could not be stored at all."""
+        log.warning("%s: %s was rolled back with its batch", spider.name, item.url)
+        spider.counters[status] -= 1
+        spider.listing_complete = False
+        spider.fail(item.url, "store_error", "rolled back with its batch", transient=True)
 
     def _match(self, spider: SourceSpider, article_id: int, article: Article) -> None:
         """Match one stored article; a matcher error leaves it stored and unmatched (for `hzwatch

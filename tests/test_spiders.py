@@ -281,6 +281,34 @@ def test_article_writer_commits_articles_in_batches(tmp_path):
     reader.close()
 
 
+def test_articles_of_a_batch_rolled_back_as_a_whole_are_reported_lost(tmp_path):
+    db = dbmod.connect(tmp_path / "w.db")
+    writer = ArticleWriter(db, max_seconds=600)  # batches of 1, 2, 4 … articles
+    base = "https://hznews.hangzhou.com.cn/xinzheng/content/2024-02/19/content_86868"
+    # an error that ends the whole transaction, not just the statement (as SQLITE_FULL would)
+    db.execute(
+        f"CREATE TRIGGER refuse BEFORE INSERT ON articles WHEN NEW.url = '{base}03.htm' "
+        "BEGIN SELECT RAISE(ROLLBACK, 'disk trouble'); END"
+    )
+    lost = []
+
+    def store(n):
+        with writer.article():
+            writer.store(Article(url=f"{base}{n:02d}.htm", title=f"第{n}条", body=f"第{n}条消息的正文。" * 20))
+        writer.if_lost(lambda: lost.append(n))
+        writer.done()
+
+    store(1)  # committed alone
+    store(2)  # the open batch of two
+    with pytest.raises(sqlite3.IntegrityError):
+        store(3)
+    assert lost == [2]  # stored in the batch, rolled back with it: reported, not passed off as stored
+    store(4)
+    writer.commit()
+    assert {r[0][-6:-4] for r in db.execute("SELECT url FROM articles")} == {"01", "04"}
+    assert lost == [2]
+
+
 def test_run_after_a_killed_run_walks_every_list(db):
     # a complete run, then one killed mid-crawl (its process is gone): what the killed run had in an
     # uncommitted batch or in flight is found again only by a walk that does not stop early
