@@ -467,3 +467,26 @@ def test_a_crawl_stores_every_article_while_another_process_keeps_writing(tmp_pa
     assert commits[0] > 100, commits
     assert q(dbpath, "SELECT reason, count(*) FROM fetch_failures GROUP BY reason") == [], lines
     assert {u for (u,) in q(dbpath, "SELECT url FROM articles")} == set(expected(srv, "hznews"))
+
+
+def test_a_failed_page_of_a_multi_page_article_is_retried_as_the_article(tmp_path):
+    """The all-pages view of a multi-page article fails twice: the article is not stored and the
+    failure names that page. The next run fetches the article again from its own URL (not the page's)
+    and stores it once, under the article's URL."""
+    srv = start(articles=30, seed=11)
+    try:
+        dbpath = tmp_path / "multi.db"
+        want = expected(srv, "hznews")
+        url = next(u for u, a in sorted(want.items()) if a["pages"] > 1)
+        all_view = re.sub(r"\.htm$", "_0.htm", url)
+        srv.fail_page(all_view, times=2)
+        lines, _, _ = crawl(srv, dbpath, ["hznews"])
+        assert {u for (u,) in q(dbpath, "SELECT url FROM articles")} == set(want) - {url}, lines
+        assert q(dbpath, "SELECT url, reason FROM fetch_failures") == [(all_view, "http_503")]
+
+        lines, log, _ = crawl(srv, dbpath, ["hznews"])
+        asked = Counter(r["path"] for r in article_hits(log))
+        assert asked == {urlsplit(url).path: 1, urlsplit(all_view).path: 1}, (asked, lines)
+        assert sorted(u for (u,) in q(dbpath, "SELECT url FROM articles")) == sorted(want)  # no _0 copy
+    finally:
+        srv.stop()

@@ -130,9 +130,15 @@ class SourceSpider(scrapy.Spider):
         (an incremental walk stops at the first list page with nothing new: it may never reach them)."""
         if self.ledger is None:
             return
-        urls = [u for u in self.ledger.pending_retries(RETRYABLE) if self.host_allowed(u) and u not in self.scheduled]
+        # A failed page of a multi-page article (_2, _0 …) is retried as its article: fetched from the
+        # article's own URL, its pages followed again, stored once under that URL.
+        urls = []
+        for failed in self.ledger.pending_retries(RETRYABLE):
+            url = self.canonical(failed)
+            if self.host_allowed(url) and url not in self.scheduled and not self.article_is_known(url):
+                self.scheduled.add(url)
+                urls.append(url)
         self.counters["retried"] += len(urls)
-        self.scheduled.update(urls)
         yield from self.article_requests([ListItem(u, None, None) for u in urls])
 
     def initial_requests(self) -> Iterable[scrapy.Request]:
