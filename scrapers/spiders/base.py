@@ -127,14 +127,12 @@ class SourceSpider(scrapy.Spider):
 
     def retry_requests(self) -> Iterator[scrapy.Request]:
         """Articles that failed for a passing reason (timeout, 5xx …) before, fetched again directly
-        (an incremental walk stops at the first list page with nothing new: it may never reach them)."""
+        (an incremental walk stops at the first list page with nothing new: it may never reach them);
+        a failed page of a multi-page article (_2, _0 …) as its article, from the article's URL."""
         if self.ledger is None:
             return
-        # A failed page of a multi-page article (_2, _0 …) is retried as its article: fetched from the
-        # article's own URL, its pages followed again, stored once under that URL.
         urls = []
-        for failed in self.ledger.pending_retries(RETRYABLE):
-            url = self.canonical(failed)
+        for url in map(self.canonical, self.ledger.pending_retries(RETRYABLE)):
             if self.host_allowed(url) and url not in self.scheduled and not self.article_is_known(url):
                 self.scheduled.add(url)
                 urls.append(url)
