@@ -151,12 +151,7 @@ def failures_by_reason(db: sqlite_utils.Database, run_id: int) -> dict[str, int]
 
 def given_up(db: sqlite_utils.Database, url: str) -> bool:
     """True if the URL failed permanently often enough that fetching it again is pointless."""
-    marks = ",".join("?" for _ in PERMANENT_REASONS)
-    n = db.execute(
-        f"SELECT COUNT(*) FROM fetch_failures WHERE url = ? AND reason IN ({marks})",
-        [url, *PERMANENT_REASONS],
-    ).fetchone()[0]
-    return n >= GIVE_UP_AFTER
+    return bool(given_up_urls(db, [url]))
 
 
 def pending_retries(db: sqlite_utils.Database, source_id: str, reasons: Sequence[str], limit: int = 200) -> list[str]:
@@ -166,22 +161,21 @@ def pending_retries(db: sqlite_utils.Database, source_id: str, reasons: Sequence
         return []
     since = now(utc_now() - timedelta(days=RETRY_WITHIN_DAYS))
     marks = ",".join("?" for _ in reasons)
-    permanent = ",".join("?" for _ in PERMANENT_REASONS)
     rows = db.execute(
         f"""SELECT f.url FROM fetch_failures f
             WHERE f.source_id = ? AND f.reason IN ({marks}) AND f.at >= ?
               AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.url = f.url)
-            GROUP BY f.url
-            HAVING COUNT(*) < ?
-               AND (SELECT COUNT(*) FROM fetch_failures p WHERE p.url = f.url AND p.reason IN ({permanent})) < ?
-            ORDER BY MAX(f.at) DESC LIMIT ?""",  # the second condition: not given_up()
-        [source_id, *reasons, since, RETRY_AT_MOST, *PERMANENT_REASONS, GIVE_UP_AFTER, limit],
+            GROUP BY f.url HAVING COUNT(*) < ? ORDER BY MAX(f.at) DESC LIMIT ?""",
+        [source_id, *reasons, since, RETRY_AT_MOST, limit],
     ).fetchall()
-    return [url for (url,) in rows]
+    urls = [url for (url,) in rows]
+    gone = given_up_urls(db, urls)
+    return [url for url in urls if url not in gone]
 
 
 def given_up_urls(db: sqlite_utils.Database, urls: Iterable[str]) -> set[str]:
-    """The subset of `urls` that `given_up` is true of (one query per 500 URLs, not one per URL)."""
+    """The `urls` that failed for a permanent reason (PERMANENT_REASONS) GIVE_UP_AFTER times or more,
+    so fetching them again is pointless (one query per 500 URLs)."""
     urls = list(dict.fromkeys(urls))
     reasons = ",".join("?" for _ in PERMANENT_REASONS)
     found: set[str] = set()

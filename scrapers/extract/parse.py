@@ -142,7 +142,7 @@ Scan = list[tuple[etree._Element, str, "str | None"]]
 
 
 def _mark(el: etree._Element, tag: str) -> None:
-    """Marks of one element (the walks below do the same, inlined: they run once per element)."""
+    """Marks of one element (mark_blocks' walk over <body>, the hot one, does the same inlined)."""
     if tag in BLOCK_TAGS:
         el.text = BREAK + (el.text or "")
         el.tail = BREAK + (el.tail or "")
@@ -155,17 +155,8 @@ def _mark(el: etree._Element, tag: str) -> None:
 
 def _mark_all(top: etree._Element) -> None:
     """mark_blocks' marking of `top` and everything under it."""
-    # iter(etree.Element): elements only, filtered in C; this loop runs once per element
-    for el in top.iter(etree.Element):
-        tag = el.tag
-        if tag in BLOCK_TAGS:
-            el.text = BREAK + (el.text or "")
-            el.tail = BREAK + (el.tail or "")
-        elif tag == "a":
-            el.text = LINK_ON + (el.text or "")
-            el.tail = LINK_OFF + (el.tail or "")
-        elif tag == "br":
-            el.tail = BREAK + (el.tail or "")
+    for el in top.iter(etree.Element):  # elements only, filtered in C (<head>, or a page without one <body>)
+        _mark(el, el.tag)
 
 
 def mark_blocks(root: etree._Element) -> Scan | None:
