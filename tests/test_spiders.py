@@ -22,7 +22,6 @@ from db.writer import ArticleWriter, CrawlLedger
 from scrapers.middlewares import RemapMiddleware, parse_remap
 from scrapers.sources import load_sources
 from scrapers.spiders import ChannelListSpider, EpaperDaySpider, JcmsColumnSpider
-from scrapers.spiders.epaper_day import BACKFILL_WINDOW
 
 SOURCES = {s.id: s for s in load_sources()}
 
@@ -240,8 +239,10 @@ def test_epaper_backfill_asks_several_days_at_once_within_its_issue_budget(db):
         return r.url.rsplit("_", 1)[1][:8]
 
     wide = [day(r) for r in spider(20).initial_requests()]
-    # the 2 days re-checked, then BACKFILL_WINDOW older days at once
-    assert wide == [f"{date(2026, 3, 29) - timedelta(days=n):%Y%m%d}" for n in range(2 + BACKFILL_WINDOW)]
+    # the 2 days re-checked, then the source's backfill_window (sources.yaml) of older days at once
+    window = SOURCES["dskb"].get("backfill_window")
+    assert window > 1
+    assert wide == [f"{date(2026, 3, 29) - timedelta(days=n):%Y%m%d}" for n in range(2 + window)]
     sp = spider(2)
     first = list(sp.initial_requests())
     assert [day(r) for r in first] == ["20260329", "20260328", "20260327", "20260326"]  # the budget: 2 days

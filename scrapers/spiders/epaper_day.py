@@ -21,8 +21,6 @@ from scrapers.spiders.base import ListItem, SourceSpider, _extract_mod
 
 _YMD = re.compile(r"_(\d{8})(?:[A-Z]\d{2}|\.html)")
 _SPACES = re.compile(r"\s+")
-# Backfill days asked at once per paper (the politeness settings still bound the requests in flight).
-BACKFILL_WINDOW = 16
 
 
 def _day_tree(text: str) -> etree._Element | None:
@@ -46,6 +44,7 @@ class EpaperDaySpider(SourceSpider):
         self._list_re = re.compile(self.cfg["list_link"]) if self.cfg.get("list_link") else None
         self.failed_days: set[str] = set()
         self._in_flight = 0  # backfill days asked and not answered yet
+        self._window = int(self.cfg.get("backfill_window", 1))  # backfill days asked at once
 
     def day_url(self, day: date) -> str:
         iso = day.isoformat()  # YYYY-MM-DD: one formatting for the four fields (asked for every day walked)
@@ -65,10 +64,8 @@ class EpaperDaySpider(SourceSpider):
         yield from self.more_backfill()
 
     def more_backfill(self) -> Iterator[scrapy.Request]:
-        """Ask for the next backfill days, up to BACKFILL_WINDOW at once (one at a time, each day
-        costs a whole round trip: the walk of a paper's ~1,000 days took longer than all other
-        sources together)."""
-        while self._in_flight < BACKFILL_WINDOW:
+        """Ask for the next backfill days, up to the source's `backfill_window` at once."""
+        while self._in_flight < self._window:
             nxt = self.next_backfill_day()
             if nxt is None:
                 return
