@@ -12,6 +12,7 @@ the same substitutions in Python, and only when someone asks for a position.
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from bisect import bisect_right
@@ -198,12 +199,85 @@ def _tracked(text: str, simplify: bool = True) -> tuple[str, list[tuple[list[int
     return (_t2s(text) if simplify else text), steps
 
 
+# The characters the steps act on, full-width forms included: one pass of a charmap encoding (in
+# C, dropping every other character) lists those a text holds, so only their steps run, and a
+# step scans for a literal where it can (a character-class scan costs about 50 instructions a
+# character). ASCII characters are encoded as themselves, the others as the bytes left.
+_WS = "\t \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+_DELETED = "“”‘’\"'「」『』〝〞\u200b\u200c\u200d\u200e\u200f\u2060\ufeff\ufffd" + "".join(
+    map(chr, [*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20)])
+)
+_FULLWIDTH = "".join(map(chr, range(0xFF01, 0xFF5F)))
+_OTHERS = "&(\r"
+
+
+def _special_table() -> tuple[str, dict[int, str]]:
+    """The charmap decoding table (byte -> character, U+FFFE unused) and its byte of each special."""
+    table = ["\ufffe"] * 256
+    specials = _WS + _DELETED + _FULLWIDTH + _OTHERS
+    for c in specials:
+        if c < "\x80":
+            table[ord(c)] = c
+    free = iter([i for i in range(1, 256) if table[i] == "\ufffe"])
+    for c in specials:
+        if c >= "\x80":
+            table[next(free)] = c
+    return "".join(table), {i: c for i, c in enumerate(table) if c != "\ufffe"}
+
+
+_SPECIAL_TABLE, _SPECIAL_BYTE = _special_table()
+_SPECIAL_MAP = codecs.charmap_build(_SPECIAL_TABLE)
+_WS_SET, _DELETED_SET, _FULLWIDTH_SET = frozenset(_WS), frozenset(_DELETED), frozenset(_FULLWIDTH)
+
+
+def _specials(text: str) -> set[str]:
+    """The characters of `text` that some step acts on."""
+    byte = _SPECIAL_BYTE
+    return {byte[b] for b in set(codecs.charmap_encode(text, "ignore", _SPECIAL_MAP)[0])}
+
+
+_BLANK_RES: dict[frozenset, tuple[re.Pattern, re.Pattern]] = {}
+
+
+def _blank_res(chars: frozenset) -> tuple[re.Pattern, re.Pattern]:
+    """The whitespace step (`_blank`) as two C substitutions over runs of `chars`: the runs it
+    drops (at either end, beside a newline or Chinese text), then the rest as one space."""
+    res = _BLANK_RES.get(chars)
+    if res is None:
+        one = re.escape(next(iter(chars))) if len(chars) == 1 else "[" + re.escape("".join(sorted(chars))) + "]"
+        # A run's neighbours are never blanks: \u3000 (a blank and CJK punctuation) is left out, so
+        # that neither test holds inside a run.
+        near = f"[{_CJK_OR_PUNCT.replace(chr(0x3000), chr(0x3001))}\n]"
+        res = _BLANK_RES[chars] = (
+            re.compile(f"{one}(?:(?:(?<={near}.)|(?<=\\A.)){one}*|{one}*(?={near}|\\Z))"),
+            re.compile(f"{one}{one}*"),
+        )
+    return res
+
+
 def normalize(text: str | None) -> str:
     """Normalised form of `text` for matching (Simplified, half-width, no quotes or noise)."""
-    text = _fullwidth_all(text or "")
-    for (pattern, repl), trigger in zip(_STEPS[1:], _TRIGGERS, strict=True):
-        if trigger is None or trigger in text:
-            text = pattern.sub(repl, text)
+    if not text:
+        return _t2s("")
+    found = _specials(text)
+    if found & _FULLWIDTH_SET:
+        text = _fullwidth_all(text)
+        found = {chr(ord(c) - 0xFEE0) if c in _FULLWIDTH_SET else c for c in found}
+    if "&" in found and "&" in text:
+        text = _STEPS[1][0].sub(" ", text)
+        found.add(" ")
+    if "(" in found:
+        text = _STEPS[2][0].sub("", text)
+    for c in found & _DELETED_SET:
+        text = text.replace(c, "")
+    if "\r" in found:
+        text = _STEPS[4][0].sub("\n", text)
+    blanks = found & _WS_SET
+    if "\n" in text and (blanks or "\n\n" in text):
+        text = _STEPS[5][0].sub("\n", text)
+    if blanks:
+        drop, space = _blank_res(frozenset(blanks))
+        text = space.sub(" ", drop.sub("", text))
     return _t2s(text)
 
 
