@@ -83,13 +83,29 @@ def _article_counts(row: str, sign: str) -> str:
     )
 
 
-def _candidates(row: str) -> str:
+def _candidate_items(articles: str) -> str:
+    """Recompute which item pages list the articles `articles` (a SELECT of ids) as candidates."""
     return f"""
+  DELETE FROM candidate_items WHERE article_id IN ({articles});
+  INSERT INTO candidate_items (item_id, article_id, published)
+  SELECT x.item_id, x.article_id, (SELECT published FROM articles WHERE id = x.article_id)
+  FROM (
+    SELECT item_id, article_id FROM candidate_links WHERE article_id IN ({articles}) AND item_id IS NOT NULL
+    UNION
+    SELECT i.parent_id, c.article_id FROM candidate_links c JOIN items i ON i.id = c.item_id
+    WHERE c.article_id IN ({articles}) AND i.parent_id IS NOT NULL
+  ) x;"""
+
+
+def _candidates(row: str) -> str:
+    """Recompute the candidate rows of the article `row` (new), then the item pages that list it."""
+    links = f"""
   DELETE FROM candidate_links WHERE article_id = {row}.id;
   INSERT INTO candidate_links (article_id, pos, item_id, term, snippet, published)
   SELECT {row}.id, e.key, json_extract(e.value, '$.item'), json_extract(e.value, '$.term'),
          json_extract(e.value, '$.snippet'), {row}.published
   FROM json_each(CASE WHEN {row}.relevant = 0 AND json_valid({row}.candidate) THEN {row}.candidate END) e;"""
+    return links + _candidate_items(f"SELECT {row}.id")
 
 
 def _count_step(table: str, key: str, row: str, step: str, latest_of: str) -> str:
@@ -118,6 +134,7 @@ _STORIES = (
 )
 _OF_ARTICLE = "SELECT story_id FROM articles WHERE id = {0}.article_id"
 _OF_ITEM = "SELECT a.story_id FROM matches m JOIN articles a ON a.id = m.article_id WHERE m.item_id IN ({0})"
+_CANDIDATES_OF_ITEM = "SELECT article_id FROM candidate_links WHERE item_id IN ({0})"
 
 
 def _counter_triggers() -> list[str]:
@@ -185,7 +202,8 @@ def triggers() -> str:
                 _article_counts("old", "-")
                 + _story("SELECT old.story_id")
                 + _links("SELECT old.story_id")
-                + "\n  DELETE FROM candidate_links WHERE article_id = old.id;",
+                + "\n  DELETE FROM candidate_links WHERE article_id = old.id;"
+                + "\n  DELETE FROM candidate_items WHERE article_id = old.id;",
             ),
             _trigger(
                 "agg_article_update",
@@ -197,12 +215,21 @@ def triggers() -> str:
                 + _candidates("new"),
                 changed,
             ),
-            _trigger("agg_item_insert", "AFTER INSERT ON items", _links(_OF_ITEM.format("new.id"))),
-            _trigger("agg_item_delete", "AFTER DELETE ON items", _links(_OF_ITEM.format("old.id"))),
+            _trigger(
+                "agg_item_insert",
+                "AFTER INSERT ON items",
+                _links(_OF_ITEM.format("new.id")) + _candidate_items(_CANDIDATES_OF_ITEM.format("new.id")),
+            ),
+            _trigger(
+                "agg_item_delete",
+                "AFTER DELETE ON items",
+                _links(_OF_ITEM.format("old.id")) + _candidate_items(_CANDIDATES_OF_ITEM.format("old.id")),
+            ),
             _trigger(
                 "agg_item_update",
                 "AFTER UPDATE OF id, parent_id, plan_id ON items",
-                _links(_OF_ITEM.format("old.id, new.id")),
+                _links(_OF_ITEM.format("old.id, new.id"))
+                + _candidate_items(_CANDIDATES_OF_ITEM.format("old.id, new.id")),
                 "old.id IS NOT new.id OR old.parent_id IS NOT new.parent_id OR old.plan_id IS NOT new.plan_id",
             ),
             *_counter_triggers(),
@@ -259,6 +286,13 @@ SCRATCH = {
                a.published
         FROM articles a, json_each(a.candidate) e
         WHERE a.candidate IS NOT NULL AND a.relevant = 0 AND json_valid(a.candidate)""",
+    "candidate_items": """
+        SELECT x.item_id, x.article_id, a.published FROM (
+          SELECT item_id, article_id FROM ({candidate_links}) WHERE item_id IS NOT NULL
+          UNION
+          SELECT i.parent_id, c.article_id FROM ({candidate_links}) c JOIN items i ON i.id = c.item_id
+          WHERE i.parent_id IS NOT NULL
+        ) x JOIN articles a ON a.id = x.article_id""",
 }
 
 
@@ -333,8 +367,11 @@ WHERE EXISTS (SELECT 1 FROM figure_dirty);
 def scratch_sql(table: str, stored_links: bool = False) -> str:
     """The SELECT computing `table` from scratch (the counts from the stored link rows with `stored_links`)."""
     if stored_links:
-        return SCRATCH[table].format(item_story="SELECT * FROM item_story", plan_story="SELECT * FROM plan_story")
-    return SCRATCH[table].format(item_story=SCRATCH["item_story"], plan_story=SCRATCH["plan_story"])
+        names = ("item_story", "plan_story", "candidate_links")
+        return SCRATCH[table].format(**{name: f"SELECT * FROM {name}" for name in names})
+    return SCRATCH[table].format(
+        item_story=SCRATCH["item_story"], plan_story=SCRATCH["plan_story"], candidate_links=SCRATCH["candidate_links"]
+    )
 
 
 def fill() -> str:
