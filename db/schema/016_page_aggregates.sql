@@ -53,7 +53,6 @@ CREATE UNIQUE INDEX idx_source_months ON source_months(month, coalesce(source_id
 CREATE TABLE candidate_links (
     article_id INTEGER NOT NULL, pos INTEGER NOT NULL, item_id TEXT, term TEXT, snippet TEXT, published TEXT
 );
-CREATE INDEX idx_candidate_links_item ON candidate_links(item_id);
 CREATE INDEX idx_candidate_links_article ON candidate_links(article_id);
 -- The articles each item's page lists as candidates: an entry for the item or one of its sub-items.
 CREATE TABLE candidate_items (
