@@ -64,6 +64,9 @@ CREATE INDEX idx_candidate_items_article ON candidate_items(article_id);
 -- The target page lists its figures newest first, a page at a time.
 CREATE INDEX idx_figure_table_page
     ON figure_table(target_id, as_of DESC, rank DESC, published DESC, story_id DESC, value DESC, unit DESC);
+-- The dashboard's figure charts draw the credible figures only (a few of tens of thousands at a million).
+CREATE INDEX idx_figure_table_credible ON figure_table(target_id, unit, as_of)
+    WHERE doubt_rule IS NULL AND doubt_conflict IS NULL;
 
 -- Per target, stored with figure_table (db.figures.refresh_figures) for the targets it stores: the
 -- credible latest figure (target_latest's row) and how many figures, how many doubtful. Read for
