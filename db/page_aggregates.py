@@ -109,13 +109,22 @@ def _candidates(row: str) -> str:
 
 
 def _count_step(table: str, key: str, row: str, step: str, latest_of: str) -> str:
-    """item_counts / plan_counts: one story more or fewer for the key of `row`, latest read again."""
+    """item_counts / plan_counts: one story more (+, row new) or fewer (-, row old) for the key of
+    `row`; the latest date moves up with a later row, and is read again only when its row leaves."""
+    if step == "+":
+        latest = (
+            f"CASE WHEN latest_report IS NULL OR {row}.last_published > latest_report"
+            f" THEN coalesce({row}.last_published, latest_report) ELSE latest_report END"
+        )
+    else:
+        latest = (
+            f"CASE WHEN {row}.last_published >= latest_report THEN (SELECT last_published FROM {latest_of}"
+            f" WHERE {key} = {row}.{key} ORDER BY last_published DESC LIMIT 1) ELSE latest_report END"
+        )
     return f"""
   INSERT INTO {table} ({key}, reports, latest_report) SELECT {row}.{key}, 0, NULL
   WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE {key} = {row}.{key});
-  UPDATE {table} SET reports = reports {step} 1,
-    latest_report = (SELECT max(last_published) FROM {latest_of} WHERE {key} = {row}.{key})
-  WHERE {key} = {row}.{key};"""
+  UPDATE {table} SET reports = reports {step} 1, latest_report = {latest} WHERE {key} = {row}.{key};"""
 
 
 def _month_step(row: str, step: str) -> str:
