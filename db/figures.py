@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from db.page_aggregates import figure_counts
+
 
 def dirty_targets(db: sqlite_utils.Database) -> list[str]:
     """Targets whose figures are computed on the fly until the next refresh."""
@@ -27,5 +29,16 @@ def refresh_figures(db: sqlite_utils.Database, everything: bool = False) -> int:
             return 0
         db.execute("DELETE FROM figure_table WHERE target_id IN (SELECT target_id FROM figure_dirty)")
         db.execute("INSERT INTO figure_table SELECT * FROM figure_assessments_computed")
+        # each stored target's latest figure and counts, from the rows just stored (m016)
+        for table in ("target_latest_table", "target_figure_counts_table"):
+            db.execute(f"DELETE FROM {table} WHERE target_id IN (SELECT target_id FROM figure_dirty)")
+        db.execute(
+            "INSERT INTO target_latest_table SELECT * FROM figure_picks_stored"
+            " WHERE target_id IN (SELECT target_id FROM figure_dirty)"
+        )
+        db.execute(
+            "INSERT INTO target_figure_counts_table"
+            + figure_counts("figure_table", "target_latest_table", "SELECT target_id FROM figure_dirty")
+        )
         db.execute("DELETE FROM figure_dirty")
     return count

@@ -158,6 +158,18 @@ def m015_figure_view(db: sqlite_utils.Database) -> None:
     db.executescript((SCHEMA_DIR / "015_figure_view.sql").read_text(encoding="utf-8"))
 
 
+def m016_page_aggregates(db: sqlite_utils.Database) -> None:
+    # The counts the pages show, stored and kept exact by triggers (db/page_aggregates.py); each
+    # target's latest figure and figure counts stored with figure_table: db/schema/016_page_aggregates.sql.
+    from db import page_aggregates
+
+    db.executescript(page_aggregates.figure_view())
+    db.executescript((SCHEMA_DIR / "016_page_aggregates.sql").read_text(encoding="utf-8"))
+    db.executescript(page_aggregates.figure_counts_schema())
+    db.executescript(page_aggregates.fill())
+    db.executescript(page_aggregates.triggers())
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -174,6 +186,7 @@ MIGRATIONS: list[Migration] = [
     m013_story_indexes,
     m014_failure_url_index,
     m015_figure_view,
+    m016_page_aggregates,
 ]
 
 

@@ -58,10 +58,11 @@ def _from_scratch(db) -> tuple[list, list]:
         db.execute("RELEASE scratch")
 
 
-def _read(db) -> tuple[list, list]:
+def _read(db) -> tuple[list, list, list]:
     figures = sorted(db.execute("SELECT * FROM figure_assessments").fetchall(), key=repr)
     latest = sorted(db.execute("SELECT * FROM target_latest").fetchall(), key=repr)
-    return figures, latest
+    counts = sorted(db.execute("SELECT * FROM target_figure_counts").fetchall(), key=repr)  # (m016)
+    return figures, latest, counts
 
 
 def _check(db) -> None:
@@ -90,8 +91,8 @@ def test_every_kind_of_write_keeps_the_figures_exact(db):
     _store(db, 3, target=TALENT, value=12, as_of="2024-06-30", published="2024-07-02T10:00:00+08:00", source="杭州网")
     assert set(dirty_targets(db)) == {HOUSING, TALENT}
     _check(db)
-    figures, latest = _read(db)
-    assert {f[2] for f in figures if f[1] == HOUSING} == {3200, 2900} and latest
+    figures, latest, counts = _read(db)
+    assert {f[2] for f in figures if f[1] == HOUSING} == {3200, 2900} and latest and counts
 
     # relevance taken away, then given back
     db.execute("UPDATE articles SET relevant = 0 WHERE id = ?", [b[0]])

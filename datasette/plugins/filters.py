@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -24,7 +25,17 @@ _T2S = None
 
 
 def _simplified(text: str) -> str:
-    """Traditional -> Simplified, character for character (opencc t2s)."""
+    """Traditional -> Simplified, character for character (opencc t2s); short texts (titles, terms:
+    the same ones on every rendering of a list page) are kept."""
+    return _simplified_short(text) if len(text) <= 200 else _convert(text)
+
+
+@functools.lru_cache(maxsize=8192)
+def _simplified_short(text: str) -> str:
+    return _convert(text)
+
+
+def _convert(text: str) -> str:
     global _T2S
     if _T2S is None:
         import opencc
@@ -34,11 +45,17 @@ def _simplified(text: str) -> str:
 
 
 def _terms_pattern(terms: Iterable[str | None] | None) -> re.Pattern[str] | None:
-    terms = {t.strip() for t in (terms or []) if t and t.strip()}
-    terms |= {_simplified(t) for t in terms}
-    if not terms:
+    return _pattern_of(tuple(sorted({t.strip() for t in (terms or []) if t and t.strip()})))
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern_of(terms: tuple[str, ...]) -> re.Pattern[str] | None:
+    # Kept: a list page highlights the same few terms in every row (OpenCC and re.compile per row
+    # were a third of an item page's rendering at 100 rows).
+    found = set(terms) | {_simplified(t) for t in terms}
+    if not found:
         return None
-    return re.compile("|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)))
+    return re.compile("|".join(re.escape(t) for t in sorted(found, key=len, reverse=True)))
 
 
 def _spans(text: str, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
