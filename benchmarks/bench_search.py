@@ -283,7 +283,7 @@ def bench_http(path: Path, repeat: int) -> list[dict]:
             results.append(
                 measure(client, f"/search?q={term}", lambda t=term: timed(client, "/search", {"q": t}), repeat)
             )
-        for term in ["人才", "数谷"]:
+        for term in TERMS:
             results.append(
                 measure(
                     client,
