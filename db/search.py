@@ -218,7 +218,7 @@ def sync_index(db: sqlite_utils.Database) -> dict[str, int]:
 # How many matching articles are ranked by relevance. A frequent term (more hits than this) is
 # listed newest first instead: ranking its hits would read every posting of every character of it
 # (measured at 1,000,000 articles: 0.4-3.6 s), while the newest hits come from the end of the index
-# and the query stops after one page. Its count is then a lower bound (the stories among the first
+# and the query stops after one page. Its count is then a lower bound (the stories among the newest
 # HIT_CAP + 1 hits), shown as such.
 HIT_CAP = 2000
 
@@ -232,15 +232,16 @@ HIT_CAP = 2000
 # datasette/metadata.yml is this statement with the page size and cap written in.
 SEARCH_SQL = f"""
 WITH hits AS MATERIALIZED (
-  SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr LIMIT :cap + 1
+  SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr ORDER BY rowid DESC LIMIT :cap + 1
 ),
-counted AS MATERIALIZED (
-  SELECT count(*) > :cap AS capped, count(*) AS hit_rows,
-         count(DISTINCT coalesce(a.story_id, -a.id)) AS stories
+storied AS MATERIALIZED (
+  SELECT h.id, a.story_id,
+         row_number() OVER (PARTITION BY coalesce(a.story_id, -a.id) ORDER BY h.id DESC) AS n
   FROM hits h JOIN articles a INDEXED BY idx_articles_id_story ON a.id = h.id
 ),
--- bm25 reads every hit once more to weigh the terms, so it runs only when the hits are ranked:
--- a LIMIT of 0 stops a branch before it reads the index (a WHERE on `counted` would not).
+counted AS MATERIALIZED (
+  SELECT count(*) > :cap AS capped, count(*) AS hit_rows, coalesce(sum(n = 1), 0) AS stories FROM storied
+),
 scored AS MATERIALIZED (
   SELECT rowid AS id, bm25({FTS_TABLE}, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank
   FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr
@@ -257,18 +258,27 @@ ranked AS (
   ORDER BY title_hit DESC, rank, id
   LIMIT :limit OFFSET :offset
 ),
+-- The newest HIT_CAP + 1 hits hold every match stored after the oldest of them: a page within their
+-- stories comes from them; a later page reads the index backwards again, and a story's row is the
+-- copy no newer copy of which matches.
+recent AS (
+  SELECT id, NULL AS rank, NULL AS title_hit, story_id, 0 AS o1, -id AS o2, 0 AS o3 FROM storied WHERE n = 1
+  ORDER BY id DESC
+  LIMIT (SELECT CASE WHEN capped AND :offset + :limit <= stories THEN :limit ELSE 0 END FROM counted)
+  OFFSET :offset
+),
 newest AS (
-  SELECT s.rowid AS id, NULL AS rank, NULL AS title_hit, a.story_id,
-         0 AS o1, -s.rowid AS o2, 0 AS o3
+  SELECT s.rowid AS id, NULL AS rank, NULL AS title_hit, a.story_id, 0 AS o1, -s.rowid AS o2, 0 AS o3
   FROM {FTS_TABLE} s CROSS JOIN articles a INDEXED BY idx_articles_id_story ON a.id = s.rowid
   WHERE s.{FTS_TABLE} MATCH :expr
     AND NOT EXISTS (
       SELECT 1 FROM articles c CROSS JOIN {FTS_TABLE} t ON t.rowid = c.id
       WHERE c.story_id = a.story_id AND c.id > a.id AND t.{FTS_TABLE} MATCH :expr)
   ORDER BY s.rowid DESC
-  LIMIT (SELECT CASE WHEN capped THEN :limit ELSE 0 END FROM counted) OFFSET :offset
+  LIMIT (SELECT CASE WHEN capped AND :offset + :limit > stories THEN :limit ELSE 0 END FROM counted)
+  OFFSET :offset
 ),
-page AS (SELECT * FROM ranked UNION ALL SELECT * FROM newest)
+page AS (SELECT * FROM ranked UNION ALL SELECT * FROM recent UNION ALL SELECT * FROM newest)
 SELECT a.id, a.title, a.published, a.source_name, a.site, a.url, x.relevant,
        coalesce(page.title_hit, cjk_in_title(a.title, :q)) AS title_hit, page.rank,
        counted.stories AS total, counted.capped, page.story_id,
@@ -306,13 +316,14 @@ def search_page(db: sqlite_utils.Database, q: str, limit: int = 50, offset: int 
 
 
 def capped_count(db: sqlite_utils.Database, q: str) -> tuple[int, bool]:
-    """(stories among the first HIT_CAP + 1 hits, whether there are more hits than HIT_CAP)."""
+    """(stories among the newest HIT_CAP + 1 hits, whether there are more hits than HIT_CAP)."""
     expr = match_expression(q)
     if expr == '""':
         return 0, False
     hits, stories = db.execute(
         f"SELECT count(*), count(DISTINCT coalesce(a.story_id, -a.id)) FROM "
-        f"(SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? LIMIT ?) h JOIN articles a ON a.id = h.id",
+        f"(SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ? ORDER BY rowid DESC LIMIT ?) h "
+        "JOIN articles a ON a.id = h.id",
         [expr, HIT_CAP + 1],
     ).fetchone()
     return stories, hits > HIT_CAP

@@ -198,7 +198,7 @@ def test_more_hits_than_the_cap_are_newest_first_with_a_lower_bound(shared_stori
     cap = len(hits) // 3
     monkeypatch.setattr(search, "HIT_CAP", cap)
     expected = newest_per_story(hits)
-    lower = len({s for _, s in hits[: cap + 1]})  # stories among the first cap + 1 hits
+    lower = len({s for _, s in hits[-(cap + 1) :]})  # stories among the newest cap + 1 hits
     assert lower < len(stories)
     total, capped, rows = search.search_page(db, term, 20, 0)
     assert capped and total == lower
@@ -250,22 +250,24 @@ def test_title_check_agrees_with_the_index(fixture_db):
     assert search.in_title("人，才新政", "人才") == 0 and search.in_title("中国數谷", "数谷") == 1
 
 
-def canned_search_sql(cap: int) -> str:
-    """The canned query `search` of metadata.yml with its hit cap set to `cap`."""
+def canned_search_sql(cap: int, page_size: int) -> str:
+    """The canned query `search` of metadata.yml with its hit cap and page size set."""
     import yaml
 
     from monitor.service.serve import METADATA
 
     sql = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["databases"]["hzwatch"]["queries"]["search"]["sql"]
-    for old, new in [("limit 2001", f"limit {cap + 1}"), ("count(*) > 2000", f"count(*) > {cap}")]:
+    for old, new in [("LIMIT 2001", f"LIMIT {cap + 1}"), ("count(*) > 2000", f"count(*) > {cap}")]:
         assert sql.count(old) == 1, old
         sql = sql.replace(old, new)
-    return sql
+    assert sql.count("1000") == 10  # the page size: the limits and offsets of the three orders
+    return sql.replace("1000", str(page_size))
 
 
 @pytest.mark.parametrize("term", ["人才", "保障性住房"])
 def test_canned_search_is_the_page_query(shared_stories, monkeypatch, term):
-    """search.json (metadata.yml) gives the rows, order, total and cap flag of db.search, in both orders."""
+    """search.json (metadata.yml) gives the rows, order, total and cap flag of db.search, in both orders
+    and on pages within and past the newest hits the cap lets it read at first."""
     import sys
 
     from monitor.service.serve import PLUGINS
@@ -276,13 +278,17 @@ def test_canned_search_is_the_page_query(shared_stories, monkeypatch, term):
     db = shared_stories
     sql_functions.prepare_connection(db.conn)
     hits = len(scan_hits(db, term))
-    for cap in (2000, hits - 1):
+    for cap, size in [(2000, 1000), (2000, 7), (hits - 1, 1000), (hits // 4, 7)]:
         monkeypatch.setattr(search, "HIT_CAP", cap)
-        mine = search.search(db, term, 1000, 0)
-        canned = [dict(r) for r in db.query(canned_search_sql(cap), {"q": term, "page": "1"})]
-        assert [r["article_id"] for r in canned] == [r["id"] for r in mine]
-        assert {(r["total"], r["capped"]) for r in canned} == {(mine[0]["total"], mine[0]["capped"])}
-        assert mine[0]["capped"] == (cap < hits)
+        for page in range(1, 80):
+            mine = search.search(db, term, size, (page - 1) * size)
+            canned = [dict(r) for r in db.query(canned_search_sql(cap, size), {"q": term, "page": str(page)})]
+            assert [r["article_id"] for r in canned] == [r["id"] for r in mine], (cap, size, page)
+            if not mine:
+                break
+            assert {(r["total"], r["capped"]) for r in canned} == {(mine[0]["total"], mine[0]["capped"])}
+            assert mine[0]["capped"] == (cap < hits)
+        assert not mine, "ran out of pages before the results did"
 
 
 def test_search_page_says_newest_first_and_marks_the_lower_bound(shared_stories, monkeypatch):
@@ -313,7 +319,7 @@ def test_search_page_says_newest_first_and_marks_the_lower_bound(shared_stories,
         return r.text
 
     first, second = asyncio.run(get(1)), asyncio.run(get(2))
-    lower = len({s for _, s in hits[: cap + 1]})
+    lower = len({s for _, s in hits[-(cap + 1) :]})
     m = re.search(r'找到至少 <strong[^>]*data-lower-bound="1"[^>]*>(\d+)</strong>', first)
     assert m and int(m.group(1)) == lower
     assert re.findall(r'id="hz-order">([^<]*)<', first) == ["按收录时间从新到旧排列"]
