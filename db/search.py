@@ -232,15 +232,27 @@ HIT_CAP = 2000
 # datasette/metadata.yml is this statement with the page size and cap written in.
 SEARCH_SQL = f"""
 WITH hits AS MATERIALIZED (
-  SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr ORDER BY rowid DESC LIMIT :cap + 1
+  -- in index order: reading the index backwards to its end costs more (measured at 1M: 0.21 s
+  -- against 0.14 s for a term found nowhere, whose every candidate row is read)
+  SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr LIMIT :cap + 1
+),
+counted0 AS MATERIALIZED (
+  SELECT count(*) > :cap AS capped, count(*) AS hit_rows,
+         count(DISTINCT coalesce(a.story_id, -a.id)) AS stories
+  FROM hits h JOIN articles a INDEXED BY idx_articles_id_story ON a.id = h.id
+),
+latest AS MATERIALIZED (
+  SELECT rowid AS id FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expr ORDER BY rowid DESC
+  LIMIT (SELECT CASE WHEN capped THEN :cap + 1 ELSE 0 END FROM counted0)
 ),
 storied AS MATERIALIZED (
   SELECT h.id, a.story_id,
          row_number() OVER (PARTITION BY coalesce(a.story_id, -a.id) ORDER BY h.id DESC) AS n
-  FROM hits h JOIN articles a INDEXED BY idx_articles_id_story ON a.id = h.id
+  FROM latest h JOIN articles a INDEXED BY idx_articles_id_story ON a.id = h.id
 ),
 counted AS MATERIALIZED (
-  SELECT count(*) > :cap AS capped, count(*) AS hit_rows, coalesce(sum(n = 1), 0) AS stories FROM storied
+  SELECT capped, hit_rows, CASE WHEN capped THEN (SELECT sum(n = 1) FROM storied) ELSE stories END AS stories
+  FROM counted0
 ),
 scored AS MATERIALIZED (
   SELECT rowid AS id, bm25({FTS_TABLE}, {TITLE_WEIGHT}, {BODY_WEIGHT}) AS rank
