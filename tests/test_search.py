@@ -146,3 +146,184 @@ def test_a_rebuild_across_batches_finds_what_indexing_one_by_one_finds(tmp_path,
     assert db.execute(f"SELECT count(*) FROM {search.STATE_TABLE}").fetchone()[0] == len(bodies)
     config = dict(db.execute(f"SELECT k, v FROM {search.FTS_TABLE}_config").fetchall())
     assert config.get("automerge", search.DEFAULT_AUTOMERGE) == search.DEFAULT_AUTOMERGE
+
+
+# ------------------------------------------------------------------ frequent terms: newest first, a lower bound
+
+
+@pytest.fixture(scope="module")
+def shared_stories(tmp_path_factory):
+    """A copy of the fixture database where many hits of 人才 are copies of one another's stories
+    (syndication), so that which copy stands for a story, and the story count, can be wrong."""
+    path = tmp_path_factory.mktemp("stories") / "hzwatch.db"
+    build_fixture_db(path)
+    db = dbpkg.connect(path)
+    ids = [r["id"] for r in db.query("SELECT id FROM articles ORDER BY id")]
+    for n, article_id in enumerate(ids):
+        if n % 3 == 1:  # every third article joins the story of an article stored a little earlier or later
+            other = ids[(n * 7) % len(ids)]
+            db.execute(
+                "UPDATE articles SET story_id = (SELECT story_id FROM articles WHERE id = ?) WHERE id = ?",
+                [other, article_id],
+            )
+    yield db
+    db.close()
+
+
+def scan_hits(db, term: str) -> list[tuple[int, int]]:
+    """(article id, story) of every article containing the term, by a substring scan, in id order."""
+    return [
+        (row["id"], row["story_id"] if row["story_id"] is not None else -row["id"])
+        for row in db.query("SELECT id, story_id, title, body_norm FROM articles ORDER BY id")
+        if term in normalise_text(row["title"]) or term in (row["body_norm"] or "")
+    ]
+
+
+def newest_per_story(hits: list[tuple[int, int]]) -> list[int]:
+    """Newest stored first, each story once: its newest matching copy."""
+    seen, out = set(), []
+    for article_id, story in sorted(hits, reverse=True):
+        if story not in seen:
+            seen.add(story)
+            out.append(article_id)
+    return out
+
+
+@pytest.mark.parametrize("term", ["人才", "数谷", "保障性住房"])
+def test_more_hits_than_the_cap_are_newest_first_with_a_lower_bound(shared_stories, monkeypatch, term):
+    db = shared_stories
+    hits = scan_hits(db, term)
+    stories = {s for _, s in hits}
+    assert len(stories) < len(hits)  # copies among the hits: the check below can fail
+    cap = len(hits) // 3
+    monkeypatch.setattr(search, "HIT_CAP", cap)
+    expected = newest_per_story(hits)
+    lower = len({s for _, s in hits[-(cap + 1) :]})  # stories among the newest cap + 1 hits
+    assert lower < len(stories)
+    total, capped, rows = search.search_page(db, term, 20, 0)
+    assert capped and total == lower
+    assert [r["id"] for r in rows] == expected[:20]
+    # every page, to the end: each story once, as its newest matching copy
+    found, offset = [], 0
+    while True:
+        total, capped, rows = search.search_page(db, term, 25, offset)
+        assert capped and total == lower
+        if not rows:
+            break
+        found += [r["id"] for r in rows]
+        offset += 25
+    assert found == expected and len(found) == len(stories)
+
+
+def test_at_most_the_cap_keeps_the_exact_count_and_relevance(shared_stories, monkeypatch):
+    db = shared_stories
+    hits = scan_hits(db, "保障性住房")
+    stories = {s for _, s in hits}
+    for cap, want_capped in [(len(hits), False), (len(hits) - 1, True)]:
+        monkeypatch.setattr(search, "HIT_CAP", cap)
+        total, capped, rows = search.search_page(db, "保障性住房", 1000, 0)
+        assert capped is want_capped
+        if not capped:
+            assert total == len(stories)
+            assert {r["story_id"] if r["story_id"] is not None else -r["id"] for r in rows} == stories
+            flags = [r["title_hit"] for r in rows]
+            assert flags == sorted(flags, reverse=True)  # relevance order: title hits first
+            assert rows[0]["rank"] is not None
+        else:
+            assert [r["id"] for r in rows] == newest_per_story(hits)
+            assert all(r["rank"] is None for r in rows)
+
+
+def test_title_check_agrees_with_the_index(fixture_db):
+    """cjk_in_title (a Python check per hit) says what a MATCH on the title column says."""
+    titles = dict(fixture_db.execute("SELECT id, title FROM articles").fetchall())
+    for q in TERMS + ["數谷", "人才 数谷", "杭州", "2024", "AI"]:
+        by_index = {
+            r[0]
+            for r in fixture_db.execute(
+                f"SELECT rowid FROM {search.FTS_TABLE} WHERE {search.FTS_TABLE} MATCH ?",
+                [search.match_expression(q, "title")],
+            )
+        }
+        by_check = {i for i, title in titles.items() if search.in_title(title, q)}
+        assert by_check == by_index, q
+    assert search.in_title("人，才新政", "人才") == 0 and search.in_title("中国數谷", "数谷") == 1
+
+
+def canned_search_sql(cap: int, page_size: int) -> str:
+    """The canned query `search` of metadata.yml with its hit cap and page size set."""
+    import yaml
+
+    from monitor.service.serve import METADATA
+
+    sql = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["databases"]["hzwatch"]["queries"]["search"]["sql"]
+    for old, new, times in [("2001", f"{cap + 1}", 2), ("count(*) > 2000", f"count(*) > {cap}", 1)]:
+        assert sql.count(old) == times, old
+        sql = sql.replace(old, new)
+    assert sql.count("1000") == 10  # the page size: the limits and offsets of the three orders
+    return sql.replace("1000", str(page_size))
+
+
+@pytest.mark.parametrize("term", ["人才", "保障性住房"])
+def test_canned_search_is_the_page_query(shared_stories, monkeypatch, term):
+    """search.json (metadata.yml) gives the rows, order, total and cap flag of db.search, in both orders
+    and on pages within and past the newest hits the cap lets it read at first."""
+    import sys
+
+    from monitor.service.serve import PLUGINS
+
+    sys.path.insert(0, str(PLUGINS))
+    import sql_functions
+
+    db = shared_stories
+    sql_functions.prepare_connection(db.conn)
+    hits = len(scan_hits(db, term))
+    for cap, size in [(2000, 1000), (2000, 7), (hits - 1, 1000), (hits // 4, 7)]:
+        monkeypatch.setattr(search, "HIT_CAP", cap)
+        for page in range(1, 80):
+            mine = search.search(db, term, size, (page - 1) * size)
+            canned = [dict(r) for r in db.query(canned_search_sql(cap, size), {"q": term, "page": str(page)})]
+            assert [r["article_id"] for r in canned] == [r["id"] for r in mine], (cap, size, page)
+            if not mine:
+                break
+            assert {(r["total"], r["capped"]) for r in canned} == {(mine[0]["total"], mine[0]["capped"])}
+            assert mine[0]["capped"] == (cap < hits)
+        assert not mine, "ran out of pages before the results did"
+
+
+def test_search_page_says_newest_first_and_marks_the_lower_bound(shared_stories, monkeypatch):
+    """The /search page of a frequent term (Datasette in this process, so that the cap can be lowered)."""
+    import asyncio
+    import re
+
+    from datasette.app import Datasette
+
+    from monitor.service.serve import PLUGINS, SETTINGS, TEMPLATES, load_metadata
+
+    db = shared_stories
+    hits = scan_hits(db, "人才")
+    cap = len(hits) // 3
+    monkeypatch.setattr(search, "HIT_CAP", cap)
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    ds = Datasette(
+        [path],
+        metadata=load_metadata(),
+        template_dir=str(TEMPLATES),
+        plugins_dir=str(PLUGINS),
+        settings=dict(SETTINGS, default_allow_sql="off"),
+    )
+
+    async def get(page: int) -> str:
+        r = await ds.client.get("/search?q=%E4%BA%BA%E6%89%8D&page=" + str(page))
+        assert r.status_code == 200
+        return r.text
+
+    first, second = asyncio.run(get(1)), asyncio.run(get(2))
+    lower = len({s for _, s in hits[-(cap + 1) :]})
+    m = re.search(r'找到至少 <strong[^>]*data-lower-bound="1"[^>]*>(\d+)</strong>', first)
+    assert m and int(m.group(1)) == lower
+    assert re.findall(r'id="hz-order">([^<]*)<', first) == ["按收录时间从新到旧排列"]
+    newest = newest_per_story(hits)
+    ids = [int(x) for x in re.findall(r'data-article-id="(\d+)"', first + second)]
+    assert ids == newest[:40]
+    assert "下一页" in second and "上一页" in second

@@ -95,12 +95,13 @@ def extra_template_vars(datasette: Datasette, request: Request | None) -> dict[s
         return [dict(row) for row in rows]  # copies: a template may not change the cache
 
     async def search_articles(q: str, page: int | str | None = 1) -> dict[str, Any]:
-        """One page of search results plus the total count."""
+        """One page of search results plus the number of stories (a lower bound when `capped`: then
+        the results are the newest stored first, see db/search.py)."""
         offset = (max(int(page or 1), 1) - 1) * PAGE_SIZE
 
-        def run(conn: sqlite3.Connection) -> tuple[int, list[dict]]:
+        def run(conn: sqlite3.Connection) -> tuple[int, bool, list[dict]]:
             db = sqlite_utils.Database(conn)
-            total, rows = search_db.search_page(db, q, PAGE_SIZE, offset)
+            total, capped, rows = search_db.search_page(db, q, PAGE_SIZE, offset)
             # Snippets come from the body as published (full-width punctuation kept); the highlight
             # filter finds the terms through their Simplified form.
             bodies = (
@@ -116,10 +117,25 @@ def extra_template_vars(datasette: Datasette, request: Request | None) -> dict[s
             )
             for row in rows:
                 row["snippet_text"] = bodies.get(row["id"]) or ""
-            return total, rows
+            return total, capped, rows
 
-        total, rows = await datasette.get_database(db_name).execute_fn(run)
+        total, capped, rows = await datasette.get_database(db_name).execute_fn(run)
         terms = sorted(set((q or "").split()) | set(search_db.normalise(q).split()))
-        return {"total": total, "rows": rows, "page_size": PAGE_SIZE, "offset": offset, "terms": terms}
+        more = len(rows) == PAGE_SIZE if capped else offset + len(rows) < total
+        return {
+            "total": total,
+            "capped": capped,
+            "hit_cap": search_db.HIT_CAP,
+            "more": more,
+            "rows": rows,
+            "page_size": PAGE_SIZE,
+            "offset": offset,
+            "terms": terms,
+        }
 
-    return {"hz_db": db_name, "canned": canned, "search_articles": search_articles}
+    return {
+        "hz_db": db_name,
+        "canned": canned,
+        "search_articles": search_articles,
+        "search_hit_cap": search_db.HIT_CAP,
+    }
