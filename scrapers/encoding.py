@@ -58,14 +58,21 @@ def _decoded(body: bytes, codec: str) -> tuple[str | None, int]:
 
 def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]:
     """Return (text, codec used) for HTML bytes; the header is a hint, not the truth."""
+    text, codec, _ = decode_html_checked(body, content_type)
+    return text, codec
+
+
+def decode_html_checked(body: bytes, content_type: str | None = None) -> tuple[str, str, bool]:
+    """`decode_html`, and whether the text is exactly the bytes decoded with that codec (no byte
+    replaced or dropped, no BOM)."""
     if isinstance(body, str):
-        return body, "unicode"
+        return body, "unicode", False
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return body.decode(codec, errors="replace"), codec
+            return body.decode(codec, errors="replace"), codec, False
     declared = [c for c in (header_charset(content_type), meta_charset(body)) if c]
     if body.isascii():
-        return body.decode("ascii"), (declared[0] if declared else "utf-8")
+        return body.decode("ascii"), (declared[0] if declared else "utf-8"), True
     # Non-ASCII text that is valid UTF-8 is almost never anything else.
     candidates: list[str] = ["utf-8"]
     for c in declared + ["gb18030", "big5"]:
@@ -75,14 +82,14 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     for codec in candidates:
         text, err = _decoded(body, codec)
         if text is not None:
-            return text, codec
+            return text, codec, True
         if best_err is None or err < best_err:
             best, best_err = codec, err
     # Nothing decodes cleanly (stray bytes in a real page): take the least damaged reading,
     # unless the page really is in a single-byte charset that it declared.
     single = [c for c in declared if c in _SINGLE_BYTE]
     if single and best_err and best_err > len(body) // 50:
-        return body.decode(single[0]), single[0]
+        return body.decode(single[0]), single[0], True
     # a handful of stray bytes in an otherwise clean page: drop them rather than show U+FFFD
     errors = "ignore" if best_err is not None and best_err <= max(8, len(body) // 200) else "replace"
-    return body.decode(best, errors=errors), best
+    return body.decode(best, errors=errors), best, False

@@ -27,6 +27,7 @@ from scrapers.extract.parse import (
     line_texts,
     lines,
     norm,
+    raw_text,
     split_lines,
     text,
 )
@@ -142,7 +143,7 @@ def drop_chrome(
 
 def is_prose(el: etree._Element, g: dict) -> bool:
     """A container with many sentences and few links is article text, whatever its class says."""
-    raw = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+    raw = raw_text(el)
     if len(raw) < g["prose_min_chars"] or len(_PUNCT.findall(raw)) < g["prose_min_punct"]:
         return False
     n, link = 0, 0
@@ -168,7 +169,7 @@ def _paragraph_text(el: etree._Element, tag: str, noise: AnyOf) -> str | None:
         up = el.getparent()
         if up is None or up.tag in _INLINE_PARENTS:
             return None
-    raw = etree.tostring(el, method="text", encoding="unicode", with_tail=False)
+    raw = raw_text(el)
     if len(raw) < 10:  # the lines' characters are a part of raw's
         return None
     if LINK_ON in raw or LINK_OFF in raw:

@@ -14,7 +14,7 @@ from scrapers.extract.metadata import HEAD_FIELDS, LINE_FIELDS, fill, ordered_me
 from scrapers.extract.model import Extracted, Page
 from scrapers.extract.paging import links_in_tree
 from scrapers.extract.parse import (
-    decode,
+    decode_utf8,
     drop_scripts,
     enpproperty,
     mark_blocks,
@@ -130,9 +130,9 @@ def extract(
     cfg = load_config()
     name = profile or profile_for_url(url)
     rules = rules_for(name)
-    page_text, encoding = decode(html, content_type)
+    page_text, encoding, utf8 = decode_utf8(html, content_type)
     out = Extracted(profile=name, url=url, encoding=encoding)
-    root = parse(page_text, controls=may_have_controls(html, encoding))
+    root = parse(page_text, controls=may_have_controls(html, encoding), utf8=utf8)
     if root is None:
         out.error = "empty-shell"
         return out
