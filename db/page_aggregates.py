@@ -344,16 +344,19 @@ def figure_counts(source: str, picks: str, targets: str = "") -> str:
     """Per target of `source` (assessment rows): how many figures, how many doubtful, and what the
     target page's explanation counts against the pick in `picks` (same date and credible, doubtful
     from its date to the due date, after the due date)."""
-    where = f"WHERE f.target_id IN ({targets})" if targets else ""
+    where = f"WHERE target_id IN ({targets})" if targets else ""
+    # Both sides materialized once: joined to a view with a window function (the picks), SQLite
+    # otherwise evaluated the picks again for each figure row (318 ms for 393 computed rows).
     return f"""
+WITH f AS MATERIALIZED (SELECT * FROM {source} {where}),
+     l AS MATERIALIZED (SELECT * FROM {picks})
 SELECT f.target_id, count(*) AS figures, count(coalesce(f.doubt_rule, f.doubt_conflict)) AS doubtful,
        count(CASE WHEN f.as_of = l.as_of AND NOT (f.story_id = l.story_id AND f.value = l.value)
                    AND coalesce(f.doubt_rule, f.doubt_conflict) IS NULL THEN 1 END) AS same_date_credible,
        count(CASE WHEN f.as_of >= l.as_of AND f.as_of <= f.due
                    AND coalesce(f.doubt_rule, f.doubt_conflict) IS NOT NULL THEN 1 END) AS later_doubtful,
        count(CASE WHEN f.as_of > f.due THEN 1 END) AS after_due
-FROM {source} f LEFT JOIN {picks} l ON l.target_id = f.target_id
-{where}
+FROM f LEFT JOIN l ON l.target_id = f.target_id
 GROUP BY f.target_id"""
 
 
