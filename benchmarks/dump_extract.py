@@ -3,7 +3,8 @@ changed nothing (or to see exactly what it changed).
 
 Cases: the 100 saved real pages (bytes, and as text) with no URL and under every profile; the
 fixture pages with and without their URLs; every article (and its pager links) of the replica
-sites over HTTP; a few malformed inputs.
+sites over HTTP; the replica's fault corpus (replica/badcases.yaml: wrong and mixed encodings,
+invalid bytes, error and shell pages) as served; a few malformed inputs.
 
     .venv/bin/python benchmarks/dump_extract.py > before.jsonl   # on the old code
     .venv/bin/python benchmarks/dump_extract.py > after.jsonl    # on the new code
@@ -12,15 +13,19 @@ sites over HTTP; a few malformed inputs.
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import sys
+import urllib.error
 import urllib.request
 import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+import yaml  # noqa: E402
 
 from replica.server import start as start_replica  # noqa: E402
 from scrapers.encoding import decode_html  # noqa: E402
@@ -78,8 +83,26 @@ def main() -> None:
                 raw, ctype = r.read(), r.headers.get("Content-Type")
             emit(f"replica:{a['url']}", extract(raw, url=a["url"], content_type=ctype))
             print(json.dumps({"case": f"pager:{a['url']}", "links": pager_links(raw, a["url"])}))
+        bad_cases(srv)
     finally:
         srv.stop()
+
+
+def bad_cases(srv) -> None:
+    """The fault corpus as the replica serves it (cases that hang or trickle are left out)."""
+    host = "https://hznews.hangzhou.com.cn"
+    cases = yaml.safe_load((REPO / "replica" / "badcases.yaml").read_text(encoding="utf-8"))["cases"]
+    for c in cases:
+        if c.get("hang") or c["kind"] == "slow":
+            continue
+        try:
+            with urllib.request.urlopen(srv.url(host + c["path"]), timeout=10) as r:
+                raw, ctype = r.read(), r.headers.get("Content-Type")
+        # an error status or a broken transfer: what was fetched is recorded, not extracted
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            print(json.dumps({"case": f"bad:{c['id']}", "fetch": type(exc).__name__}))
+            continue
+        emit(f"bad:{c['id']}", extract(raw, url=host + c["path"], content_type=ctype))
 
 
 if __name__ == "__main__":
