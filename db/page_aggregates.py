@@ -337,7 +337,27 @@ def figure_view() -> str:
         if view.count(old) != 1:
             raise ValueError(f"015_figure_view.sql changed: {old!r}")
         view = view.replace(old, new)
-    return "DROP VIEW figure_assessments_computed;\n" + view
+    return "DROP VIEW figure_assessments_computed;\n" + view + "\n" + figure_picks()
+
+
+def figure_picks() -> str:
+    """target_latest's rule (011) over the stored rows (figure_picks_stored) and the computed ones
+    (figure_picks_computed): each target's credible latest figure, one text for both views."""
+    return "".join(
+        f"""
+CREATE VIEW figure_picks_{name} AS
+SELECT * FROM (
+  SELECT fa.*, row_number() OVER (
+           PARTITION BY fa.target_id
+           ORDER BY fa.as_of DESC, fa.by_person DESC, fa.rank DESC, fa.published DESC, fa.story_id DESC) AS pick
+  FROM {source} fa
+  WHERE coalesce(fa.doubt_rule, fa.doubt_conflict) IS NULL
+    AND fa.unit = fa.target_unit AND fa.as_of IS NOT NULL
+    AND (fa.due IS NULL OR fa.as_of <= fa.due)
+)
+WHERE pick = 1;"""
+        for name, source in (("stored", "figure_table"), ("computed", "figure_assessments_computed"))
+    )
 
 
 def figure_counts(source: str, picks: str, targets: str = "") -> str:

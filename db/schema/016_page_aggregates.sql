@@ -84,29 +84,8 @@ FROM figure_table WHERE target_id NOT IN (SELECT target_id FROM figure_dirty)
 UNION ALL
 SELECT * FROM figure_assessments_computed WHERE EXISTS (SELECT 1 FROM figure_dirty);
 
--- target_latest's rule (011), over any set of assessments: the figure_picks_* views give it rows.
-CREATE VIEW figure_picks_stored AS
-SELECT * FROM (
-  SELECT fa.*, row_number() OVER (
-           PARTITION BY fa.target_id
-           ORDER BY fa.as_of DESC, fa.by_person DESC, fa.rank DESC, fa.published DESC, fa.story_id DESC) AS pick
-  FROM figure_table fa
-  WHERE coalesce(fa.doubt_rule, fa.doubt_conflict) IS NULL
-    AND fa.unit = fa.target_unit AND fa.as_of IS NOT NULL
-    AND (fa.due IS NULL OR fa.as_of <= fa.due)
-)
-WHERE pick = 1;
-CREATE VIEW figure_picks_computed AS
-SELECT * FROM (
-  SELECT fa.*, row_number() OVER (
-           PARTITION BY fa.target_id
-           ORDER BY fa.as_of DESC, fa.by_person DESC, fa.rank DESC, fa.published DESC, fa.story_id DESC) AS pick
-  FROM figure_assessments_computed fa
-  WHERE coalesce(fa.doubt_rule, fa.doubt_conflict) IS NULL
-    AND fa.unit = fa.target_unit AND fa.as_of IS NOT NULL
-    AND (fa.due IS NULL OR fa.as_of <= fa.due)
-)
-WHERE pick = 1;
+-- target_latest's rule (011) over stored and computed assessments: the views figure_picks_stored and
+-- figure_picks_computed, one text for both (db/page_aggregates.py figure_picks), made before this file.
 CREATE TABLE target_latest_table AS SELECT * FROM figure_picks_stored WHERE 0;
 CREATE UNIQUE INDEX idx_target_latest_table ON target_latest_table(target_id);
 INSERT INTO target_latest_table SELECT * FROM figure_picks_stored;
