@@ -1,9 +1,11 @@
 """The stored story figures and their assessments (`figure_table`, migration m011_figure_table).
 
-`figure_assessments` is always exact: targets marked in `figure_dirty` (by triggers, on any write
-that may change their figures) are computed on the fly, the others read from `figure_table`. This
-module stores the dirty targets' rows and clears the marks, so pages stay fast; call it after a
-batch of writes (a match run, a crawl, a review).
+Triggers mark in `figure_dirty` the targets that a write may change. The pages read the stored rows
+only (figure_table, target_latest_table, target_figure_counts_table) and say that a marked target's
+new figures are being counted; `figure_assessments` and `target_latest` stay exact, computing the
+marked targets on the fly (slow at a million articles: for checks and the command line, not pages).
+This module stores the marked targets' rows and clears the marks; call it after a batch of writes
+(the end of a crawl or a match run, a review, a catalog sync).
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Reads for the supervision report (monitor/reporting): one plan, as of one date.
 
-Every figure comes from the story-level views of db/schema/007_stories.sql (story_figures,
-figure_assessments): the credible latest figure is picked with target_latest's order, among the
-figures published by the as-of date; the status follows the site's target_progress query with the
-as-of date in place of today. On today's date the numbers are the site's.
+Every figure comes from the stored story figures (figure_table, db/figures.py; a target whose new
+figures are not stored yet is marked `updating`, as on the site's pages): the credible latest
+figure is picked with target_latest's order, among the figures published by the as-of date; the
+status follows the site's target_progress query with the as-of date in place of today. On today's
+date the numbers are the site's.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ ORDER BY s.published DESC, s.story_id DESC
 
 TARGETS_SQL = """
 WITH known AS (
-  SELECT fa.* FROM figure_assessments fa
+  SELECT fa.* FROM figure_table fa
   WHERE fa.published IS NULL OR substr(fa.published, 1, 10) <= :as_of
 ),
 latest AS (
@@ -93,7 +94,8 @@ SELECT t.id AS target_id, t.item_id, i.title AS item_title, t.metric,
          WHEN t.due IS NULL OR t.due >= :as_of THEN '未到期'
          WHEN l.as_of = t.due THEN '未达标'
          ELSE '未报告'
-       END AS status
+       END AS status,
+       EXISTS (SELECT 1 FROM figure_dirty d WHERE d.target_id = t.id) AS updating
 FROM targets t
 JOIN items i ON i.id = t.item_id
 LEFT JOIN latest l ON l.target_id = t.id

@@ -16,7 +16,7 @@ QUEUE_SQL = """
 WITH doubtful AS (
   SELECT f.article_id, f.story_id, f.target_id, f.value, f.unit, f.as_of, f.published,
          coalesce(f.doubt_rule, f.doubt_conflict) AS detail
-  FROM figure_assessments f WHERE NOT f.by_person
+  FROM figure_table f WHERE NOT f.by_person
 ),
 queue AS (
   SELECT CASE WHEN d.detail IS NOT NULL THEN 0 ELSE 1 END AS priority,

@@ -380,6 +380,7 @@ def _operations(db) -> None:
 def build_fixture_db(path: str | Path, generated: int = 400, seed: int = 7) -> dict:
     """Create the fixture database at `path`; return ids the tests need."""
     import db as dbpkg
+    from db.figures import refresh_figures
     from db.search import reindex
 
     rng = random.Random(seed)
@@ -393,6 +394,7 @@ def build_fixture_db(path: str | Path, generated: int = 400, seed: int = 7) -> d
     copy_id = _syndicated_copy(db, script_id)
     _operations(db)
     reindex(db)
+    refresh_figures(db)  # as a crawl's end does: the pages read the stored figures
     first_item = db.execute("SELECT item_id FROM matches GROUP BY item_id ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
     info = {
         "script_article_id": script_id,

@@ -25,10 +25,12 @@ def report(plan_id: str, as_of: str | None, fmt: str, out: str | None, db_path: 
     hzwatch report --plan hangzhou-2026 --as-of 2026-06-30 --out 2026上半年.html
     """
     from db.clock import chinese_time
+    from db.figures import refresh_figures
     from monitor.reporting import ReportError, build_report, render_html, render_xlsx
 
     db = open_db(db_path)
     try:
+        refresh_figures(db)  # figures of a crawl or re-match still running are stored first: exact
         made = build_report(db, plan_id, as_of)
     except ReportError as exc:
         raise click.ClickException(str(exc)) from exc

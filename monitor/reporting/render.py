@@ -108,6 +108,9 @@ def render_xlsx(report: Report) -> bytes:
     summary.append(["量化目标数", len(report.targets)])
     for status in STATUSES:
         summary.append([f"目标{status}（个）", counts[status]])
+    updating = [t["metric"] for t in report.targets if t.get("updating")]
+    if updating:
+        summary.append(["新数字尚在计入的目标（表中为上次计算的结果）", "、".join(updating)])
     items = book.create_sheet("条目")
     items.append(ITEM_HEADERS)
     parents = {i["item_id"]: i["title"] for i in report.items}
