@@ -44,15 +44,13 @@ def store_target(db: sqlite_utils.Database, target: str) -> int:
     db.execute("CREATE TEMP TABLE IF NOT EXISTS figure_dirty_held (target_id TEXT PRIMARY KEY)")
     db.execute("INSERT INTO figure_dirty_held SELECT target_id FROM figure_dirty WHERE target_id <> ?", [target])
     db.execute("DELETE FROM figure_dirty WHERE target_id <> ?", [target])
-    db.execute("DELETE FROM figure_table WHERE target_id IN (SELECT target_id FROM figure_dirty)")
+    db.execute("DELETE FROM figure_table WHERE target_id = ?", [target])
     db.execute("INSERT INTO figure_table SELECT * FROM figure_assessments_computed")
-    # the target's latest figure and counts, from the rows just stored (m016)
+    # the target's latest figure and counts, from the rows just stored (m016); by the target's id, not
+    # `IN figure_dirty`, which SQLite did not push into the picks' window (0.1 s over every stored row)
     for table in ("target_latest_table", "target_figure_counts_table"):
-        db.execute(f"DELETE FROM {table} WHERE target_id IN (SELECT target_id FROM figure_dirty)")
-    db.execute(
-        "INSERT INTO target_latest_table SELECT * FROM figure_picks_stored"
-        " WHERE target_id IN (SELECT target_id FROM figure_dirty)"
-    )
+        db.execute(f"DELETE FROM {table} WHERE target_id = ?", [target])
+    db.execute("INSERT INTO target_latest_table SELECT * FROM figure_picks_stored WHERE target_id = ?", [target])
     db.execute(
         "INSERT INTO target_figure_counts_table"
         + figure_counts("figure_table", "target_latest_table", "SELECT target_id FROM figure_dirty")
