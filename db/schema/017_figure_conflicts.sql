@@ -13,9 +13,10 @@
 -- in the order, is no person's either and ranks no higher than f: none qualifies, no conflict. And f
 -- is the date's first figure (k = 1) unless that one has s's value; then f is the first figure with a
 -- value other than the first's (k2). So one numbering of each date's figures and one row per date
--- replace the pairs. (Where 015's order ties, two figures of one story and date with different values
--- and the same publication, 015 named either of them; here the numbering breaks the tie by value, so
--- the note names one of those same two.)
+-- replace the pairs. Where 015's order ties (two figures of one story, date and publication with
+-- different values) its SQL left the choice open; SQLite named the smaller value (the pairs reach
+-- its sort in the order of the story's figures, by value), and the numbering here breaks the tie by
+-- value ascending: the same note (tests/test_figure_view.py has such ties).
 --
 -- Also MATERIALIZED: `earliest` (015 ran it as a co-routine inside a correlated subquery).
 
@@ -88,7 +89,7 @@ dated AS MATERIALIZED (
          row_number() OVER w AS k, first_value(value) OVER w AS first
   FROM shown WHERE NOT after_publication AND as_of IS NOT NULL
   WINDOW w AS (PARTITION BY target_id, unit, as_of
-               ORDER BY by_person DESC, rank DESC, published DESC, story_id DESC, value DESC)
+               ORDER BY by_person DESC, rank DESC, published DESC, story_id DESC, value)
 ),
 -- per date: the first value, and the number of the first figure with another value (NULL: none)
 dates AS MATERIALIZED (
