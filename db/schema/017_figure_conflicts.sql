@@ -1,9 +1,19 @@
--- Migration m017_figure_conflicts: figure_assessments_computed as m016 left it (015's rules, reading the
--- dirty targets' progress rows only), except how it finds each figure's conflict. 015 joined every
--- figure to every other figure of its target, unit and as-of date with another value, numbered the
--- pairs and kept the first: at a million articles about 120 figures share each date, so the 40,009
--- figures of one target made millions of pairs, each with its note, sorted and indexed: 20-70 s of
--- the refresh, under the write lock. Shipped: never edit; add a migration instead.
+-- Migration m017_figure_conflicts: figure_assessments_computed with the rows of m016's (015's rules,
+-- reading the dirty targets' progress rows only), computed differently where 015 was per-row
+-- expensive: 74 s (27-43 s on a quieter machine) to store the 40,009 figures of one target at a
+-- million articles, under the write lock. Shipped: never edit; add a migration instead.
+--
+-- The conflicts (20 of the view's 23 s): 015 joined every figure to every other figure of its target,
+-- unit and as-of date with another value, numbered the pairs and kept the first: about 120 figures
+-- share each date there, so millions of pairs, each with its note, sorted and indexed. Here each
+-- date's figures are numbered once (argument below).
+-- The sources: each dirty target's responsible bureaus (level 3) and its plan's city papers (level 2)
+-- read once into `sources`, compared as 015 compared its json_each values (015 parsed them per
+-- progress row and per story figure). A story's rank in one pass: the highest level any of its
+-- articles matches (015: 3 if one matches a bureau, else 2 if one matches a paper), else 1.
+-- The copy shown: where a figure has one copy (count(DISTINCT a.id) = 1) it is that article; only the
+-- others are looked up, in 015's order (015's `copies` numbered the copies of every figure, reading
+-- every relevant article in a story and indexing all progress rows). `earliest` materialized.
 --
 -- Same rows. Within a date, order the figures not dated after publication as 015's conflict does
 -- (by_person DESC, rank DESC, published DESC, story_id DESC). For a figure s not entered by a person,
@@ -13,12 +23,10 @@
 -- in the order, is no person's either and ranks no higher than f: none qualifies, no conflict. And f
 -- is the date's first figure (k = 1) unless that one has s's value; then f is the first figure with a
 -- value other than the first's (k2). So one numbering of each date's figures and one row per date
--- replace the pairs. Where 015's order ties (two figures of one story, date and publication with
--- different values) its SQL left the choice open; SQLite named the smaller value (the pairs reach
--- its sort in the order of the story's figures, by value), and the numbering here breaks the tie by
--- value ascending: the same note (tests/test_figure_view.py has such ties).
---
--- Also MATERIALIZED: `earliest` (015 ran it as a co-routine inside a correlated subquery).
+-- replace the pairs. Where 015's order ties (two figures of one story, date, person flag and
+-- publication, with different values) its SQL left the choice open; SQLite named the smaller value
+-- (the pairs reach its sort in the order of the story's figures, by value), and the numbering here
+-- breaks the tie by value ascending: the same note (tests/test_figure_view.py has such ties).
 
 DROP VIEW figure_assessments_computed;
 
