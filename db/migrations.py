@@ -188,7 +188,10 @@ def m018_read_indexes(db: sqlite_utils.Database) -> None:
         CREATE INDEX IF NOT EXISTS idx_figure_table_queue_figure
             ON figure_table(published DESC, article_id DESC, target_id, value, unit)
             WHERE NOT by_person AND coalesce(doubt_rule, doubt_conflict) IS NULL;
-        CREATE INDEX IF NOT EXISTS idx_figure_table_feed ON figure_table(target_id, published DESC, story_id DESC);
+        CREATE INDEX IF NOT EXISTS idx_figure_table_report
+            ON figure_table(target_id, value_text, as_of_text, doubt_rule, doubt_conflict, published);
+        CREATE INDEX IF NOT EXISTS idx_figure_table_feed
+            ON figure_table(target_id, published DESC, story_id DESC, value DESC, unit DESC);
         """
     )
 
