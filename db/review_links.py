@@ -33,15 +33,19 @@ CREATE INDEX idx_review_links_page ON review_links(published DESC, article_id DE
 
 
 def _recompute(keys: str) -> str:
-    """Recompute the link rows of the story keys `keys` (a SELECT of one column named k)."""
+    """Recompute the link rows of the story keys `keys` (a SELECT of one column named k): stories by
+    their id, articles without a story by theirs (two statements: one OR of both read every article)."""
     return f"""
   DELETE FROM review_links WHERE story_key IN ({keys});
   INSERT INTO review_links (story_key, item_id, article_id, published)
-  SELECT coalesce(a.story_id, -a.id), m.item_id, min(a.id), max(a.published)
+  SELECT a.story_id, m.item_id, min(a.id), max(a.published)
   FROM articles a JOIN matches m ON m.article_id = a.id
-  WHERE a.relevant = 1 AND m.origin IS NULL
-    AND (a.story_id IN ({keys}) OR (a.id IN (SELECT -k FROM ({keys})) AND a.story_id IS NULL))
-  GROUP BY coalesce(a.story_id, -a.id), m.item_id;"""
+  WHERE a.story_id IN ({keys}) AND a.relevant = 1 AND m.origin IS NULL
+  GROUP BY a.story_id, m.item_id;
+  INSERT INTO review_links (story_key, item_id, article_id, published)
+  SELECT -a.id, m.item_id, a.id, a.published
+  FROM articles a JOIN matches m ON m.article_id = a.id
+  WHERE a.id IN (SELECT -k FROM ({keys})) AND a.story_id IS NULL AND a.relevant = 1 AND m.origin IS NULL;"""
 
 
 def _trigger(name: str, event: str, body: str, when: str = "") -> str:
