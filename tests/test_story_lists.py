@@ -17,6 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "datasette" / "plugins"))
 import sql_functions  # noqa: E402
 
+# a group with sub-items, a sub-item, items of the 2026 plan, and one that does not exist
+ITEMS = ("G-business", "A-life", "R03", "T-housing", "Y26-consumption", "NOPE")
+
 REFERENCE = {
     "latest_matches": """
 with relevant as materialized (
@@ -37,6 +40,28 @@ from page p
 join articles a on a.id = (select a3.id from articles a3 where a3.story_id = p.story_id and a3.relevant = 1
                            order by a3.published, a3.id limit 1)
 order by p.published desc, p.story_id desc
+""",
+    "feed_item": """
+with stories as materialized (
+  select a.story_id, min(a.published) as published
+  from matches m join articles a on a.id = m.article_id
+  where a.relevant = 1
+    and m.item_id in (select :item union select id from items where parent_id = :item)
+  group by a.story_id
+  order by published desc, a.story_id desc
+  limit 100
+)
+select 'hzwatch:story:' || s.story_id || ':' || :item as atom_id,
+       a.title as atom_title,
+       iso_tz(coalesce(a.published, a.fetched_at)) as atom_updated,
+       a.url as atom_link,
+       coalesce(cn_time(a.published), '') || ' ' || coalesce(a.source_name, '')
+         || coalesce((select '；另有' || (count(*) - 1) || '家转载' from articles c
+                      where c.story_id = s.story_id having count(*) > 1), '') as atom_content
+from stories s
+join articles a on a.id = (select a3.id from articles a3 where a3.story_id = s.story_id and a3.relevant = 1
+                           order by a3.published, a3.id limit 1)
+order by s.published desc, s.story_id desc
 """,
     "feed_matches": """
 with stories as materialized (
@@ -79,12 +104,21 @@ def _same(c: sqlite3.Connection) -> int:
     queries = yaml.safe_load((ROOT / "datasette" / "metadata.yml").read_text(encoding="utf-8"))
     canned = queries["databases"]["hzwatch"]["queries"]
     compared = 0
+    # with the items (and their parents) of the articles without a story: their group takes a place
+    storyless = c.execute(
+        "SELECT m.item_id, i.parent_id FROM matches m JOIN articles a ON a.id = m.article_id"
+        " LEFT JOIN items i ON i.id = m.item_id WHERE a.story_id IS NULL AND a.relevant = 1"
+    ).fetchall()
+    items = [*ITEMS, *sorted({x for row in storyless for x in row if x})]
     for name, reference in REFERENCE.items():
         for page in ("", "1", "2", "0"):
-            params = {"page": page} if ":page" in reference else {}
-            want = c.execute(reference, params).fetchall()
-            assert c.execute(canned[name]["sql"], params).fetchall() == want, (name, page)
-            compared += len(want)
+            for item in items if ":item" in reference else [None]:
+                params = {"page": page} if ":page" in reference else {}
+                if item:
+                    params["item"] = item
+                want = c.execute(reference, params).fetchall()
+                assert c.execute(canned[name]["sql"], params).fetchall() == want, (name, page, item)
+                compared += len(want)
     return compared
 
 
@@ -100,9 +134,22 @@ def _pages_of_100(c: sqlite3.Connection) -> None:
         assert want or page == "3"
 
 
+def _feeds_of_3(c: sqlite3.Connection) -> None:
+    # the feeds carry 100 stories, more than an item has in the fixture: compare them cut at 3 as well
+    queries = yaml.safe_load((ROOT / "datasette" / "metadata.yml").read_text(encoding="utf-8"))
+    canned = queries["databases"]["hzwatch"]["queries"]
+    items = [r[0] for r in c.execute("SELECT id FROM items")]
+    for name in ("feed_item", "feed_matches"):
+        new, old = (text.replace("limit 100", "limit 3") for text in (canned[name]["sql"], REFERENCE[name]))
+        for item in items if name == "feed_item" else [None]:
+            params = {"item": item} if item else {}
+            assert c.execute(new, params).fetchall() == c.execute(old, params).fetchall(), (name, item)
+
+
 def test_the_story_lists_equal_the_reference(conn):
     assert _same(conn) > 100
     _pages_of_100(conn)
+    _feeds_of_3(conn)
 
 
 def test_odd_articles_keep_the_lists_equal(conn, tmp_path):
@@ -132,4 +179,5 @@ def test_odd_articles_keep_the_lists_equal(conn, tmp_path):
         )
     assert _same(c) > 100
     _pages_of_100(c)
+    _feeds_of_3(c)
     c.close()
