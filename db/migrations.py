@@ -176,6 +176,32 @@ def m017_figure_conflicts(db: sqlite_utils.Database) -> None:
     db.executescript((SCHEMA_DIR / "017_figure_conflicts.sql").read_text(encoding="utf-8"))
 
 
+def m018_read_indexes(db: sqlite_utils.Database) -> None:
+    # Reads still slow at a million articles (benchmarks/README.md): the review queue's link rows
+    # stored and kept by triggers (db/review_links.py); the queue reads figures newest first from
+    # figure_table (doubtful and not apart), a target's feed its latest figures, the report a
+    # target's figures by publication date, without sorting or reading every row.
+    from db import review_links
+
+    db.executescript(review_links.SCHEMA)
+    db.executescript(review_links.fill())
+    db.executescript(review_links.triggers())
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS idx_figure_table_queue_doubt
+            ON figure_table(published DESC, article_id DESC, target_id, value, unit)
+            WHERE NOT by_person AND coalesce(doubt_rule, doubt_conflict) IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS idx_figure_table_queue_figure
+            ON figure_table(published DESC, article_id DESC, target_id, value, unit)
+            WHERE NOT by_person AND coalesce(doubt_rule, doubt_conflict) IS NULL;
+        CREATE INDEX IF NOT EXISTS idx_figure_table_report
+            ON figure_table(target_id, value_text, as_of_text, doubt_rule, doubt_conflict, published);
+        CREATE INDEX IF NOT EXISTS idx_figure_table_feed
+            ON figure_table(target_id, published DESC, story_id DESC, value DESC, unit DESC);
+        """
+    )
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -194,6 +220,7 @@ MIGRATIONS: list[Migration] = [
     m015_figure_view,
     m016_page_aggregates,
     m017_figure_conflicts,
+    m018_read_indexes,
 ]
 
 

@@ -12,45 +12,104 @@ import sqlite_utils
 
 from db.reviews import active_reviews, machine_result
 
-QUEUE_SQL = """
-WITH doubtful AS (
-  SELECT f.article_id, f.story_id, f.target_id, f.value, f.unit, f.as_of, f.published,
-         coalesce(f.doubt_rule, f.doubt_conflict) AS detail
-  FROM figure_table f WHERE NOT f.by_person
-),
-queue AS (
-  SELECT CASE WHEN d.detail IS NOT NULL THEN 0 ELSE 1 END AS priority,
-         CASE WHEN d.detail IS NOT NULL THEN 'doubt' ELSE 'figure' END AS kind,
-         d.article_id, d.published, NULL AS item_id, d.target_id, d.value, d.unit, d.as_of, d.detail
-  FROM doubtful d
-  UNION ALL
+# Each kind and priority is a branch read newest first from an index (figure_table's m018 indexes,
+# articles' candidate index, review_links: migration m018), cut at the page's end; only the page's rows
+# are joined to their articles. The order is by priority, publication (newest first) and article (the
+# later first); rows equal in those come in a fixed order (kind, item, target, value, unit).
+# A stored figure whose article is gone (the queue leaves it out) belongs to a target marked dirty: 011's
+# triggers mark the targets of an article's figures when it is deleted, until the figures are stored
+# again. Only those targets' rows are looked up (a lookup for each of 90,000 figures took 0.4 s).
+_ARTICLE_KEPT = (
+    "(f.target_id NOT IN (SELECT target_id FROM figure_dirty)"
+    " OR EXISTS (SELECT 1 FROM articles a INDEXED BY idx_articles_id_story WHERE a.id = f.article_id))"
+)
+
+_FIGURES = """
+  SELECT * FROM (
+    SELECT {priority} AS priority, '{kind}' AS kind, f.article_id, f.published, NULL AS item_id, f.target_id,
+           f.value, f.unit, f.as_of, coalesce(f.doubt_rule, f.doubt_conflict) AS detail
+    FROM figure_table f
+    WHERE NOT f.by_person AND coalesce(f.doubt_rule, f.doubt_conflict) IS {null}
+      AND coalesce(:kind, '{kind}') = '{kind}' AND __KEPT__
+    ORDER BY f.published DESC, f.article_id DESC, f.target_id, f.value, f.unit
+    LIMIT :limit + :offset)""".replace("__KEPT__", _ARTICLE_KEPT)
+
+_CANDIDATES = """
+  SELECT * FROM (
+    SELECT * FROM candidates WHERE priority = {priority} AND coalesce(:kind, 'candidate') = 'candidate'
+    ORDER BY published DESC, article_id DESC LIMIT :limit + :offset)"""
+
+_LINKS = """
+  SELECT * FROM (
+    SELECT {priority} AS priority, 'link' AS kind, l.article_id, l.published, l.item_id,
+           NULL AS target_id, NULL AS value, NULL AS unit, NULL AS as_of, NULL AS detail
+    FROM review_links l
+    WHERE l.item_id {has} (SELECT item_id FROM targets) AND coalesce(:kind, 'link') = 'link'
+    ORDER BY l.published DESC, l.article_id DESC, l.item_id
+    LIMIT :limit + :offset)"""
+
+_QUEUE_CTES = """
+WITH candidates AS (
   SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(a.candidate) e JOIN targets t
-                           ON t.item_id = json_extract(e.value, '$.item')) THEN 2 ELSE 3 END,
-         'candidate', a.id, a.published,
-         (SELECT group_concat(DISTINCT json_extract(e.value, '$.item')) FROM json_each(a.candidate) e),
-         NULL, NULL, NULL, NULL, NULL
-  FROM articles a
+                           ON t.item_id = json_extract(e.value, '$.item')) THEN 2 ELSE 3 END AS priority,
+         'candidate' AS kind, a.id AS article_id, a.published,
+         (SELECT group_concat(DISTINCT json_extract(e.value, '$.item')) FROM json_each(a.candidate) e) AS item_id,
+         NULL AS target_id, NULL AS value, NULL AS unit, NULL AS as_of, NULL AS detail
+  FROM articles a INDEXED BY idx_articles_candidate
   WHERE a.candidate IS NOT NULL AND a.relevant = 0
     AND NOT EXISTS (SELECT 1 FROM reviews r JOIN articles c ON c.id = r.article_id
                     WHERE r.kind = 'relevance' AND r.undone_at IS NULL
                       AND (c.id = a.id OR c.story_id = a.story_id))
     AND a.id = (SELECT min(c.id) FROM articles c WHERE c.story_id = a.story_id OR c.id = a.id)
-  UNION ALL
-  SELECT CASE WHEN EXISTS (SELECT 1 FROM targets t WHERE t.item_id = m.item_id) THEN 2 ELSE 3 END,
-         'link', min(a.id), max(a.published), m.item_id, NULL, NULL, NULL, NULL, NULL
-  FROM matches m JOIN articles a ON a.id = m.article_id
-  WHERE a.relevant = 1 AND m.origin IS NULL
-  GROUP BY coalesce(a.story_id, -a.id), m.item_id
+),
+queue AS ("""
+
+QUEUE_SQL = (
+    _QUEUE_CTES
+    + "\n  UNION ALL".join(
+        [
+            _FIGURES.format(priority=0, kind="doubt", null="NOT NULL"),
+            _FIGURES.format(priority=1, kind="figure", null="NULL"),
+            _CANDIDATES.format(priority=2),
+            _LINKS.format(priority=2, has="IN"),
+            _CANDIDATES.format(priority=3),
+            _LINKS.format(priority=3, has="NOT IN"),
+        ]
+    )
+    + """
+),
+page AS (
+  SELECT * FROM queue
+  ORDER BY priority, published DESC, article_id DESC, kind, item_id, target_id, value, unit
+  LIMIT :limit OFFSET :offset
 )
 SELECT q.*, a.title, a.source_name, a.site, a.candidate,
        i.title AS item_title, t.metric, t.value AS target_value, t.unit AS target_unit
-FROM queue q
-JOIN articles a ON a.id = q.article_id AND (:kind IS NULL OR q.kind = :kind)
+FROM page q
+JOIN articles a ON a.id = q.article_id
 LEFT JOIN items i ON i.id = q.item_id
 LEFT JOIN targets t ON t.id = q.target_id
-ORDER BY q.priority, q.published DESC, q.article_id DESC
-LIMIT :limit OFFSET :offset
+ORDER BY q.priority, q.published DESC, q.article_id DESC, q.kind, q.item_id, q.target_id, q.value, q.unit
 """
+)
+
+# How many rows of each kind: counted from the same indexes, whole.
+COUNTS_SQL = (
+    _QUEUE_CTES.split(",\nqueue AS (")[0]
+    + """
+SELECT 'doubt', count(*) FROM figure_table f
+WHERE NOT f.by_person AND coalesce(f.doubt_rule, f.doubt_conflict) IS NOT NULL
+  AND __KEPT__
+UNION ALL
+SELECT 'figure', count(*) FROM figure_table f
+WHERE NOT f.by_person AND coalesce(f.doubt_rule, f.doubt_conflict) IS NULL
+  AND __KEPT__
+UNION ALL
+SELECT 'candidate', count(*) FROM candidates
+UNION ALL
+SELECT 'link', count(*) FROM review_links
+""".replace("__KEPT__", _ARTICLE_KEPT)
+)
 
 
 KINDS = ("doubt", "figure", "candidate", "link")
@@ -63,8 +122,7 @@ def queue(db: sqlite_utils.Database, limit: int = 100, offset: int = 0, kind: st
 
 def queue_counts(db: sqlite_utils.Database) -> dict[str, int]:
     """How many queue rows of each kind."""
-    sql = QUEUE_SQL.split("SELECT q.*", 1)[0] + "SELECT kind, count(*) FROM queue GROUP BY kind"
-    return {row[0]: row[1] for row in db.execute(sql)}
+    return {row[0]: row[1] for row in db.execute(COUNTS_SQL) if row[1]}
 
 
 def audit(db: sqlite_utils.Database, limit: int = 200, offset: int = 0) -> list[dict]:

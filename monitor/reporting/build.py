@@ -28,14 +28,10 @@ class Report:
     generated: str  # ISO timestamp
     items: list[dict] = field(default_factory=list)  # plan order; each with depth, kind_text, latest
     targets: list[dict] = field(default_factory=list)
+    reports: int = 0  # stories linked to any of the plan's items (the roots' counts hold their children's)
 
     def status_counts(self) -> dict[str, int]:
         return {s: sum(1 for t in self.targets if t["status"] == s) for s in STATUSES}
-
-    @property
-    def reports(self) -> int:
-        """Stories linked to any of the plan's items (the roots' counts hold their children's)."""
-        return sum(1 for _ in {r["story_id"] for i in self.items for r in i["all_stories"]})
 
 
 def _tree_order(items: list[dict]) -> list[dict]:
@@ -69,9 +65,8 @@ def build_report(db: sqlite_utils.Database, plan_id: str, as_of: dt.date | str |
     for item in items:
         item["kind_text"] = KINDS.get(item["kind"], item["kind"])
         item["latest"] = reads.latest_reports(db, item["item_id"], iso, LATEST_PER_ITEM)
-        # every story, only to count the plan's distinct reports (roots hold their children's)
-        item["all_stories"] = reads.latest_reports(db, item["item_id"], iso, -1) if item["depth"] == 0 else []
     targets = reads.targets(db, plan_id, iso)
     for target in targets:
         target["source_kind"] = SOURCE_KINDS.get(target["rank"], "") if target["rank"] else ""
-    return Report(plan=plan, as_of=iso, generated=now_iso(), items=items, targets=targets)
+    reports = reads.reports(db, plan_id, iso)
+    return Report(plan=plan, as_of=iso, generated=now_iso(), items=items, targets=targets, reports=reports)
