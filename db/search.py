@@ -11,11 +11,14 @@ that "人，才" in a text is not found by the query 人才.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 import sqlite3
 import unicodedata
+from collections import deque
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import sqlite_utils
 
@@ -107,16 +110,13 @@ def _stamp(row: dict) -> str:
     return row.get("content_hash") or row.get("updated_at") or row.get("fetched_at") or ""
 
 
-def _index_rows(db: sqlite_utils.Database, rows: Iterable[dict], fresh: bool = False) -> int:
-    """Index rows of `articles`; `fresh`: the index holds none of them (no delete first)."""
-    now = now_iso()
-    fts, state = [], []
-    for row in rows:
-        body = row["body_norm"] if row.get("body_norm") is not None else normalise(row.get("body"))
-        fts.append((row["id"], to_tokens(normalise(row.get("title"))), to_tokens(body)))
-        state.append((row["id"], _stamp(row), now))
-    if not fts:
-        return 0
+def _entry(row: dict, now: str) -> tuple[tuple, tuple]:
+    """An article row as the index stores it (rowid, title tokens, body tokens) and its state row."""
+    body = row["body_norm"] if row.get("body_norm") is not None else normalise(row.get("body"))
+    return (row["id"], to_tokens(normalise(row.get("title"))), to_tokens(body)), (row["id"], _stamp(row), now)
+
+
+def _write_entries(db: sqlite_utils.Database, fts: list[tuple], state: list[tuple], fresh: bool) -> int:
     conn = db.conn
     if not fresh:
         conn.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", [(r[0],) for r in fts])
@@ -126,6 +126,12 @@ def _index_rows(db: sqlite_utils.Database, rows: Iterable[dict], fresh: bool = F
         state,
     )
     return len(fts)
+
+
+def _index_rows(db: sqlite_utils.Database, rows: Iterable[dict], fresh: bool = False) -> int:
+    """Index rows of `articles`; `fresh`: the index holds none of them (no delete first)."""
+    fts, state = _entries(list(rows), now_iso())
+    return _write_entries(db, fts, state, fresh) if fts else 0
 
 
 _ARTICLE_COLUMNS = "id, title, body, body_norm, content_hash, updated_at, fetched_at"
@@ -162,36 +168,69 @@ def _index_ids(db: sqlite_utils.Database, ids: list[int]) -> int:
     return done
 
 
-def reindex(db: sqlite_utils.Database) -> int:
+def reindex(db: sqlite_utils.Database, workers: int | None = None) -> int:
     """Rebuild the whole search index from `articles`; return the number of articles indexed.
 
-    A rebuild inserts into an empty index: no per-row delete, large transactions read by id range,
-    and FTS5's incremental merging off until one 'optimize' at the end (measured at 20,000 articles:
-    about a fifth less CPU than indexing batch by batch with merges).
+    A rebuild inserts into an empty index: no per-row delete, large transactions by id range, and
+    FTS5's incremental merging off until one 'optimize' at the end (measured at 20,000 articles:
+    about a fifth less CPU than indexing batch by batch with merges). The articles are turned into
+    tokens by `workers` processes (default: one per core) while this process reads the articles and
+    writes the index in id order: tokenising was half the work (measured on 5,000 articles of the
+    1M benchmark database: 170 µs an article, against 130 µs for FTS5's insert).
     """
     with db.atomic():
         db.execute(f"DELETE FROM {FTS_TABLE}")
         db.execute(f"DELETE FROM {STATE_TABLE}")
+    low, high = db.execute("SELECT min(id), max(id) FROM articles").fetchone()
+    if low is None:
+        return 0
+    ranges = [(after, after + REBUILD_BATCH) for after in range(low - 1, high, REBUILD_BATCH)]
+    workers = (os.cpu_count() or 1) if workers is None else workers
     db.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('automerge', 0)")
     done = 0
     try:
-        last = 0
-        while True:
-            rows = list(
-                db.query(
-                    f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id > ? ORDER BY id LIMIT ?",
-                    [last, REBUILD_BATCH],
-                )
-            )
-            if not rows:
-                break
+        for fts, state in _rebuild_entries(db, ranges, workers):
             with db.atomic():
-                done += _index_rows(db, rows, fresh=True)
-            last = rows[-1]["id"]
+                done += _write_entries(db, fts, state, fresh=True)
     finally:
         db.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rank) VALUES ('automerge', {DEFAULT_AUTOMERGE})")
     db.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")
     return done
+
+
+def _rebuild_entries(
+    db: sqlite_utils.Database, ranges: list[tuple[int, int]], workers: int
+) -> Iterator[tuple[list[tuple], list[tuple]]]:
+    """Index and state rows of each id range, in order. This process reads the articles; with
+    several ranges and workers, worker processes make the tokens (at most 2 ranges a worker in
+    flight). Workers never open the database: a reader active all the time would keep SQLite from
+    ever resetting its write-ahead log, which then grew by the whole index."""
+    now = now_iso()
+
+    def rows(after: int, upto: int) -> list[dict]:
+        sql = f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id > ? AND id <= ? ORDER BY id"
+        return list(db.query(sql, [after, upto]))
+
+    if workers < 2 or len(ranges) < 2:
+        for after, upto in ranges:
+            yield _entries(rows(after, upto), now)
+        return
+    # fork: the workers need nothing but this module's functions (a rebuild runs in a benchmark or a
+    # test, single-threaded); spawn and forkserver import the caller's main module again in each worker
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        pending: deque = deque()
+        for after, upto in ranges:
+            pending.append(pool.apply_async(_entries, (rows(after, upto), now)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
+
+
+def _entries(rows: list[dict], now: str) -> tuple[list[tuple], list[tuple]]:
+    """(Also in a worker process) the index rows and state rows of these article rows."""
+    entries = [_entry(row, now) for row in rows]
+    return [e[0] for e in entries], [e[1] for e in entries]
 
 
 def sync_index(db: sqlite_utils.Database) -> dict[str, int]:

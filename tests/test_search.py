@@ -129,8 +129,9 @@ def test_sync_index_catches_up_missing_changed_and_deleted(tmp_path):
 
 
 def test_a_rebuild_across_batches_finds_what_indexing_one_by_one_finds(tmp_path, monkeypatch):
-    """reindex (no deletes, merging deferred) gives the same hits as indexing article by article,
-    spans several batches, and leaves FTS5's automerge setting as it found it."""
+    """reindex (no deletes, merging deferred; in this process or in workers) stores what indexing
+    article by article stored and gives the same hits, spans several batches, and leaves FTS5's
+    automerge setting as it found it."""
     monkeypatch.setattr(search, "REBUILD_BATCH", 3)
     db = dbpkg.connect(tmp_path / "hzwatch.db")
     bodies = ["人才新政", "住房保障", "一网通办", "中国数谷", "人才住房", "数谷人才", "保障性住房", "杭州"]
@@ -139,7 +140,11 @@ def test_a_rebuild_across_batches_finds_what_indexing_one_by_one_finds(tmp_path,
         search.index_article(db, article_id)
     terms = ["人才", "住房", "数谷", "一网通办", "杭州", "标题", "保障"]
     before = {t: [r["id"] for r in search.search(db, t)] for t in terms}
-    assert search.reindex(db) == len(bodies)
+    stored = db.execute(f"SELECT rowid, title, body FROM {search.FTS_TABLE} ORDER BY rowid").fetchall()
+    assert search.reindex(db, workers=1) == len(bodies)  # in this process
+    assert db.execute(f"SELECT rowid, title, body FROM {search.FTS_TABLE} ORDER BY rowid").fetchall() == stored
+    assert search.reindex(db, workers=2) == len(bodies)  # tokens made by two worker processes
+    assert db.execute(f"SELECT rowid, title, body FROM {search.FTS_TABLE} ORDER BY rowid").fetchall() == stored
     assert {t: [r["id"] for r in search.search(db, t)] for t in terms} == before
     assert len(before["人才"]) == 3 and len(before["标题"]) == len(bodies)
     assert db.execute(f"SELECT count(*) FROM {search.FTS_TABLE}").fetchone()[0] == len(bodies)
