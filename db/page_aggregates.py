@@ -133,7 +133,8 @@ def _month_step(row: str, step: str) -> str:
     return _bump("item_months", {"item_id": f"{row}.item_id", "month": month}, "reports", f"{step}1", when)
 
 
-def _trigger(name: str, event: str, body: str, when: str = "") -> str:
+def trigger(name: str, event: str, body: str, when: str = "") -> str:
+    """CREATE TRIGGER text (AFTER … BEGIN body END), with a WHEN condition if given."""
     return f"CREATE TRIGGER {name} {event}{' WHEN ' + when if when else ''}\nBEGIN{body}\nEND;\n"
 
 
@@ -149,32 +150,32 @@ _CANDIDATES_OF_ITEM = "SELECT article_id FROM candidate_links WHERE item_id IN (
 def _counter_triggers() -> list[str]:
     """The counters moved by rows entering or leaving item_story, plan_story and story_stats."""
     return [
-        _trigger(
+        trigger(
             "agg_item_story_insert",
             "AFTER INSERT ON item_story",
             _count_step("item_counts", "item_id", "new", "+", "item_story") + _month_step("new", "+"),
         ),
-        _trigger(
+        trigger(
             "agg_item_story_delete",
             "AFTER DELETE ON item_story",
             _count_step("item_counts", "item_id", "old", "-", "item_story") + _month_step("old", "-"),
         ),
-        _trigger(
+        trigger(
             "agg_plan_story_insert",
             "AFTER INSERT ON plan_story",
             _count_step("plan_counts", "plan_id", "new", "+", "plan_story"),
         ),
-        _trigger(
+        trigger(
             "agg_plan_story_delete",
             "AFTER DELETE ON plan_story",
             _count_step("plan_counts", "plan_id", "old", "-", "plan_story"),
         ),
-        _trigger(
+        trigger(
             "agg_story_stats_insert",
             "AFTER INSERT ON story_stats",
             _STORIES.format(sign="+", row="new"),
         ),
-        _trigger(
+        trigger(
             "agg_story_stats_delete",
             "AFTER DELETE ON story_stats",
             _STORIES.format(sign="-", row="old"),
@@ -190,14 +191,14 @@ def triggers() -> str:
     both = "SELECT old.story_id UNION SELECT new.story_id"
     return "\n".join(
         [
-            _trigger("agg_match_insert", "AFTER INSERT ON matches", _links(_OF_ARTICLE.format("new"))),
-            _trigger("agg_match_delete", "AFTER DELETE ON matches", _links(_OF_ARTICLE.format("old"))),
-            _trigger(
+            trigger("agg_match_insert", "AFTER INSERT ON matches", _links(_OF_ARTICLE.format("new"))),
+            trigger("agg_match_delete", "AFTER DELETE ON matches", _links(_OF_ARTICLE.format("old"))),
+            trigger(
                 "agg_match_update",
                 "AFTER UPDATE OF article_id, item_id ON matches",
                 _links(f"{_OF_ARTICLE.format('old')} UNION {_OF_ARTICLE.format('new')}"),
             ),
-            _trigger(
+            trigger(
                 "agg_article_insert",
                 "AFTER INSERT ON articles",
                 _article_counts("new", "+")
@@ -205,7 +206,7 @@ def triggers() -> str:
                 + _links("SELECT new.story_id")
                 + _candidates("new"),
             ),
-            _trigger(
+            trigger(
                 "agg_article_delete",
                 "AFTER DELETE ON articles",
                 _article_counts("old", "-")
@@ -214,7 +215,7 @@ def triggers() -> str:
                 + "\n  DELETE FROM candidate_links WHERE article_id = old.id;"
                 + "\n  DELETE FROM candidate_items WHERE article_id = old.id;",
             ),
-            _trigger(
+            trigger(
                 "agg_article_update",
                 "AFTER UPDATE OF relevant, story_id, published, source_id, candidate ON articles",
                 _article_counts("old", "-")
@@ -224,17 +225,17 @@ def triggers() -> str:
                 + _candidates("new"),
                 changed,
             ),
-            _trigger(
+            trigger(
                 "agg_item_insert",
                 "AFTER INSERT ON items",
                 _links(_OF_ITEM.format("new.id")) + _candidate_items(_CANDIDATES_OF_ITEM.format("new.id")),
             ),
-            _trigger(
+            trigger(
                 "agg_item_delete",
                 "AFTER DELETE ON items",
                 _links(_OF_ITEM.format("old.id")) + _candidate_items(_CANDIDATES_OF_ITEM.format("old.id")),
             ),
-            _trigger(
+            trigger(
                 "agg_item_update",
                 "AFTER UPDATE OF id, parent_id, plan_id ON items",
                 _links(_OF_ITEM.format("old.id, new.id"))

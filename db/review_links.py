@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
+from db.page_aggregates import trigger
+
 # The link rows from scratch: what the queue computed before m018 (and what the tests compare with).
 SCRATCH = """
 SELECT coalesce(a.story_id, -a.id) AS story_key, m.item_id, min(a.id) AS article_id, max(a.published) AS published
@@ -48,10 +50,6 @@ def _recompute(keys: str) -> str:
   WHERE a.id IN (SELECT -k FROM ({keys})) AND a.story_id IS NULL AND a.relevant = 1 AND m.origin IS NULL;"""
 
 
-def _trigger(name: str, event: str, body: str, when: str = "") -> str:
-    return f"CREATE TRIGGER {name} {event}{' WHEN ' + when if when else ''}\nBEGIN{body}\nEND;\n"
-
-
 _OF_ARTICLE = "SELECT coalesce(story_id, -id) AS k FROM articles WHERE id = {0}.article_id"
 
 
@@ -61,24 +59,24 @@ def triggers() -> str:
     both = "SELECT coalesce(old.story_id, -old.id) AS k UNION SELECT coalesce(new.story_id, -new.id)"
     return "\n".join(
         [
-            _trigger("review_links_match_insert", "AFTER INSERT ON matches", _recompute(_OF_ARTICLE.format("new"))),
-            _trigger("review_links_match_delete", "AFTER DELETE ON matches", _recompute(_OF_ARTICLE.format("old"))),
-            _trigger(
+            trigger("review_links_match_insert", "AFTER INSERT ON matches", _recompute(_OF_ARTICLE.format("new"))),
+            trigger("review_links_match_delete", "AFTER DELETE ON matches", _recompute(_OF_ARTICLE.format("old"))),
+            trigger(
                 "review_links_match_update",
                 "AFTER UPDATE OF article_id, item_id, origin ON matches",
                 _recompute(f"{_OF_ARTICLE.format('old')} UNION {_OF_ARTICLE.format('new')}"),
             ),
-            _trigger(
+            trigger(
                 "review_links_article_insert",
                 "AFTER INSERT ON articles",
                 _recompute("SELECT coalesce(new.story_id, -new.id) AS k"),
             ),
-            _trigger(
+            trigger(
                 "review_links_article_delete",
                 "AFTER DELETE ON articles",
                 _recompute("SELECT coalesce(old.story_id, -old.id) AS k"),
             ),
-            _trigger(
+            trigger(
                 "review_links_article_update",
                 "AFTER UPDATE OF id, relevant, story_id, published ON articles",
                 _recompute(both),
