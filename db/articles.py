@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlite_utils
@@ -190,23 +191,32 @@ def _find_story(
     return None
 
 
-def store_article(db: sqlite_utils.Database, art: Article) -> tuple[int, str]:
-    """Insert or update one article by canonical URL; returns (article id, new|updated|unchanged).
+@dataclass
+class Prepared:
+    """One article ready to be written: its stored columns, the keys that find its story, and the row
+    already stored under its URL (id, content hash, story), if any."""
 
-    Call inside `db.atomic()` to store it together with its match.
-    """
-    url = art.url
+    url: str
+    fields: dict
+    key: str
+    numbers: tuple
+    stored: tuple | None
+
+    @property
+    def unchanged(self) -> bool:
+        return self.stored is not None and self.stored[1] == self.fields["content_hash"]
+
+
+def prepare_article(db: sqlite_utils.Database, art: Article) -> Prepared:
+    """Normalise and hash one article and read what is stored under its URL (nothing is written)."""
     title, body = art.title or "", art.body or ""
     # normalise each text once (OpenCC over a long body is the costly step): the same values as
     # content_hash(), simhash() and title_key()
-    body_norm = normalise_text(body)
-    key = _PUNCT.sub("", _PINNED.sub("", normalise_text(title))).lower()
+    title_norm, body_norm = normalise_text(title), normalise_text(body)
+    key = _PUNCT.sub("", _PINNED.sub("", title_norm)).lower()
     h = hashlib.sha256(key.encode())
     h.update(b"\0")
     h.update(_PUNCT.sub("", body_norm).encode())
-    chash = h.hexdigest()
-    sh = _simhash_norm(body_norm if body else normalise_text(title))
-    methods = json.dumps(art.methods, ensure_ascii=False, sort_keys=True)
     fields = {
         "source_id": art.source_id,
         "site": art.site,
@@ -219,43 +229,63 @@ def store_article(db: sqlite_utils.Database, art: Article) -> tuple[int, str]:
         "publisher": art.publisher,
         "body": body,
         "body_norm": body_norm,
-        "content_hash": chash,
-        "simhash": sh,
-        "methods": methods,
+        "content_hash": h.hexdigest(),
+        "simhash": _simhash_norm(body_norm if body else title_norm),
+        "methods": json.dumps(art.methods, ensure_ascii=False, sort_keys=True),
     }
+    numbers = (tuple(_NUMBER.findall(title_norm)), tuple(sorted(set(_BODY_NUMBER.findall(body_norm)))))
+    stored = db.execute("SELECT id, content_hash, story_id FROM articles WHERE url = ?", [art.url]).fetchone()
+    return Prepared(art.url, fields, key, numbers, stored)
+
+
+def store_article(db: sqlite_utils.Database, art: Article, verdict: dict | None = None) -> tuple[int, str]:
+    """Insert or update one article by canonical URL; returns (article id, new|updated|unchanged).
+
+    Call inside `db.atomic()` to store it together with its match.
+    """
+    return write_article(db, prepare_article(db, art), verdict)
+
+
+def write_article(db: sqlite_utils.Database, prep: Prepared, verdict: dict | None = None) -> tuple[int, str]:
+    """Write a prepared article (nothing when unchanged) with its story, in one row write.
+
+    `verdict` (db.matches.verdict_columns: relevant, score …) goes into the same INSERT or UPDATE, so
+    the row is written once: every write of an articles row fires the page-count triggers (m016, m018),
+    which cost more than the row itself. Its story is found before the row is written for the same
+    reason; a new story's first article is set just after (stories has no triggers).
+    """
+    if prep.unchanged:
+        return prep.stored[0], UNCHANGED
     stamp = now_iso()
+    fields = dict(prep.fields, **(verdict or {}))
+    exclude_id = prep.stored[0] if prep.stored else None
     with db.atomic():
-        row = db.execute("SELECT id, content_hash, story_id FROM articles WHERE url = ?", [url]).fetchone()
-        if row and row[1] == chash:
-            return row[0], UNCHANGED
-        if row:
-            article_id = row[0]
+        # an updated article stays in its story (an edit is not a new story)
+        story_id = prep.stored[2] if prep.stored else None
+        if story_id is None:
+            f = prep.fields
+            story_id = _find_story(
+                db, prep.key, f["simhash"], f["content_hash"], f["published"], exclude_id, prep.numbers
+            )
+        new_story = story_id is None
+        if new_story:
+            story_id = db.execute(
+                "INSERT INTO stories (title_key, created_at) VALUES (?, ?)", [prep.key, stamp]
+            ).lastrowid
+        fields["story_id"] = story_id
+        if prep.stored:
+            article_id, status = prep.stored[0], UPDATED
             cols = ", ".join(f"{k} = ?" for k in fields)
             db.execute(
                 f"UPDATE articles SET {cols}, updated_at = ? WHERE id = ?", [*fields.values(), stamp, article_id]
             )
-            status = UPDATED
         else:
             cols = ", ".join(["url", *fields, "fetched_at"])
             marks = ", ".join("?" for _ in range(len(fields) + 2))
-            article_id = db.execute(
-                f"INSERT INTO articles ({cols}) VALUES ({marks})", [url, *fields.values(), stamp]
-            ).lastrowid
-            status = NEW
-        # an updated article stays in its story (an edit is not a new story)
-        story_id = row[2] if row and row[2] is not None else None
-        if story_id is None:
-            numbers = (
-                tuple(_NUMBER.findall(normalise_text(title))),
-                tuple(sorted(set(_BODY_NUMBER.findall(body_norm)))),
-            )
-            story_id = _find_story(db, key, sh, chash, art.published, article_id, numbers)
-        if story_id is None:
-            story_id = db.execute(
-                "INSERT INTO stories (title_key, first_article_id, created_at) VALUES (?, ?, ?)",
-                [key, article_id, stamp],
-            ).lastrowid
-        db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_id, article_id])
+            sql = f"INSERT INTO articles ({cols}) VALUES ({marks})"
+            article_id, status = db.execute(sql, [prep.url, *fields.values(), stamp]).lastrowid, NEW
+        if new_story:
+            db.execute("UPDATE stories SET first_article_id = ? WHERE id = ?", [article_id, story_id])
     return article_id, status
 
 

@@ -14,18 +14,32 @@ from db.reviews import reapply, story_reviewed
 BATCH = 500
 
 
-def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, version: str) -> None:
+def verdict_columns(result: MatchResult, version: str) -> dict:
+    """The articles columns that hold a match's verdict (relevant, candidate evidence, score, version)."""
+    candidate = None
+    if result.candidate and not result.relevant:
+        candidate = json.dumps([e.to_json() for e in result.evidence], ensure_ascii=False)
+    return {
+        "relevant": 1 if result.relevant else 0,
+        "candidate": candidate,
+        "score": float(result.score or 0.0),
+        "matcher_version": version,
+        "matched_at": now_iso(),
+    }
+
+
+def save_match(
+    db: sqlite_utils.Database, article_id: int, result: MatchResult, version: str, *, verdict_written: bool = False
+) -> None:
     """Replace one article's matches and progress rows and record the verdict, in one transaction.
 
     matches.score is the number of evidence hits kept for that item. A candidate (待确认) gets no
     matches rows: its evidence goes to articles.candidate, so it is never counted as a report.
     When people have reviewed the article's story, these rows are kept as the matcher's output and
     the reviews applied on top (db/reviews.py): a re-match never overwrites a correction.
+    `verdict_written`: the article's row already holds `verdict_columns(result, version)` (the crawl
+    writes them with the article, db.articles.write_article), so it is not written a second time.
     """
-    now = now_iso()
-    candidate = None
-    if result.candidate and not result.relevant:
-        candidate = json.dumps([e.to_json() for e in result.evidence], ensure_ascii=False)
     evidence: dict[str, list] = {}
     for e in result.evidence:
         evidence.setdefault(e.item, []).append({"term": e.term, "start": e.start, "end": e.end, "snippet": e.snippet})
@@ -47,11 +61,10 @@ def save_match(db: sqlite_utils.Database, article_id: int, result: MatchResult, 
                 "INSERT INTO progress (article_id, target_id, value, unit, as_of, quote) VALUES (?, ?, ?, ?, ?, ?)",
                 progress_rows,
             )
-        db.execute(
-            "UPDATE articles SET relevant = ?, candidate = ?, score = ?, matcher_version = ?, matched_at = ?"
-            " WHERE id = ?",
-            [1 if result.relevant else 0, candidate, float(result.score or 0.0), version, now, article_id],
-        )
+        if not verdict_written:
+            verdict = verdict_columns(result, version)
+            cols = ", ".join(f"{k} = ?" for k in verdict)
+            db.execute(f"UPDATE articles SET {cols} WHERE id = ?", [*verdict.values(), article_id])
         if story_reviewed(db, article_id):
             reapply(db, article_id, version)
 

@@ -19,7 +19,7 @@ from db import articles as db_articles
 from db import runs as db_runs
 from db import search as db_search
 from db.figures import refresh_figures
-from db.matches import save_match
+from db.matches import save_match, verdict_columns
 from db.records import Article, MatchResult
 
 log = logging.getLogger(__name__)
@@ -80,14 +80,26 @@ class ArticleWriter:
         the batch's earlier articles with it, and they must not pass for stored."""
         self._if_lost.append(then)
 
-    def store(self, article: Article) -> tuple[int, str]:
-        """Store one article in the open batch; returns (article id, new|updated|unchanged)."""
+    def prepare(self, article: Article) -> db_articles.Prepared:
+        """Normalise and hash one article and read its stored row, in the open batch (nothing written:
+        `prepared.unchanged` tells whether it needs matching and storing at all)."""
         self._begin()
-        return db_articles.store_article(self.db, article)
+        return db_articles.prepare_article(self.db, article)
 
-    def save_match(self, article_id: int, result: MatchResult, version: str) -> None:
-        """Replace the article's matches (a savepoint: a failure leaves the article stored, unmatched)."""
-        save_match(self.db, article_id, result, version)
+    def store(
+        self, article: Article | db_articles.Prepared, result: MatchResult | None = None, version: str = ""
+    ) -> tuple[int, str]:
+        """Store one article (or one `prepare`d) in the open batch with its match (`result`; None:
+        stored unmatched, for `hzwatch match --all`); returns (article id, new|updated|unchanged).
+
+        The verdict goes into the article's one row write (db.articles.write_article), then its
+        matches and figures (db.matches.save_match)."""
+        prepared = self.prepare(article) if isinstance(article, Article) else article
+        verdict = verdict_columns(result, version) if result is not None else None
+        article_id, status = db_articles.write_article(self.db, prepared, verdict)
+        if result is not None and status != db_articles.UNCHANGED:
+            save_match(self.db, article_id, result, version, verdict_written=True)
+        return article_id, status
 
     def index(self, article_id: int) -> None:
         """(Re)index the article in the search table when its batch commits, in the same transaction

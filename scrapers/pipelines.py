@@ -1,5 +1,6 @@
-"""Item pipeline: each article the spider yields is stored once, and when new or changed, matched
-against the plans in one savepoint and indexed for search with its batch (`db.writer.ArticleWriter`).
+"""Item pipeline: each article the spider yields is, when new or changed, matched against the plans
+and stored with its verdict in one savepoint, and indexed for search with its batch
+(`db.writer.ArticleWriter`).
 
 Nothing here opens the database or builds a matcher: the crawl hands each spider its `writer`
 (`db.writer.ArticleWriter`), its `ledger` (`db.writer.CrawlLedger`) and its `matcher` (anything
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from scrapy.exceptions import DropItem
 
-from db.records import Article
+from db.records import Article, MatchResult
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -56,10 +57,15 @@ class StorePipeline:
             return item
         try:
             with self.writer.article():  # one savepoint in the batch: the article and its match (indexed at commit)
-                article_id, status = self.writer.store(item)
-                if status != UNCHANGED:
-                    self._match(spider, article_id, item)
+                prepared = self.writer.prepare(item)
+                if prepared.unchanged:
+                    article_id, status = prepared.stored[0], UNCHANGED
+                else:
+                    result = self._match(spider, item)
+                    version = self.matcher.version if self.matcher is not None else None
+                    article_id, status = self.writer.store(prepared, result, version)
                     self.writer.index(article_id)
+                item.id = article_id
         except Exception as exc:  # noqa: BLE001 - a storage error must not pass unrecorded (see store_failed)
             self.store_failed(spider, item, exc)
         self.writer.if_lost(lambda: self.store_lost(spider, item, status))
@@ -92,16 +98,16 @@ class StorePipeline:
         spider.listing_complete = False
         spider.fail(item.url, "store_error", "rolled back with its batch", transient=True)
 
-    def _match(self, spider: SourceSpider, article_id: int, article: Article) -> None:
-        """Match one stored article; a matcher error leaves it stored and unmatched (for `hzwatch
-        match --all`) and is recorded as a failure of this URL with the reason."""
+    def _match(self, spider: SourceSpider, article: Article) -> MatchResult | None:
+        """Match one article before it is stored (its verdict is written with it); a matcher error
+        stores it unmatched (for `hzwatch match --all`) and is recorded as a failure of this URL with
+        the reason."""
         if self.matcher is None:
-            return
-        article.id = article_id
+            return None
         try:
-            with self.writer.db.atomic():
-                self.writer.save_match(article_id, self.matcher.match(article), self.matcher.version)
+            return self.matcher.match(article)
         except Exception as exc:  # noqa: BLE001 - any matcher bug: record it, keep the article, go on
             log.warning("%s: match failed for %s: %r", spider.name, article.url, exc)
             if self.ledger is not None:
                 self.ledger.record_failure(article.url, "match_error", repr(exc))
+            return None
