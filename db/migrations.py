@@ -202,6 +202,21 @@ def m018_read_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+def m019_relevant_links(db: sqlite_utils.Database) -> None:
+    # A crawl stores mostly articles that are not relevant: their insert or delete no longer
+    # recomputes their story's item, plan and review links, which read relevant articles only.
+    from db import page_aggregates, review_links
+
+    for name in (
+        "agg_article_insert",
+        "agg_article_delete",
+        "review_links_article_insert",
+        "review_links_article_delete",
+    ):
+        db.execute(f"DROP TRIGGER IF EXISTS {name}")
+    db.executescript("\n".join(page_aggregates.article_row_triggers() + review_links.article_row_triggers()))
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_alerts,
@@ -221,6 +236,7 @@ MIGRATIONS: list[Migration] = [
     m016_page_aggregates,
     m017_figure_conflicts,
     m018_read_indexes,
+    m019_relevant_links,
 ]
 
 

@@ -183,8 +183,33 @@ def _counter_triggers() -> list[str]:
     ]
 
 
+def article_row_triggers() -> list[str]:
+    """The triggers of an articles row's insert and delete. An article that is not relevant is in no
+    story link (item_story, plan_story read relevant articles only): its insert or delete recomputes
+    none (m019; m016 recomputed its story's links for every article a crawl stored)."""
+    return [
+        trigger(
+            "agg_article_insert",
+            "AFTER INSERT ON articles",
+            _article_counts("new", "+")
+            + _story("SELECT new.story_id")
+            + _links("SELECT new.story_id WHERE new.relevant IS 1")
+            + _candidates("new"),
+        ),
+        trigger(
+            "agg_article_delete",
+            "AFTER DELETE ON articles",
+            _article_counts("old", "-")
+            + _story("SELECT old.story_id")
+            + _links("SELECT old.story_id WHERE old.relevant IS 1")
+            + "\n  DELETE FROM candidate_links WHERE article_id = old.id;"
+            + "\n  DELETE FROM candidate_items WHERE article_id = old.id;",
+        ),
+    ]
+
+
 def triggers() -> str:
-    """Every trigger of m016, as SQL."""
+    """Every trigger of m016 (with m019's article row triggers), as SQL."""
     changed = " OR ".join(
         f"old.{c} IS NOT new.{c}" for c in ("relevant", "story_id", "published", "source_id", "candidate")
     )
@@ -198,23 +223,7 @@ def triggers() -> str:
                 "AFTER UPDATE OF article_id, item_id ON matches",
                 _links(f"{_OF_ARTICLE.format('old')} UNION {_OF_ARTICLE.format('new')}"),
             ),
-            trigger(
-                "agg_article_insert",
-                "AFTER INSERT ON articles",
-                _article_counts("new", "+")
-                + _story("SELECT new.story_id")
-                + _links("SELECT new.story_id")
-                + _candidates("new"),
-            ),
-            trigger(
-                "agg_article_delete",
-                "AFTER DELETE ON articles",
-                _article_counts("old", "-")
-                + _story("SELECT old.story_id")
-                + _links("SELECT old.story_id")
-                + "\n  DELETE FROM candidate_links WHERE article_id = old.id;"
-                + "\n  DELETE FROM candidate_items WHERE article_id = old.id;",
-            ),
+            *article_row_triggers(),
             trigger(
                 "agg_article_update",
                 "AFTER UPDATE OF relevant, story_id, published, source_id, candidate ON articles",

@@ -53,8 +53,25 @@ def _recompute(keys: str) -> str:
 _OF_ARTICLE = "SELECT coalesce(story_id, -id) AS k FROM articles WHERE id = {0}.article_id"
 
 
+def article_row_triggers() -> list[str]:
+    """The triggers of an articles row's insert and delete: only a relevant article has link rows
+    (m019; m018 recomputed its story's rows for every article stored)."""
+    return [
+        trigger(
+            "review_links_article_insert",
+            "AFTER INSERT ON articles",
+            _recompute("SELECT coalesce(new.story_id, -new.id) AS k WHERE new.relevant IS 1"),
+        ),
+        trigger(
+            "review_links_article_delete",
+            "AFTER DELETE ON articles",
+            _recompute("SELECT coalesce(old.story_id, -old.id) AS k WHERE old.relevant IS 1"),
+        ),
+    ]
+
+
 def triggers() -> str:
-    """Every trigger of m018, as SQL."""
+    """Every trigger of m018 (with m019's article row triggers), as SQL."""
     changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in ("id", "relevant", "story_id", "published"))
     both = "SELECT coalesce(old.story_id, -old.id) AS k UNION SELECT coalesce(new.story_id, -new.id)"
     return "\n".join(
@@ -66,16 +83,7 @@ def triggers() -> str:
                 "AFTER UPDATE OF article_id, item_id, origin ON matches",
                 _recompute(f"{_OF_ARTICLE.format('old')} UNION {_OF_ARTICLE.format('new')}"),
             ),
-            trigger(
-                "review_links_article_insert",
-                "AFTER INSERT ON articles",
-                _recompute("SELECT coalesce(new.story_id, -new.id) AS k"),
-            ),
-            trigger(
-                "review_links_article_delete",
-                "AFTER DELETE ON articles",
-                _recompute("SELECT coalesce(old.story_id, -old.id) AS k"),
-            ),
+            *article_row_triggers(),
             trigger(
                 "review_links_article_update",
                 "AFTER UPDATE OF id, relevant, story_id, published ON articles",

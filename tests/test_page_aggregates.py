@@ -11,7 +11,7 @@ import db as dbpkg
 from db import articles as db_articles
 from db import reviews
 from db.catalog import sync_catalog
-from db.matches import save_match
+from db.matches import save_match, verdict_columns
 from db.page_aggregates import from_scratch, stored
 from db.records import Article, Evidence, Figure, MatchResult
 from monitor.matching.catalog import load_catalog
@@ -109,6 +109,31 @@ def test_every_kind_of_write_keeps_the_aggregates_exact(db):
     review = reviews.record(db, reviews.Review(a, "link", "reject", item_id=parent), "lin")
     _exact(db)
     reviews.undo(db, review, "lin")
+    _exact(db)
+    # the crawl's write (db.writer): copies of a stored with their verdict in their one row write: a
+    # relevant one with a link, a relevant one without (it moves the story's first date: its insert
+    # alone recomputes the links) and one that is not relevant (only the story's counts change)
+    for n, relevant, items, year in ((4, True, [child], 2020), (5, True, [], 2019), (6, False, [], 2018)):
+        copy = Article(
+            url=f"https://c.example.cn/{n}.html",
+            title="报道1",
+            body="第1篇：住房。",
+            site="c.example.cn",
+            published=f"{year}-01-0{n}T08:00:00+08:00",
+            source_name="杭州日报",
+            source_id="hz",
+        )
+        result = MatchResult(
+            relevant=relevant, score=2.0, items=items, evidence=[Evidence(child, "住房", 0, 2, "住房")]
+        )
+        with db.atomic():
+            copy_id, _ = db_articles.store_article(db, copy, verdict_columns(result, "test"))
+            save_match(db, copy_id, result, "test", verdict_written=True)
+        assert db.execute("SELECT story_id FROM articles WHERE id = ?", [copy_id]).fetchone()[0] == story_a
+        _exact(db)
+    db.execute("DELETE FROM articles WHERE url LIKE 'https://c.example.cn/%' AND relevant = 0")
+    _exact(db)
+    db.execute("DELETE FROM articles WHERE url LIKE 'https://c.example.cn/%'")
     _exact(db)
     # an item moved under another parent, then the catalog synced back; articles deleted
     db.execute("UPDATE items SET parent_id = NULL WHERE id = ?", [child])
