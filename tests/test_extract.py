@@ -623,3 +623,26 @@ def test_cli_on_no_page_exits_non_zero_with_a_plain_message(tmp_path, name, data
     assert "Traceback" not in out.stderr
     (line,) = out.stderr.strip().splitlines()
     assert says in line and name in line
+
+
+def test_spiders_text_with_its_utf8_bytes_extracts_the_same():
+    """A spider passes the page it decoded with its bytes (`extract(text, utf8=body)`): parsed from
+    the bytes, every field of each of the 100 real pages equals what the text alone gives."""
+    import dataclasses
+
+    from scrapers.encoding import decode_html_checked
+
+    from_bytes = 0
+    for page in sorted(EVAL_PAGES.glob("*.html")):
+        raw = page.read_bytes()
+        text, codec, clean = decode_html_checked(raw, None)
+        utf8 = raw if clean and codec == "utf-8" else None
+        from_bytes += utf8 is not None
+        alone = dataclasses.asdict(extract(text, url="https://www.hangzhou.gov.cn/art/2024/5/11/x.html", pager=True))
+        given = dataclasses.asdict(
+            extract(text, url="https://www.hangzhou.gov.cn/art/2024/5/11/x.html", pager=True, utf8=utf8)
+        )
+        assert given.pop("encoding") == ("utf-8" if utf8 is not None else "unicode")
+        alone.pop("encoding")
+        assert given == alone, page.name
+    assert from_bytes >= 90  # most real pages are UTF-8: the bytes path is what is compared

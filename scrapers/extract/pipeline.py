@@ -119,20 +119,28 @@ def extract(
     profile: str | None = None,
     content_type: str | None = None,
     pager: bool = False,
+    utf8: bytes | None = None,
 ) -> Extracted:
     """Extract one article.
 
     html: page text or raw bytes (bytes are decoded with `decode_html`, checking content_type);
     url: the article URL (chooses the profile, gives the last-resort date, resolves links);
     profile: a profiles.yaml name, overriding the URL choice; raises ExtractionError if unknown;
-    pager: also fill `pager_links` (what `pager_links()` finds) from the tree parsed here (needs url).
+    pager: also fill `pager_links` (what `pager_links()` finds) from the tree parsed here (needs url);
+    utf8: when html is text, the bytes it is exactly the UTF-8 decoding of (a spider has decoded the
+    page already): checked for control characters and parsed instead of the text (lxml need not
+    encode the text again for libxml2).
     """
     cfg = load_config()
     name = profile or profile_for_url(url)
     rules = rules_for(name)
-    page_text, encoding, utf8 = decode_utf8(html, content_type)
+    if isinstance(html, str) and utf8 is not None:
+        page_text, encoding, raw = html, "utf-8", utf8
+    else:
+        page_text, encoding, utf8 = decode_utf8(html, content_type)
+        raw = html
     out = Extracted(profile=name, url=url, encoding=encoding)
-    root = parse(page_text, controls=may_have_controls(html, encoding), utf8=utf8)
+    root = parse(page_text, controls=may_have_controls(raw, encoding), utf8=utf8)
     if root is None:
         out.error = "empty-shell"
         return out

@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 
 from db.clock import today_beijing
 from db.records import Article
-from scrapers.encoding import decode_html
+from scrapers.encoding import decode_html_checked
 from scrapers.spiders.failures import (
     RETRYABLE,
     TRANSIENT,
@@ -262,13 +262,17 @@ class SourceSpider(scrapy.Spider):
 
     # ------------------------------------------------------------------ decoding
     def page_text(self, response: Response) -> str | None:
-        """Decode the body by looking at the bytes (a wrong charset header is common); None if undecodable."""
+        return self.decoded_page(response)[0]
+
+    def decoded_page(self, response: Response) -> tuple[str | None, bytes | None]:
+        """The body decoded by looking at the bytes (a wrong charset header is common; None if undecodable),
+        and the body itself when the text is exactly its UTF-8 decoding (`extract(…, utf8=…)` parses it)."""
         ctype = response.headers.get(b"Content-Type")
-        text, _enc = decode_html(response.body, ctype.decode("latin-1") if ctype else None)
+        text, codec, clean = decode_html_checked(response.body, ctype.decode("latin-1") if ctype else None)
         if text and text.count("\ufffd") > max(3, len(text) * MAX_REPLACEMENT_SHARE):
             self.fail(response.url, "decode_error", f"{text.count(chr(0xFFFD))} replacement characters")
-            return None
-        return text
+            return None, None
+        return text, (response.body if clean and codec == "utf-8" else None)
 
     # ------------------------------------------------------------------ list handling
     def new_items(self, items: list[ListItem]) -> tuple[list[ListItem], bool]:
@@ -416,14 +420,14 @@ class SourceSpider(scrapy.Spider):
         if kind:
             self.fail(response.url, "not_html", kind)
             return
-        text = self.page_text(response)
+        text, utf8 = self.decoded_page(response)
         if text is None:
             return
         ex_mod = _extract_mod()
         first_page = not response.meta["pages"]
         try:
             # the first page's pager links come from the tree the extractor parses anyway
-            ex = ex_mod.extract(text, url=response.url, profile=self.source.profile, pager=first_page)
+            ex = ex_mod.extract(text, url=response.url, profile=self.source.profile, pager=first_page, utf8=utf8)
         except Exception as exc:  # extraction bugs must not stop the crawl
             self.fail(response.url, "extract_error", repr(exc)[:300])
             return
@@ -439,7 +443,8 @@ class SourceSpider(scrapy.Spider):
             return
         pages = response.meta["pages"] + [ex]
         if first_page:
-            rest = [u for u in self.other_pages(text, response.url, ex.pager_links or []) if self.host_allowed(u)]
+            # other pages: the extractor's pager links, plus links to <article>_N.htm (the all-pages _0 view first)
+            rest = [u for u in numbered_pages(text, response.url, ex.pager_links or []) if self.host_allowed(u)]
             if rest:
                 all_view = [u for u in rest if _ALL_VIEW.search(u)]
                 follow = all_view[:1] or rest
@@ -462,11 +467,6 @@ class SourceSpider(scrapy.Spider):
             return
         merged = ex_mod.merge_pages(pages) if len(pages) > 1 else ex
         yield self.make_item(url, merged, response)
-
-    def other_pages(self, text: str, url: str, pager_links: list[str]) -> list[str]:
-        """Other pages of a multi-page article: the extractor's pager links (`Extracted.pager_links`),
-        plus any link to <article>_N.htm on the page (the all-pages _0 view first)."""
-        return numbered_pages(text, url, pager_links)
 
     def make_item(self, url: str, ex: Extracted, response: Response) -> Article:
         published = ex.published
