@@ -207,14 +207,10 @@ def m019_relevant_links(db: sqlite_utils.Database) -> None:
     # recomputes their story's item, plan and review links, which read relevant articles only.
     from db import page_aggregates, review_links
 
-    for name in (
-        "agg_article_insert",
-        "agg_article_delete",
-        "review_links_article_insert",
-        "review_links_article_delete",
-    ):
-        db.execute(f"DROP TRIGGER IF EXISTS {name}")
-    db.executescript("\n".join(page_aggregates.article_row_triggers() + review_links.article_row_triggers()))
+    created = page_aggregates.article_row_triggers() + review_links.article_row_triggers()
+    for sql in created:  # "CREATE TRIGGER name …"
+        db.execute(f"DROP TRIGGER IF EXISTS {sql.split()[2]}")
+    db.executescript("\n".join(created))
 
 
 MIGRATIONS: list[Migration] = [

@@ -62,6 +62,13 @@ def decode_html(body: bytes, content_type: str | None = None) -> tuple[str, str]
     return text, codec
 
 
+def decode_html_utf8(body: bytes, content_type: str | None = None) -> tuple[str, str, bytes | None]:
+    """`decode_html`, and the bytes themselves when the text is exactly their UTF-8 decoding (what the
+    extractor parses instead of the text: `scrapers.extract.extract(…, utf8=…)`)."""
+    text, codec, clean = decode_html_checked(body, content_type)
+    return text, codec, body if clean and codec == "utf-8" else None
+
+
 def decode_html_checked(body: bytes, content_type: str | None = None) -> tuple[str, str, bool]:
     """`decode_html`, and whether the text is exactly the bytes decoded with that codec (no byte
     replaced or dropped, no BOM)."""

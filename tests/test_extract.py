@@ -630,13 +630,11 @@ def test_spiders_text_with_its_utf8_bytes_extracts_the_same():
     the bytes, every field of each of the 100 real pages equals what the text alone gives."""
     import dataclasses
 
-    from scrapers.encoding import decode_html_checked
+    from scrapers.encoding import decode_html_utf8
 
     from_bytes = 0
     for page in sorted(EVAL_PAGES.glob("*.html")):
-        raw = page.read_bytes()
-        text, codec, clean = decode_html_checked(raw, None)
-        utf8 = raw if clean and codec == "utf-8" else None
+        text, _codec, utf8 = decode_html_utf8(page.read_bytes())
         from_bytes += utf8 is not None
         alone = dataclasses.asdict(extract(text, url="https://www.hangzhou.gov.cn/art/2024/5/11/x.html", pager=True))
         given = dataclasses.asdict(

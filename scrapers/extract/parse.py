@@ -15,7 +15,7 @@ from typing import Iterable
 
 from lxml import etree
 
-from scrapers.encoding import decode_html, decode_html_checked
+from scrapers.encoding import decode_html, decode_html_utf8
 from scrapers.extract.config import css
 
 BLOCK_TAGS = frozenset(
@@ -53,9 +53,7 @@ def decode(html: str | bytes | bytearray | None, content_type: str | None) -> tu
 def decode_utf8(html: str | bytes | bytearray | None, content_type: str | None) -> tuple[str, str, bytes | None]:
     """`decode`, and the bytes themselves when the text is exactly their UTF-8 decoding (for `parse`)."""
     if isinstance(html, (bytes, bytearray)):
-        raw = bytes(html)
-        text, codec, clean = decode_html_checked(raw, content_type)
-        return text, codec, raw if clean and codec == "utf-8" else None
+        return decode_html_utf8(bytes(html), content_type)
     return html or "", "unicode", None
 
 

@@ -22,7 +22,7 @@ from twisted.python.failure import Failure
 
 from db.clock import today_beijing
 from db.records import Article
-from scrapers.encoding import decode_html_checked
+from scrapers.encoding import decode_html_utf8
 from scrapers.spiders.failures import (
     RETRYABLE,
     TRANSIENT,
@@ -268,11 +268,11 @@ class SourceSpider(scrapy.Spider):
         """The body decoded by looking at the bytes (a wrong charset header is common; None if undecodable),
         and the body itself when the text is exactly its UTF-8 decoding (`extract(…, utf8=…)` parses it)."""
         ctype = response.headers.get(b"Content-Type")
-        text, codec, clean = decode_html_checked(response.body, ctype.decode("latin-1") if ctype else None)
+        text, _codec, utf8 = decode_html_utf8(response.body, ctype.decode("latin-1") if ctype else None)
         if text and text.count("\ufffd") > max(3, len(text) * MAX_REPLACEMENT_SHARE):
             self.fail(response.url, "decode_error", f"{text.count(chr(0xFFFD))} replacement characters")
             return None, None
-        return text, (response.body if clean and codec == "utf-8" else None)
+        return text, utf8
 
     # ------------------------------------------------------------------ list handling
     def new_items(self, items: list[ListItem]) -> tuple[list[ListItem], bool]:
