@@ -88,6 +88,10 @@ def main() -> None:
     )
     args = ap.parse_args()
     arts = articles(args.count, args.chars, args.mode)
+    from db.text import holds_traditional
+
+    traditional = sum(holds_traditional(a["title"] + a["text"]) for a in arts)
+    print(f"articles holding Traditional characters (converted by OpenCC): {traditional}/{len(arts)}")
     # A fixed pure-Python loop: about 0.45 s on an idle core of this machine kind; on a shared
     # machine, scale the figures below by (this / 0.45).
     c0 = time.process_time()

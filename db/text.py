@@ -149,6 +149,11 @@ def _changed_by_t2s() -> re.Pattern:
 _TRADITIONAL = _changed_by_t2s()
 
 
+def holds_traditional(text: str) -> bool:
+    """Does `text` hold a character that t2s changes (so that normalising it runs OpenCC)?"""
+    return _TRADITIONAL.search(text) is not None
+
+
 def _t2s(text: str) -> str:
     if not _TRADITIONAL.search(text):
         return text
