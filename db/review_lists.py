@@ -48,8 +48,15 @@ _LINKS = """
     ORDER BY l.published DESC, l.article_id DESC, l.item_id
     LIMIT :limit + :offset)"""
 
+# A candidate is listed once per story (its first article), unless a person judged the story's
+# relevance. NOT MATERIALIZED: each branch reads the candidates newest first from their index and
+# stops at the page's end; used twice, SQLite would otherwise compute every candidate's priority (its
+# evidence JSON read against the targets) first: 2.4 s at a million articles with 78,000 candidates,
+# 23 ms for the first page this way. The judged articles and stories are listed once (IN), not
+# looked for per candidate, and the story's first article is found by one index seek: the count of
+# all candidates 650 → 125 ms.
 _QUEUE_CTES = """
-WITH candidates AS (
+WITH candidates AS NOT MATERIALIZED (
   SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(a.candidate) e JOIN targets t
                            ON t.item_id = json_extract(e.value, '$.item')) THEN 2 ELSE 3 END AS priority,
          'candidate' AS kind, a.id AS article_id, a.published,
@@ -57,10 +64,12 @@ WITH candidates AS (
          NULL AS target_id, NULL AS value, NULL AS unit, NULL AS as_of, NULL AS detail
   FROM articles a INDEXED BY idx_articles_candidate
   WHERE a.candidate IS NOT NULL AND a.relevant = 0
-    AND NOT EXISTS (SELECT 1 FROM reviews r JOIN articles c ON c.id = r.article_id
-                    WHERE r.kind = 'relevance' AND r.undone_at IS NULL
-                      AND (c.id = a.id OR c.story_id = a.story_id))
-    AND a.id = (SELECT min(c.id) FROM articles c WHERE c.story_id = a.story_id OR c.id = a.id)
+    AND a.id NOT IN (SELECT c.id FROM reviews r JOIN articles c ON c.id = r.article_id
+                     WHERE r.kind = 'relevance' AND r.undone_at IS NULL)
+    AND (a.story_id IS NULL OR a.story_id NOT IN (
+         SELECT c.story_id FROM reviews r JOIN articles c ON c.id = r.article_id
+         WHERE r.kind = 'relevance' AND r.undone_at IS NULL AND c.story_id IS NOT NULL))
+    AND NOT EXISTS (SELECT 1 FROM articles c WHERE c.story_id = a.story_id AND c.id < a.id)
 ),
 queue AS ("""
 

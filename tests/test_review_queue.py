@@ -166,6 +166,22 @@ def test_every_kind_of_write_keeps_the_queue_exact(db):
     reviews.confirm_candidate(db, c, "lin")
     refresh_figures(db)
     _exact(db)
+    # a candidate without a story while judged stories exist; a candidate whose story-mate was judged
+    f = _article(db, 6, published="2024-07-01T09:00:00+08:00")
+    _match(db, f, [plain], relevant=False)
+    db.execute("UPDATE articles SET story_id = NULL WHERE id = ?", [f])
+    _exact(db)
+    g, h = (_article(db, n, published="2024-08-01T09:00:00+08:00") for n in (7, 8))
+    for x in (g, h):
+        _match(db, x, [plain], relevant=False)
+    story_g = db.execute("SELECT story_id FROM articles WHERE id = ?", [g]).fetchone()[0]
+    db.execute("UPDATE articles SET story_id = ? WHERE id = ?", [story_g, h])
+    assert {r["article_id"] for r in _reference(db, "candidate")} >= {f, g}
+    _exact(db)
+    reviews.record(db, reviews.Review(h, "relevance", "not_relevant"), "lin")  # judges g's story through h
+    refresh_figures(db)
+    assert g not in {r["article_id"] for r in _reference(db, "candidate")}
+    _exact(db)
     review = reviews.record(db, reviews.Review(a, "link", "reject", item_id=housing_item), "lin")
     refresh_figures(db)
     _exact(db)
