@@ -182,6 +182,13 @@ def test_every_kind_of_write_keeps_the_queue_exact(db):
     refresh_figures(db)
     assert g not in {r["article_id"] for r in _reference(db, "candidate")}
     _exact(db)
+    # a judged article without a story leaves the other stories' candidates in the queue
+    k = _article(db, 9, published="2024-09-01T09:00:00+08:00")
+    _match(db, k, [plain], relevant=False)
+    reviews.record(db, reviews.Review(f, "relevance", "not_relevant"), "lin")
+    refresh_figures(db)
+    assert k in {r["article_id"] for r in _reference(db, "candidate")}
+    _exact(db)
     review = reviews.record(db, reviews.Review(a, "link", "reject", item_id=housing_item), "lin")
     refresh_figures(db)
     _exact(db)

@@ -192,3 +192,15 @@ def test_export_eval_and_stats(db, tmp_path):
     # The matcher linked T-housing on both (right), missed R03 on article 2, and its figure on 1 was wrong.
     assert report["items"] == {"tp": 2, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.6667, "f1": 0.8}
     assert report["progress"]["false"] == 1 and report["progress"]["right"] == 1
+
+
+def test_rematch_of_a_reviewed_story_reapplies_even_when_nothing_changed(db):
+    # A review that leaves the article's rows as the matcher wrote them: a re-match finding the same
+    # result must still go through the reviews (the matcher's output kept under the new version).
+    reviews.record(db, reviews.Review(2, "relevance", "relevant", reason="确属本市"), "lin")
+    stored = db.execute("SELECT item_id, origin FROM matches WHERE article_id = 2").fetchall()
+    assert [tuple(r) for r in stored] == [("T-housing", None)]
+    assert reviews.machine_result(db, 2)["matcher_version"] == "v1"
+    save_match(db, 2, housing(5000, "2024-09-30"), "v2")
+    assert reviews.machine_result(db, 2)["matcher_version"] == "v2"
+    assert db.execute("SELECT relevant, matcher_version FROM articles WHERE id = 2").fetchone() == (1, "v2")
