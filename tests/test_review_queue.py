@@ -21,6 +21,8 @@ from monitor.matching.catalog import load_catalog
 HOUSING = "tgt-housing-6000"
 
 # The queue as computed before m018: every row of every kind, sorted whole (ties in a fixed order).
+# (Since m020 a story's candidate is its first candidate, not its first article, and a story that is
+# relevant through another copy lists none.)
 REFERENCE_QUEUE = """
 WITH doubtful AS (
   SELECT f.article_id, f.story_id, f.target_id, f.value, f.unit, f.as_of, f.published,
@@ -43,7 +45,9 @@ queue AS (
     AND NOT EXISTS (SELECT 1 FROM reviews r JOIN articles c ON c.id = r.article_id
                     WHERE r.kind = 'relevance' AND r.undone_at IS NULL
                       AND (c.id = a.id OR c.story_id = a.story_id))
-    AND a.id = (SELECT min(c.id) FROM articles c WHERE c.story_id = a.story_id OR c.id = a.id)
+    AND a.id = (SELECT min(c.id) FROM articles c
+                WHERE (c.story_id = a.story_id OR c.id = a.id) AND c.candidate IS NOT NULL AND c.relevant = 0)
+    AND NOT EXISTS (SELECT 1 FROM articles c WHERE c.story_id = a.story_id AND c.relevant = 1)
   UNION ALL
   SELECT CASE WHEN EXISTS (SELECT 1 FROM targets t WHERE t.item_id = m.item_id) THEN 2 ELSE 3 END,
          'link', min(a.id), max(a.published), m.item_id, NULL, NULL, NULL, NULL, NULL
@@ -188,6 +192,20 @@ def test_every_kind_of_write_keeps_the_queue_exact(db):
     reviews.record(db, reviews.Review(f, "relevance", "not_relevant"), "lin")
     refresh_figures(db)
     assert k in {r["article_id"] for r in _reference(db, "candidate")}
+    _exact(db)
+    # a story whose first copy is neither relevant nor a candidate lists its first candidate; once a
+    # copy is relevant, the story lists none
+    m1, m2, m3 = (_article(db, n, published="2024-10-01T09:00:00+08:00") for n in (10, 11, 12))
+    _match(db, m1, [], relevant=False)
+    for x in (m2, m3):
+        _match(db, x, [plain], relevant=False)
+    story_m = db.execute("SELECT story_id FROM articles WHERE id = ?", [m1]).fetchone()[0]
+    db.execute("UPDATE articles SET story_id = ? WHERE id IN (?, ?)", [story_m, m2, m3])
+    listed = {r["article_id"] for r in _reference(db, "candidate")}
+    assert m2 in listed and m1 not in listed and m3 not in listed
+    _exact(db)
+    _match(db, m3, [plain])
+    assert m2 not in {r["article_id"] for r in _reference(db, "candidate")}
     _exact(db)
     review = reviews.record(db, reviews.Review(a, "link", "reject", item_id=housing_item), "lin")
     refresh_figures(db)
