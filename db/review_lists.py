@@ -50,12 +50,12 @@ _LINKS = """
     LIMIT :limit + :offset)"""
 
 # A candidate is listed once per story (the story's first candidate), unless the story is already
-# relevant through another copy or a person judged its relevance. NOT MATERIALIZED: each branch reads the candidates newest first from their index and
-# stops at the page's end; used twice, SQLite would otherwise compute every candidate's priority (its
-# evidence JSON read against the targets) first: 2.4 s at a million articles with 78,000 candidates,
-# 23 ms for the first page this way. The judged articles and stories are listed once (IN), not
-# looked for per candidate, and an earlier candidate or a relevant copy of the story is one index
-# seek each (m020): the count of all candidates 650 → about 140 ms.
+# relevant through another copy or a person judged its relevance. NOT MATERIALIZED: each branch reads
+# the candidates newest first from their index and stops at the page's end; used twice, SQLite would
+# otherwise compute every candidate's priority (its evidence JSON read against the targets) first:
+# 2.4 s at a million articles with 78,000 candidates, 20 ms for the first page this way. The judged
+# articles and stories are listed once (IN), not looked for per candidate; an earlier candidate or a
+# relevant copy of the story is one index seek each (m020): the count of all candidates 650 → 290 ms.
 _QUEUE_CTES = """
 WITH candidates AS NOT MATERIALIZED (
   SELECT CASE WHEN EXISTS (SELECT 1 FROM json_each(a.candidate) e JOIN targets t
