@@ -45,6 +45,9 @@ PHRASES = [
     ("企业负责人说，留住这些人，才是关键。", 0.01, None, None),
 ]
 
+# Items a generated candidate (待确认) names: some with a target (the queue's priority 2), some without.
+CANDIDATE_ITEMS = ["T-housing", "R08", "T-talent-policy", "R03", "T-graduates"]
+
 
 def char_pool() -> tuple[list[str], list[int]]:
     """Characters and their counts in the labelled real articles (realistic token frequencies)."""
@@ -92,6 +95,15 @@ def _one_article(rng: random.Random, aid: int, filler, items: set, sources: list
         story_row = (aid, title, aid, published)
         recent_stories.append(aid)
         del recent_stories[:-50]
+    # About one article in twelve without a link is a candidate (待确认) for an item, as the matcher
+    # leaves some articles with plan evidence below the threshold (decided by the id, so the rest of
+    # the database is what it was before candidates were generated).
+    candidate = None
+    if not linked and aid % 12 == 5:
+        item = CANDIDATE_ITEMS[aid % len(CANDIDATE_ITEMS)]
+        candidate = json.dumps(
+            [{"item": item, "term": title[:4], "start": 0, "end": 4, "snippet": title}], ensure_ascii=False
+        )
     article = (
         aid,
         f"https://www.hangzhou.gov.cn/art/{aid}.html",
@@ -108,6 +120,7 @@ def _one_article(rng: random.Random, aid: int, filler, items: set, sources: list
         float(len(linked)),
         published,
         story,
+        candidate,
     )
     matches = [(aid, item, 1.0, json.dumps([{"term": item}])) for item in set(linked)]
     return article, matches, progress, story_row
@@ -171,7 +184,7 @@ def generate(path: Path, n: int, seed: int = 1) -> dict:
     items = {r["id"] for r in db.query("SELECT id FROM items")}
     cols = (
         "id, url, source_id, site, title, published, source_name, body, body_norm, content_hash, "
-        "fetched_at, relevant, score, matched_at, story_id"
+        "fetched_at, relevant, score, matched_at, story_id, candidate"
     )
     tasks = [(seed, first, min(CHUNK, n + 1 - first)) for first in range(1, n + 1, CHUNK)]
     t0 = time.perf_counter()
@@ -182,7 +195,7 @@ def generate(path: Path, n: int, seed: int = 1) -> dict:
                 db.conn.executemany(
                     "INSERT INTO stories (id, title_key, first_article_id, created_at) VALUES (?, ?, ?, ?)", stories
                 )
-                db.conn.executemany(f"INSERT INTO articles ({cols}) VALUES ({','.join('?' * 15)})", articles)
+                db.conn.executemany(f"INSERT INTO articles ({cols}) VALUES ({','.join('?' * 16)})", articles)
                 db.conn.executemany(
                     "INSERT OR IGNORE INTO matches (article_id, item_id, score, evidence) VALUES (?, ?, ?, ?)",
                     matches,
