@@ -45,8 +45,9 @@ PHRASES = [
     ("企业负责人说，留住这些人，才是关键。", 0.01, None, None),
 ]
 
-# Items a generated candidate (待确认) names: some with a target (the queue's priority 2), some without.
-CANDIDATE_ITEMS = ["T-housing", "R08", "T-talent-policy", "R03", "T-graduates"]
+# Items a generated candidate (待确认) names: the phrases' items, some with a target (the queue's
+# priority 2), some without.
+CANDIDATE_ITEMS = sorted({item for _text, _share, item, _target in PHRASES if item})
 
 
 def char_pool() -> tuple[list[str], list[int]]:
@@ -100,7 +101,7 @@ def _one_article(rng: random.Random, aid: int, filler, items: set, sources: list
     # the database is what it was before candidates were generated).
     candidate = None
     if not linked and aid % 12 == 5:
-        item = CANDIDATE_ITEMS[aid % len(CANDIDATE_ITEMS)]
+        item = CANDIDATE_ITEMS[aid // 12 % len(CANDIDATE_ITEMS)]
         candidate = json.dumps(
             [{"item": item, "term": title[:4], "start": 0, "end": 4, "snippet": title}], ensure_ascii=False
         )
